@@ -1,0 +1,122 @@
+# Ferrite build entry points. Thin on purpose: each target maps to one step.
+#   make deps       install what the build and the tests need (Debian), idempotent
+#   make iso        kernel + boot volume + hybrid ISO (target/ferrite.iso)
+#   make qemu       boot the ISO on OVMF, serial on this terminal
+#   make qemu-log   the same, also writing target/serial.log and target/qemu.log
+#   make qemu-debug wait for gdb on :1234 with the kernel's symbols
+#   make test       host unit tests + the milestone suite in QEMU
+#   make lint       rustfmt and clippy (-D warnings) on every crate
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET := target
+ISO := $(TARGET)/ferrite.iso
+EFIBOOT := $(TARGET)/efiboot.img
+KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
+LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
+STAGE := iso
+
+# Real Limine is used when its binaries are found (LIMINE_DIR, or a system
+# install); otherwise the ISO boots with our own loader on UEFI.
+LIMINE_DIR ?= $(firstword $(wildcard /usr/share/limine /usr/local/share/limine))
+HAVE_LIMINE := $(if $(and $(LIMINE_DIR),$(wildcard $(LIMINE_DIR)/limine-uefi-cd.bin)),yes,)
+LIMINE_TOOL ?= $(firstword $(wildcard $(LIMINE_DIR)/limine) $(shell command -v limine 2>/dev/null))
+
+OVMF_CODE ?= $(firstword $(wildcard /usr/share/OVMF/OVMF_CODE_4M.fd /usr/share/OVMF/OVMF_CODE.fd))
+OVMF_VARS ?= $(firstword $(wildcard /usr/share/OVMF/OVMF_VARS_4M.fd /usr/share/OVMF/OVMF_VARS.fd))
+QEMU_DISPLAY ?= $(if $(DISPLAY),gtk,none)
+QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
+	-drive if=pflash,format=raw,readonly=on,file=$(OVMF_CODE) \
+	-drive if=pflash,format=raw,file=$(TARGET)/ovmf-vars.fd \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-cdrom $(ISO) -display $(QEMU_DISPLAY)
+
+APT_PACKAGES := qemu-system-x86 ovmf xorriso
+RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
+
+.PHONY: all iso qemu qemu-log qemu-debug test lint deps need-tools kernel loader clean
+
+all: iso
+
+deps:
+	@missing=""; \
+	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	ls /usr/share/OVMF/OVMF_CODE*.fd >/dev/null 2>&1 || missing="$$missing ovmf"; \
+	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "deps: qemu, ovmf and xorriso present"; \
+	fi
+	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
+	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)
+	@echo "deps: rust $$(rustc --version | cut -d' ' -f2) with $(RUST_TARGETS)"
+
+need-tools:
+	@command -v xorriso >/dev/null && command -v qemu-system-x86_64 >/dev/null \
+		&& [ -n "$(OVMF_CODE)" ] || $(MAKE) --no-print-directory deps
+
+kernel:
+	CARGO_TARGET_DIR=$(TARGET)/kernel $(CARGO) build -p ferrite-kernel --target x86_64-unknown-none --release
+
+loader:
+	CARGO_TARGET_DIR=$(TARGET)/loader $(CARGO) build -p ferrite-loader --target x86_64-unknown-uefi --release
+
+iso: need-tools kernel $(if $(HAVE_LIMINE),,loader)
+	@find $(STAGE) -mindepth 1 ! -name README.md -delete
+	@mkdir -p $(STAGE)/boot $(STAGE)/EFI/BOOT
+	cp $(KERNEL) $(STAGE)/boot/kernel.elf
+	cp limine.conf $(STAGE)/limine.conf
+ifeq ($(HAVE_LIMINE),yes)
+	@echo "iso: using real Limine from $(LIMINE_DIR)"
+	mkdir -p $(STAGE)/boot/limine
+	cp $(LIMINE_DIR)/limine-bios.sys $(LIMINE_DIR)/limine-bios-cd.bin $(LIMINE_DIR)/limine-uefi-cd.bin $(STAGE)/boot/limine/
+	cp $(LIMINE_DIR)/BOOTX64.EFI $(STAGE)/EFI/BOOT/BOOTX64.EFI
+	xorriso -as mkisofs -R -r -J -V FERRITE -b boot/limine/limine-bios-cd.bin -no-emul-boot \
+		-boot-load-size 4 -boot-info-table -hfsplus -apm-block-size 2048 \
+		--efi-boot boot/limine/limine-uefi-cd.bin -efi-boot-part --efi-boot-image \
+		--protective-msdos-label $(STAGE) -o $(ISO) 2>/dev/null
+	$(LIMINE_TOOL) bios-install $(ISO)
+	@echo "iso: $(ISO) boots with Limine (BIOS and UEFI)"
+else
+	@echo "iso: Limine not found (set LIMINE_DIR to use it); using our UEFI loader"
+	cp $(LOADER) $(STAGE)/EFI/BOOT/BOOTX64.EFI
+	$(CARGO) run -q -p ferrite-tests --bin mkimage -- $(STAGE) $(EFIBOOT)
+	cp $(EFIBOOT) $(STAGE)/efiboot.img
+	xorriso -as mkisofs -R -J -V FERRITE -e efiboot.img -no-emul-boot \
+		-isohybrid-gpt-basdat -o $(ISO) $(STAGE) 2>/dev/null
+	@echo "iso: $(ISO) boots with the Ferrite loader (UEFI only)"
+endif
+
+$(TARGET)/ovmf-vars.fd:
+	@mkdir -p $(TARGET)
+	cp $(OVMF_VARS) $@
+
+qemu: iso $(TARGET)/ovmf-vars.fd
+	qemu-system-x86_64 $(QEMU_COMMON) -serial stdio
+
+qemu-log: iso $(TARGET)/ovmf-vars.fd
+	qemu-system-x86_64 $(QEMU_COMMON) \
+		-chardev stdio,id=serial0,logfile=$(TARGET)/serial.log,signal=off -serial chardev:serial0 \
+		-d int,cpu_reset,guest_errors -D $(TARGET)/qemu.log
+	@echo "logs: $(TARGET)/serial.log (serial), $(TARGET)/qemu.log (interrupts and resets)"
+
+qemu-debug: iso $(TARGET)/ovmf-vars.fd
+	@echo "waiting for gdb: gdb $(KERNEL) -ex 'target remote :1234'"
+	qemu-system-x86_64 $(QEMU_COMMON) -serial stdio -s -S
+
+test: need-tools
+	$(CARGO) test
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --exclude ferrite-kernel --exclude ferrite-loader --all-targets -- -D warnings
+	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none --features milestones -- -D warnings
+	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi -- -D warnings
+
+clean:
+	$(CARGO) clean
+	@find $(STAGE) -mindepth 1 ! -name README.md -delete

@@ -1,0 +1,87 @@
+//! Address spaces that share the kernel half, and their teardown.
+
+use crate::entry::{self, PRESENT};
+use crate::space::{new_table, ENTRIES, KERNEL_HALF};
+use crate::{AddressSpace, FrameSource, KernelHalf, MapError, PhysMem};
+
+impl AddressSpace {
+    /// Creates a [`KernelHalf::Shared`] address space whose PML4 entries
+    /// 256..511 are copies of `kernel`'s (call
+    /// [`AddressSpace::fill_kernel_half`] on `kernel` first, so that later
+    /// kernel mappings show up in every copy).
+    pub fn new_sharing(
+        mem: &mut impl PhysMem,
+        frames: &mut impl FrameSource,
+        kernel: &AddressSpace,
+    ) -> Result<Self, MapError> {
+        let pml4 = new_table(mem, frames)?;
+        for i in KERNEL_HALF as u64..ENTRIES {
+            let e = mem.read_u64(kernel.pml4 + i * 8);
+            mem.write_u64(pml4 + i * 8, e);
+        }
+        Ok(AddressSpace {
+            pml4,
+            kernel_half: KernelHalf::Shared,
+        })
+    }
+
+    /// Gives every empty PML4 entry 256..511 a zeroed PDPT (256 frames at
+    /// most), so that copies made by [`AddressSpace::new_sharing`] see every
+    /// later kernel mapping. On `OutOfFrames` the PDPTs made so far stay.
+    pub fn fill_kernel_half(
+        &mut self,
+        mem: &mut impl PhysMem,
+        frames: &mut impl FrameSource,
+    ) -> Result<(), MapError> {
+        for i in KERNEL_HALF as u64..ENTRIES {
+            let at = self.pml4 + i * 8;
+            if mem.read_u64(at) & PRESENT == 0 {
+                let t = new_table(mem, frames)?;
+                mem.write_u64(at, entry::table(t, false));
+            }
+        }
+        Ok(())
+    }
+
+    /// Frees every page table of this address space, the PML4 included
+    /// (but under [`KernelHalf::Shared`] nothing below entries 256..511).
+    /// Leaf pages are not touched: unmap and free them first (see
+    /// [`AddressSpace::mappings`]). Returns the number of frames freed. The
+    /// address space must not be loaded in CR3 on any CPU.
+    pub fn destroy(self, mem: &mut impl PhysMem, frames: &mut impl FrameSource) -> usize {
+        let last = match self.kernel_half {
+            KernelHalf::Shared => KERNEL_HALF as u64,
+            KernelHalf::Owned => ENTRIES,
+        };
+        let mut freed = 1;
+        for i in 0..last {
+            let e = mem.read_u64(self.pml4 + i * 8);
+            if e & PRESENT != 0 {
+                freed += free_tree(mem, frames, entry::table_address(e), 1);
+            }
+        }
+        frames.free_table_frame(self.pml4);
+        freed
+    }
+}
+
+/// Frees the table at `table` (level 1..=3) and every table below it;
+/// returns how many frames that was.
+fn free_tree(
+    mem: &mut impl PhysMem,
+    frames: &mut impl FrameSource,
+    table: u64,
+    level: usize,
+) -> usize {
+    let mut freed = 1;
+    if level < 3 {
+        for i in 0..ENTRIES {
+            let e = mem.read_u64(table + i * 8);
+            if e & PRESENT != 0 && !entry::is_leaf(e, level) {
+                freed += free_tree(mem, frames, entry::table_address(e), level + 1);
+            }
+        }
+    }
+    frames.free_table_frame(table);
+    freed
+}

@@ -1,0 +1,166 @@
+//! Text console on the framebuffer, mirroring the kernel log for a person.
+#![forbid(unsafe_code)]
+//!
+//! The console owns the framebuffer until someone takes it over
+//! ([`detach`]): the window system later gets the same memory this way.
+
+use crate::arch::cpu::without_interrupts;
+use crate::boot::FramebufferInfo;
+use noto_sans_mono_bitmap::{get_raster, FontWeight, RasterHeight};
+use spin::Mutex;
+
+const FONT_HEIGHT: RasterHeight = RasterHeight::Size16;
+const LINE_HEIGHT: usize = 18;
+const MARGIN: usize = 8;
+
+/// A text console drawing 8-bit-per-channel glyphs into a 32-bpp framebuffer.
+pub struct FbConsole {
+    pixels: &'static mut [u8],
+    info: FramebufferInfo,
+    char_width: usize,
+    column: usize,
+    row: usize,
+}
+
+static CONSOLE: Mutex<Option<FbConsole>> = Mutex::new(None);
+
+/// Why the console could not start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsoleError {
+    /// The loader gave no framebuffer.
+    NoFramebuffer,
+    /// Only 32 bits per pixel is drawn.
+    UnsupportedDepth(u16),
+    /// The framebuffer is owned by someone else already.
+    Taken,
+}
+
+impl FbConsole {
+    fn new(info: FramebufferInfo) -> Result<Self, ConsoleError> {
+        if info.bpp != 32 {
+            return Err(ConsoleError::UnsupportedDepth(info.bpp));
+        }
+        let pixels =
+            crate::mm::hhdm::framebuffer(info.address, info.pitch * info.height)
+                .ok_or(ConsoleError::Taken)?;
+        let char_width = get_raster('m', FontWeight::Regular, FONT_HEIGHT)
+            .map_or(8, |r| r.width());
+        let console = Self { pixels, info, char_width, column: 0, row: 0 };
+        console.pixels.fill(0);
+        Ok(console)
+    }
+
+    fn columns(&self) -> usize {
+        (self.info.width as usize).saturating_sub(2 * MARGIN) / self.char_width
+    }
+
+    fn rows(&self) -> usize {
+        (self.info.height as usize).saturating_sub(2 * MARGIN) / LINE_HEIGHT
+    }
+
+    fn color(&self, intensity: u8) -> u32 {
+        let channel = |(size, shift): (u8, u8)| -> u32 {
+            let max = if size >= 8 { 0xff } else { (1u32 << size) - 1 };
+            (u32::from(intensity) * max / 255) << shift
+        };
+        channel(self.info.red) | channel(self.info.green) | channel(self.info.blue)
+    }
+
+    fn put_pixel(&mut self, x: usize, y: usize, value: u32) {
+        let offset = y * self.info.pitch as usize + x * 4;
+        if let Some(px) = self.pixels.get_mut(offset..offset + 4) {
+            px.copy_from_slice(&value.to_le_bytes());
+        }
+    }
+
+    fn newline(&mut self) {
+        self.column = 0;
+        self.row += 1;
+        if self.row >= self.rows() {
+            self.scroll();
+        }
+    }
+
+    /// Scrolls by half a screen at once: one large copy every rows/2 lines
+    /// keeps the cost low under software emulation.
+    fn scroll(&mut self) {
+        let keep = self.rows() / 2;
+        let drop = self.rows() - keep;
+        let pitch = self.info.pitch as usize;
+        let line_bytes = LINE_HEIGHT * pitch;
+        let top = MARGIN * pitch;
+        let src = top + drop * line_bytes;
+        self.pixels.copy_within(src..src + keep * line_bytes, top);
+        let clear_end = (top + self.rows() * line_bytes).min(self.pixels.len());
+        self.pixels[top + keep * line_bytes..clear_end].fill(0);
+        self.row = keep;
+    }
+
+    fn write_char(&mut self, c: char) {
+        match c {
+            '\n' => return self.newline(),
+            '\r' => return,
+            _ => {}
+        }
+        if self.column >= self.columns() {
+            self.newline();
+        }
+        let raster = get_raster(c, FontWeight::Regular, FONT_HEIGHT)
+            .or_else(|| get_raster('?', FontWeight::Regular, FONT_HEIGHT));
+        let x0 = MARGIN + self.column * self.char_width;
+        let y0 = MARGIN + self.row * LINE_HEIGHT;
+        if let Some(raster) = raster {
+            for (dy, row) in raster.rows().enumerate() {
+                for (dx, &intensity) in row.iter().enumerate() {
+                    let value = self.color(intensity);
+                    self.put_pixel(x0 + dx, y0 + dy, value);
+                }
+            }
+        }
+        self.column += 1;
+    }
+
+    /// Writes text, wrapping long lines.
+    pub fn write_str(&mut self, s: &str) {
+        for c in s.chars() {
+            self.write_char(c);
+        }
+    }
+
+    /// Text grid size (columns, rows).
+    pub fn size(&self) -> (usize, usize) {
+        (self.columns(), self.rows())
+    }
+}
+
+/// Starts the console on the loader's framebuffer.
+pub fn init(info: Option<FramebufferInfo>) -> Result<(usize, usize), ConsoleError> {
+    let console = FbConsole::new(info.ok_or(ConsoleError::NoFramebuffer)?)?;
+    let size = console.size();
+    without_interrupts(|| *CONSOLE.lock() = Some(console));
+    Ok(size)
+}
+
+/// Writes text to the console if there is one.
+pub fn write_str(s: &str) {
+    without_interrupts(|| {
+        if let Some(console) = CONSOLE.lock().as_mut() {
+            console.write_str(s);
+        }
+    });
+}
+
+/// Writes text only if the console is free right now (fault paths).
+pub fn try_write_str(s: &str) {
+    if let Some(mut guard) = CONSOLE.try_lock() {
+        if let Some(console) = guard.as_mut() {
+            console.write_str(s);
+        }
+    }
+}
+
+/// Hands the framebuffer over to a new owner; the console stops drawing.
+#[allow(dead_code)] // The window system (M4) takes it over.
+pub fn detach() -> Option<FbConsole> {
+    without_interrupts(|| CONSOLE.lock().take())
+}

@@ -1,0 +1,72 @@
+//! Ferrite: a higher-half x86-64 kernel booted by the Limine protocol.
+#![no_std]
+#![no_main]
+// Parts of the self-inspection API (probes, stats, scratch mappings) are
+// exercised only by the milestone kernel.
+#![cfg_attr(not(feature = "milestones"), allow(dead_code))]
+
+extern crate alloc;
+
+mod arch;
+mod banner;
+mod boot;
+mod console;
+mod fault;
+mod logger;
+mod mm;
+#[cfg(feature = "milestones")]
+mod milestones;
+mod panic;
+
+use boot::{BootInfo, Handoff};
+
+/// The kernel's main function, called by `kernel_entry` on the boot stack.
+///
+/// The order matters: serial and the clock first (so every later step can
+/// log), then the base-revision check, then the CPU tables (so faults are
+/// reported instead of triple-faulting), then memory management on the
+/// loader's hand-off, then an owned copy of the loader's answers, and only
+/// then is the loader's memory reclaimed.
+pub extern "C" fn kmain() -> ! {
+    let serial = arch::serial::init();
+    arch::tsc::calibrate();
+    logger::init();
+    if !Handoff::base_revision_supported() {
+        log::error!("boot: the loader did not accept base revision 2; stopping");
+        fault::stop();
+    }
+    arch::init_cpu_tables();
+    arch::exceptions::set_policy(fault::POLICY);
+    log::info!("cpu: GDT, TSS (IST stacks for #DF, NMI, #MC) and IDT loaded");
+
+    let handoff = Handoff::read();
+    let report = match mm::init(&handoff) {
+        Ok(report) => report,
+        Err(e) => {
+            log::error!("mm: cannot set up memory: {e}; stopping");
+            fault::stop();
+        }
+    };
+    match console::init(handoff.framebuffer) {
+        Ok((cols, rows)) => log::info!("console: {cols}x{rows} text on the framebuffer"),
+        Err(e) => log::warn!("console: not started ({e:?})"),
+    }
+    let info = BootInfo::collect(&handoff);
+    logger::apply_cmdline(info.cmdline());
+    let reclaimed = mm::reclaim_loader_memory();
+    banner::print(&info);
+    banner::memory(&report, reclaimed);
+    log::info!(
+        "serial: COM1 {}, TSC {} MHz",
+        if serial.loopback_ok { "passed loopback test" } else { "did not pass loopback test" },
+        arch::tsc::frequency() / 1_000_000
+    );
+
+    #[cfg(feature = "milestones")]
+    milestones::run(&info, serial, &report, reclaimed);
+
+    log::info!("boot complete; idle");
+    loop {
+        arch::cpu::wait_for_interrupt();
+    }
+}

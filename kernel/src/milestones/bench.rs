@@ -1,0 +1,49 @@
+//! Kernel-internal benchmarks, printed as BENCH lines (benchmarks.md).
+#![forbid(unsafe_code)]
+
+use crate::arch::{bench, cpu, tsc};
+use crate::mm::frame_alloc;
+use alloc::boxed::Box;
+use core::hint::black_box;
+
+/// Times `iters` runs of `op` after a 1% warm-up, between the begin/end
+/// markers of benchmark `id`, and prints the BENCH line.
+fn measure(name: &str, id: u32, iters: u64, mut op: impl FnMut()) {
+    crate::milestones::raw_line(format_args!("INFO bench={name} mark_id={id}\n"));
+    for _ in 0..iters.div_ceil(100) {
+        op();
+    }
+    let start = cpu::rdtsc();
+    bench::mark_begin(id);
+    for _ in 0..iters {
+        op();
+    }
+    bench::mark_end(id);
+    let ticks = cpu::rdtsc() - start;
+    let hz = tsc::frequency().max(1) as f64;
+    let cycles = ticks as f64 / iters as f64;
+    let ns = cycles * 1e9 / hz;
+    crate::milestones::raw_line(format_args!(
+        "BENCH name={name} iters={iters} cycles_per_op={cycles:.2} ns_per_op={ns:.2}\n"
+    ));
+}
+
+/// Benchmarks 8 (`frame_alloc`) and 9 (`heap_alloc`).
+pub fn kernel_benchmarks() {
+    let mut failures = 0u64;
+    measure("frame_alloc", 8, 100_000, || match frame_alloc::alloc() {
+        Ok(frame) => {
+            if frame_alloc::free(black_box(frame)).is_err() {
+                failures += 1;
+            }
+        }
+        Err(_) => failures += 1,
+    });
+    if failures > 0 {
+        log::error!("bench: frame_alloc saw {failures} failed operations");
+    }
+    measure("heap_alloc", 9, 100_000, || {
+        let block = black_box(Box::new([0u8; 64]));
+        drop(block);
+    });
+}

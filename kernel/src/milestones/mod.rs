@@ -1,0 +1,149 @@
+//! The milestone test kernel: ordered checks, a serial report, a QEMU exit.
+#![forbid(unsafe_code)]
+//!
+//! Each check prints one line `CHECK <milestone> <name> <ok|FAIL> <detail>`;
+//! the run ends with `milestones: N passed, N failed` and an isa-debug-exit
+//! status (see [`Exit`]). The kernel command line picks the scenario:
+//! `test=suite` (default) runs every milestone in order;
+//! `test=stack_overflow` overflows the boot stack on purpose, to show the
+//! double-fault handler's report (a separate boot, because it is fatal).
+
+mod bench;
+mod m0;
+mod m1;
+
+use crate::arch::serial::SerialStatus;
+use crate::boot::BootInfo;
+use crate::mm::MmReport;
+use core::fmt;
+
+/// How the milestone kernel leaves QEMU. QEMU's exit status is
+/// `(code << 1) | 1`: 33, 35 and 37.
+#[derive(Clone, Copy, Debug)]
+#[repr(u32)]
+pub enum Exit {
+    /// Every check passed.
+    Success = 0x10,
+    /// At least one check failed.
+    Failure = 0x11,
+    /// A panic or an unrecoverable exception stopped the kernel.
+    Fatal = 0x12,
+}
+
+/// Leaves QEMU with `code` (returns if not running under QEMU).
+pub fn exit(code: Exit) {
+    crate::arch::qemu::exit(code as u32);
+}
+
+/// The result of one check.
+pub type Outcome = Result<Detail, Detail>;
+
+/// A short explanation printed after ok/FAIL.
+pub struct Detail(crate::logger::LineBuffer);
+
+impl Detail {
+    /// Formats a detail line.
+    pub fn new(args: fmt::Arguments<'_>) -> Self {
+        let mut line = crate::logger::LineBuffer::new();
+        let _ = fmt::write(&mut line, args);
+        Self(line)
+    }
+}
+
+/// `detail!("...")` builds a [`Detail`] with `format_args!` syntax.
+macro_rules! detail {
+    ($($arg:tt)*) => { $crate::milestones::Detail::new(format_args!($($arg)*)) };
+}
+pub(crate) use detail;
+
+/// Fails the check with a detail unless `cond` holds.
+macro_rules! ensure {
+    ($cond:expr, $($arg:tt)*) => {
+        if !$cond {
+            return Err($crate::milestones::detail!($($arg)*));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// What the checks get to look at.
+pub struct Context<'a> {
+    pub info: &'a BootInfo,
+    pub serial: SerialStatus,
+    /// What memory management set up.
+    pub mm: &'a MmReport,
+    /// Bytes of loader memory reclaimed at boot.
+    pub reclaimed: u64,
+}
+
+/// A named check of one milestone.
+pub struct Check {
+    pub milestone: &'static str,
+    pub name: &'static str,
+    pub run: fn(&Context<'_>) -> Outcome,
+}
+
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+fn run_checks(checks: &[Check], ctx: &Context<'_>, tally: &mut Tally) {
+    for check in checks {
+        let (status, detail) = match (check.run)(ctx) {
+            Ok(d) => {
+                tally.passed += 1;
+                ("ok", d)
+            }
+            Err(d) => {
+                tally.failed += 1;
+                ("FAIL", d)
+            }
+        };
+        report_line(check, status, &detail);
+    }
+}
+
+/// Prints a protocol line (CHECK, BENCH, INFO, summary) on serial and screen.
+pub fn raw_line(args: fmt::Arguments<'_>) {
+    let mut line = crate::logger::LineBuffer::new();
+    let _ = fmt::write(&mut line, args);
+    crate::arch::serial::write_bytes(line.as_str().as_bytes());
+    crate::console::write_str(line.as_str());
+}
+
+fn report_line(check: &Check, status: &str, detail: &Detail) {
+    raw_line(format_args!(
+        "CHECK {} {} {} {}\n",
+        check.milestone,
+        check.name,
+        status,
+        detail.0.as_str().trim_end()
+    ));
+}
+
+/// Runs the scenario the command line asks for and leaves QEMU.
+pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64) {
+    let scenario = info
+        .cmdline()
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("test="))
+        .unwrap_or("suite");
+    log::info!("milestones: scenario '{scenario}'");
+    match scenario {
+        "suite" => {}
+        "stack_overflow" => m0::overflow_the_stack(),
+        other => {
+            log::error!("milestones: unknown scenario '{other}'");
+            exit(Exit::Failure);
+            return;
+        }
+    }
+    let ctx = Context { info, serial, mm, reclaimed };
+    let mut tally = Tally { passed: 0, failed: 0 };
+    run_checks(m0::CHECKS, &ctx, &mut tally);
+    run_checks(m1::CHECKS, &ctx, &mut tally);
+    bench::kernel_benchmarks();
+    raw_line(format_args!("milestones: {} passed, {} failed\n", tally.passed, tally.failed));
+    exit(if tally.failed == 0 { Exit::Success } else { Exit::Failure });
+}

@@ -1,0 +1,244 @@
+//! The kernel's own page tables: W^X image, HHDM, write-combining framebuffer.
+
+use super::frame_alloc::{self, TableFrames};
+use super::phys::Hhdm;
+use super::{layout, MmError};
+use crate::arch::cpu::without_interrupts;
+use crate::arch::paging as arch_paging;
+use crate::boot::{Handoff, MemoryKind};
+use paging::{AddressSpace, CacheType, Flags, KernelHalf, PageSize, Translation};
+use spin::Mutex;
+
+const KIB4: u64 = 4096;
+const MIB2: u64 = 2 << 20;
+const GIB1: u64 = 1 << 30;
+
+/// The kernel's PML4; processes share its upper half.
+static SPACE: Mutex<Option<AddressSpace>> = Mutex::new(None);
+
+/// What the new tables cover.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpaceReport {
+    /// Physical address of the kernel PML4.
+    pub pml4: u64,
+    /// Physical bytes the HHDM covers (from 0).
+    pub hhdm_bytes: u64,
+    /// First virtual address above the HHDM.
+    pub hhdm_end: u64,
+    /// HHDM pages used, by size: 4 KiB, 2 MiB, 1 GiB.
+    pub hhdm_pages: [usize; 3],
+    /// Kernel image pages mapped (4 KiB each).
+    pub kernel_pages: usize,
+    /// Whether the framebuffer is mapped write-combining.
+    pub framebuffer_wc: bool,
+    /// Whether the HHDM alias of the kernel image is read-only.
+    pub image_alias_read_only: bool,
+}
+
+/// A physical range with its own HHDM flags.
+#[derive(Clone, Copy)]
+struct Special {
+    start: u64,
+    end: u64,
+    flags: Flags,
+}
+
+/// Fixed-size list (no heap yet while the tables are built).
+struct Specials {
+    items: [Special; 24],
+    len: usize,
+    overflowed: bool,
+}
+
+impl Specials {
+    fn new() -> Self {
+        let empty = Special { start: 0, end: 0, flags: Flags::empty() };
+        Self { items: [empty; 24], len: 0, overflowed: false }
+    }
+
+    /// Adds a page, merging with the previous range when contiguous.
+    fn add_page(&mut self, phys: u64, flags: Flags) {
+        if let Some(last) = self.items[..self.len].last_mut() {
+            if last.end == phys && last.flags == flags {
+                last.end += KIB4;
+                return;
+            }
+        }
+        self.add(phys, phys + KIB4, flags);
+    }
+
+    fn add(&mut self, start: u64, end: u64, flags: Flags) {
+        if self.len == self.items.len() {
+            self.overflowed = true;
+            return;
+        }
+        self.items[self.len] = Special { start, end, flags };
+        self.len += 1;
+    }
+
+    fn sorted(&mut self) -> &[Special] {
+        let items = &mut self.items[..self.len];
+        items.sort_unstable_by_key(|s| s.start);
+        items
+    }
+}
+
+/// Maps `[phys, end)` at `offset + phys` with the largest pages alignment
+/// allows.
+fn map_linear(
+    space: &mut AddressSpace,
+    frames: &mut TableFrames<'_>,
+    offset: u64,
+    (mut phys, end): (u64, u64),
+    flags: Flags,
+    huge: bool,
+    counts: &mut [usize; 3],
+) -> Result<(), MmError> {
+    while phys < end {
+        let virt = offset + phys;
+        let fits = |size: u64| virt % size == 0 && phys % size == 0 && end - phys >= size;
+        let (size, index) = if huge && fits(GIB1) {
+            (PageSize::Size1G, 2)
+        } else if fits(MIB2) {
+            (PageSize::Size2M, 1)
+        } else {
+            (PageSize::Size4K, 0)
+        };
+        space.map(&mut Hhdm, frames, virt, phys, size, flags)?;
+        counts[index] += 1;
+        phys += size.bytes();
+    }
+    Ok(())
+}
+
+/// Builds the kernel's PML4 and switches to it.
+pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
+    arch_paging::enable_protection();
+    let offset = super::hhdm::offset();
+    let loader = AddressSpace::from_root(arch_paging::current_root(), KernelHalf::Shared);
+    let huge = arch_paging::has_huge_pages();
+    let mut report = SpaceReport::default();
+    let mut specials = Specials::new();
+
+    // Framebuffer: write-combining through PAT index 5.
+    if let Some(fb) = handoff.framebuffer {
+        let start = (fb.address - offset) & !(KIB4 - 1);
+        let end = (fb.address - offset + fb.pitch * fb.height).next_multiple_of(KIB4);
+        let flags = Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+        specials.add(start, end, flags.with_cache(CacheType::WriteCombining));
+        report.framebuffer_wc = true;
+    }
+
+    // HHDM extent: all of 0–4 GiB plus every RAM-like region above it.
+    let top = handoff
+        .memory_map()
+        .filter(|r| !matches!(r.kind, MemoryKind::Reserved | MemoryKind::BadMemory))
+        .map(|r| r.base + r.length)
+        .fold(4 * GIB1, u64::max)
+        .next_multiple_of(MIB2);
+
+    let space = frame_alloc::with(|fa| -> Result<AddressSpace, MmError> {
+        let mut frames = TableFrames(fa);
+        let mut space = AddressSpace::new(&mut Hhdm, &mut frames, KernelHalf::Shared)?;
+
+        // The kernel image, one permission per segment (linker.ld); the guard
+        // page below the boot stack stays unmapped.
+        let k = layout::kernel();
+        let global = Flags::GLOBAL;
+        let segments = [
+            (k.text.clone(), global),
+            (k.rodata.clone(), global | Flags::NO_EXECUTE),
+            (k.data.clone(), global | Flags::WRITABLE | Flags::NO_EXECUTE),
+            (k.boot_stack.clone(), global | Flags::WRITABLE | Flags::NO_EXECUTE),
+        ];
+        for (range, flags) in segments {
+            for virt in range.step_by(KIB4 as usize) {
+                let phys = loader
+                    .translate(&Hhdm, virt)
+                    .ok_or(MmError::KernelNotMapped(virt))?
+                    .phys
+                    & !(KIB4 - 1);
+                space.map(&mut Hhdm, &mut frames, virt, phys, PageSize::Size4K, flags)?;
+                // Its HHDM alias: readable, never writable or executable.
+                specials.add_page(phys, Flags::GLOBAL | Flags::NO_EXECUTE);
+                report.kernel_pages += 1;
+            }
+        }
+
+        let default = Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+        let overflowed = specials.overflowed;
+        let mut cursor = 0;
+        for s in specials.sorted() {
+            let start = s.start.max(cursor);
+            if s.end <= start {
+                continue;
+            }
+            let flags = if overflowed && !s.flags.contains(Flags::WRITABLE) { default } else { s.flags };
+            map_linear(&mut space, &mut frames, offset, (cursor, start), default, huge, &mut report.hhdm_pages)?;
+            map_linear(&mut space, &mut frames, offset, (start, s.end), flags, huge, &mut report.hhdm_pages)?;
+            cursor = s.end;
+        }
+        map_linear(&mut space, &mut frames, offset, (cursor, top.max(cursor)), default, huge, &mut report.hhdm_pages)?;
+        report.image_alias_read_only = !overflowed;
+
+        // Every kernel-half PML4 slot gets its PDPT now, so every process
+        // created later shares all future kernel mappings.
+        space.fill_kernel_half(&mut Hhdm, &mut frames)?;
+        Ok(space)
+    })??;
+
+    report.pml4 = space.pml4();
+    report.hhdm_bytes = top;
+    report.hhdm_end = offset + top;
+    // SAFETY: the new tables map the kernel image at the addresses it runs
+    // at (copied page by page from the loader's tables), the boot stack we
+    // are on, and the HHDM at the same offset, so every address the kernel
+    // uses stays valid across the switch.
+    unsafe { arch_paging::switch_root(space.pml4()) };
+    without_interrupts(|| *SPACE.lock() = Some(space));
+    Ok(report)
+}
+
+fn with_space<R>(f: impl FnOnce(&mut AddressSpace) -> Result<R, MmError>) -> Result<R, MmError> {
+    without_interrupts(|| match SPACE.lock().as_mut() {
+        Some(space) => f(space),
+        None => Err(MmError::NotInitialised("kernel address space")),
+    })
+}
+
+/// Maps one page in the kernel half.
+pub fn map(virt: u64, phys: u64, size: PageSize, flags: Flags) -> Result<(), MmError> {
+    with_space(|space| {
+        frame_alloc::with(|fa| space.map(&mut Hhdm, &mut TableFrames(fa), virt, phys, size, flags))?
+            .map_err(MmError::from)
+    })
+}
+
+/// Unmaps the page at `virt`, flushes its TLB entry, and returns the
+/// physical address and size it mapped.
+pub fn unmap(virt: u64) -> Result<(u64, PageSize), MmError> {
+    with_space(|space| {
+        let unmapped = frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), virt))??;
+        arch_paging::flush_page(unmapped.flush.virt());
+        Ok((unmapped.phys, unmapped.size))
+    })
+}
+
+/// Changes the flags of the page at `virt` and flushes its TLB entry.
+pub fn protect(virt: u64, flags: Flags) -> Result<(), MmError> {
+    with_space(|space| {
+        let flush = space.protect(&mut Hhdm, virt, flags)?;
+        arch_paging::flush_page(flush.virt());
+        Ok(())
+    })
+}
+
+/// Translates a kernel virtual address.
+pub fn translate(virt: u64) -> Option<Translation> {
+    with_space(|space| Ok(space.translate(&Hhdm, virt))).ok().flatten()
+}
+
+/// Physical address of the kernel PML4.
+pub fn root() -> Option<u64> {
+    with_space(|space| Ok(space.pml4())).ok()
+}

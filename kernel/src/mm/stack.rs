@@ -1,0 +1,82 @@
+//! Kernel stacks in kernel virtual ranges, each with an unmapped guard page.
+
+use super::{frame_alloc, kernel_space, kva, layout, phys, MmError};
+use paging::{Flags, PageSize};
+
+const PAGE: u64 = 4096;
+
+/// A kernel stack: `pages` mapped pages above one unmapped guard page.
+#[derive(Debug)]
+pub struct KernelStack {
+    base: u64,
+    pages: u64,
+}
+
+impl KernelStack {
+    /// Allocates and maps a zeroed stack of `pages` pages.
+    pub fn new(pages: u64, owner: &'static str) -> Result<Self, MmError> {
+        let base = kva::alloc((pages + 1) * PAGE, PAGE)?;
+        let mut stack = Self { base, pages: 0 };
+        for i in 1..=pages {
+            let frame = frame_alloc::alloc()?;
+            phys::zero_frame(frame);
+            let flags = Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+            if let Err(e) = kernel_space::map(base + i * PAGE, frame, PageSize::Size4K, flags) {
+                let _ = frame_alloc::free(frame);
+                return Err(e); // `stack` drops and releases what was mapped
+            }
+            stack.pages = i;
+        }
+        layout::register_guard(base, owner);
+        Ok(stack)
+    }
+
+    /// The initial stack pointer (one past the highest byte).
+    pub fn top(&self) -> u64 {
+        self.base + (self.pages + 1) * PAGE
+    }
+
+    /// The guard page's range.
+    pub fn guard(&self) -> core::ops::Range<u64> {
+        self.base..self.base + PAGE
+    }
+
+    /// Keeps the stack for the kernel's whole life.
+    pub fn leak(self) -> u64 {
+        let top = self.top();
+        core::mem::forget(self);
+        top
+    }
+}
+
+impl Drop for KernelStack {
+    fn drop(&mut self) {
+        layout::unregister_guard(self.base);
+        for i in 1..=self.pages {
+            match kernel_space::unmap(self.base + i * PAGE) {
+                Ok((frame, _)) => {
+                    if let Err(e) = frame_alloc::free(frame) {
+                        log::error!("stack frame {frame:#x}: {e} (bug)");
+                    }
+                }
+                Err(e) => log::error!("stack page unmap: {e} (bug)"),
+            }
+        }
+        if let Err(e) = kva::free(self.base, (self.pages + 1) * PAGE) {
+            log::error!("stack range: {e} (bug)");
+        }
+    }
+}
+
+/// Pages of each IST stack (#DF, NMI, #MC).
+const IST_PAGES: u64 = 4;
+
+/// Replaces the boot-time IST stacks (in .bss, unguarded) with guarded
+/// stacks from the kernel virtual range.
+pub fn move_ist_stacks() -> Result<(), MmError> {
+    for (slot, owner) in [(1u8, "#DF IST stack"), (2, "NMI IST stack"), (3, "#MC IST stack")] {
+        let top = KernelStack::new(IST_PAGES, owner)?.leak();
+        crate::arch::set_ist_stack(slot, top);
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! The checks each milestone must report, kept here independently of the
+//! kernel so that a check that silently stops running is noticed.
+
+/// M0: boot hand-off, serial, CPU tables, fault handling.
+pub const M0: &[&str] = &[
+    "serial",
+    "base_revision",
+    "gdt_tss",
+    "idt",
+    "ist_stacks",
+    "boot_stack",
+    "tsc",
+    "hhdm",
+    "memory_map",
+    "framebuffer",
+    "kernel_file",
+    "modules",
+    "int3",
+    "page_fault_read",
+    "page_fault_write",
+    "gp_fault",
+];
+
+/// M1: frames, page tables with W^X, heap, guarded stacks.
+pub const M1: &[&str] = &[
+    "frames_stats",
+    "frames_roundtrip",
+    "frames_contiguous",
+    "frames_bad_free",
+    "paging_kernel_segments",
+    "paging_write_text_faults",
+    "paging_exec_data_faults",
+    "paging_hhdm_covers_memory_map",
+    "paging_framebuffer_wc",
+    "paging_4k",
+    "paging_2m",
+    "paging_1g",
+    "paging_protect",
+    "heap_sizes_and_alignments",
+    "heap_large",
+    "heap_fragmentation",
+    "heap_collections",
+    "kernel_stack_guard",
+    "ist_stacks_guarded",
+];
+
+/// Benchmarks the milestone kernel must print (figures are not judged).
+pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc"];

@@ -1,0 +1,19 @@
+//! Host-side milestone runner: builds boot images, boots them in QEMU on
+//! OVMF, and judges the serial transcript.
+//!
+//! The integration tests in `tests/` use it; so does the `mkimage` binary
+//! that `make iso` calls to pack the EFI boot volume.
+
+pub mod expected;
+pub mod fat;
+pub mod images;
+pub mod qemu;
+pub mod transcript;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

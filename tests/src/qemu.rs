@@ -1,0 +1,177 @@
+//! Boots an image in QEMU (TCG) on OVMF and captures the serial port.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// isa-debug-exit statuses the milestone kernel uses: `(code << 1) | 1`.
+pub const EXIT_SUCCESS: i32 = (0x10 << 1) | 1;
+/// Some check failed.
+pub const EXIT_FAILURE: i32 = (0x11 << 1) | 1;
+/// Panic or unrecoverable exception.
+pub const EXIT_FATAL: i32 = (0x12 << 1) | 1;
+
+/// OVMF firmware files.
+#[derive(Clone, Debug)]
+pub struct Firmware {
+    /// Code volume (read-only pflash), or a combined image used with -bios.
+    pub code: PathBuf,
+    /// Variable store template, copied per run; `None` for a combined image.
+    pub vars: Option<PathBuf>,
+}
+
+/// Finds OVMF: `$OVMF_CODE`/`$OVMF_VARS`, else Debian's `ovmf` package.
+pub fn find_firmware() -> Result<Firmware, String> {
+    if let Ok(code) = std::env::var("OVMF_CODE") {
+        let vars = std::env::var("OVMF_VARS").ok().map(PathBuf::from);
+        return Ok(Firmware { code: code.into(), vars });
+    }
+    let pairs = [
+        ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
+        ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
+    ];
+    for (code, vars) in pairs {
+        if Path::new(code).exists() && Path::new(vars).exists() {
+            return Ok(Firmware { code: code.into(), vars: Some(vars.into()) });
+        }
+    }
+    if Path::new("/usr/share/ovmf/OVMF.fd").exists() {
+        return Ok(Firmware { code: "/usr/share/ovmf/OVMF.fd".into(), vars: None });
+    }
+    Err("OVMF not found: run `make deps` (Debian package `ovmf`) or set OVMF_CODE/OVMF_VARS".into())
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// QEMU exited by itself with this status.
+    Exited(i32),
+    /// QEMU was killed by a signal.
+    Signalled,
+    /// The stop pattern appeared and QEMU was stopped.
+    Stopped,
+    /// The time limit passed and QEMU was stopped.
+    TimedOut,
+}
+
+/// The outcome of one boot.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// Everything the guest wrote to COM1.
+    pub serial: String,
+    /// How it ended.
+    pub ending: Ending,
+    /// Wall-clock time of the run.
+    pub elapsed: Duration,
+    /// Where the serial transcript and QEMU's log were saved.
+    pub log_paths: (PathBuf, PathBuf),
+}
+
+/// What to boot and how long to wait.
+pub struct Boot<'a> {
+    /// Disk image (raw FAT volume) or ISO.
+    pub image: &'a Path,
+    /// Boot the image as a CD-ROM instead of a disk.
+    pub cdrom: bool,
+    /// Time limit.
+    pub timeout: Duration,
+    /// Stop as soon as the serial output contains this.
+    pub stop_on: Option<&'a str>,
+    /// Name for the saved logs.
+    pub name: &'a str,
+}
+
+/// Boots and waits for QEMU to exit, the stop pattern, or the time limit.
+pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
+    let fw = find_firmware()?;
+    let dir = crate::images::scratch_dir();
+    let serial_log = dir.join(format!("{}.serial.log", b.name));
+    let qemu_log = dir.join(format!("{}.qemu.log", b.name));
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args(["-machine", "q35", "-cpu", "max", "-smp", "1", "-m", "512M"]);
+    cmd.args(["-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio"]);
+    cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
+    cmd.args(["-d", "cpu_reset,guest_errors", "-D"]).arg(&qemu_log);
+    match &fw.vars {
+        Some(vars) => {
+            let copy = dir.join(format!("{}.vars.fd", b.name));
+            std::fs::copy(vars, &copy).map_err(|e| format!("copy {}: {e}", vars.display()))?;
+            cmd.arg("-drive").arg(format!(
+                "if=pflash,format=raw,readonly=on,file={}",
+                fw.code.display()
+            ));
+            cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", copy.display()));
+        }
+        None => {
+            cmd.arg("-bios").arg(&fw.code);
+        }
+    }
+    if b.cdrom {
+        cmd.arg("-cdrom").arg(b.image);
+    } else {
+        cmd.arg("-drive").arg(format!("format=raw,file={}", b.image.display()));
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start qemu-system-x86_64 (run `make deps`): {e}"))?;
+    let output = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let mut stdout = child.stdout.take().ok_or("no stdout pipe")?;
+    let sink = Arc::clone(&output);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut out) = sink.lock() {
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+    });
+    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let ending = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break match status.code() {
+                Some(code) => Ending::Exited(code),
+                None => Ending::Signalled,
+            };
+        }
+        if start.elapsed() > b.timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            break Ending::TimedOut;
+        }
+        if let Some(pattern) = b.stop_on {
+            let seen = output
+                .lock()
+                .map(|o| String::from_utf8_lossy(&o).contains(pattern))
+                .unwrap_or(false);
+            if seen {
+                // Let the rest of the line arrive.
+                std::thread::sleep(Duration::from_millis(300));
+                let _ = child.kill();
+                let _ = child.wait();
+                break Ending::Stopped;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = reader.join();
+    let stderr_text = err_reader.join().unwrap_or_default();
+    let bytes = output.lock().map(|o| o.clone()).unwrap_or_default();
+    let serial = String::from_utf8_lossy(&bytes).into_owned();
+    let _ = std::fs::write(&serial_log, &bytes);
+    if !stderr_text.trim().is_empty() {
+        let _ = std::fs::write(dir.join(format!("{}.qemu-stderr.log", b.name)), &stderr_text);
+    }
+    Ok(Run { serial, ending, elapsed: start.elapsed(), log_paths: (serial_log, qemu_log) })
+}

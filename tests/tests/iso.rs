@@ -1,0 +1,41 @@
+//! `make iso` builds an ISO that boots to the banner (as a CD on OVMF).
+
+use ferrite_tests::qemu::{self, Boot, Ending};
+use ferrite_tests::{transcript, workspace_root};
+use std::process::Command;
+use std::time::Duration;
+
+#[test]
+fn make_iso_boots_to_the_banner() {
+    let root = workspace_root();
+    let status = Command::new("make")
+        .arg("iso")
+        .current_dir(&root)
+        .status()
+        .expect("cannot run make");
+    assert!(status.success(), "make iso failed with {status}");
+    let iso = root.join("target/ferrite.iso");
+    assert!(iso.exists(), "make iso did not produce {}", iso.display());
+
+    let run = qemu::boot(&Boot {
+        image: &iso,
+        cdrom: true,
+        timeout: Duration::from_secs(300),
+        stop_on: Some("boot complete; idle"),
+        name: "iso",
+    })
+    .unwrap_or_else(|e| panic!("could not boot the ISO: {e}"));
+    let text = transcript::clean(&run.serial);
+    let mut problems = Vec::new();
+    for needle in ["Ferrite ", "loader: ", "HHDM offset", "memory map:", "framebuffer: ", "boot complete; idle"] {
+        if !text.contains(needle) {
+            problems.push(format!("banner line with '{needle}' missing"));
+        }
+    }
+    if run.ending != Ending::Stopped {
+        problems.push(format!("the kernel did not reach idle (ending {:?})", run.ending));
+    }
+    if !problems.is_empty() {
+        panic!("{}", transcript::failure(&run, &problems));
+    }
+}
