@@ -115,11 +115,19 @@ pub fn apply_cmdline(cmdline: &str) {
     }
 }
 
-/// Writes raw text to serial and, if free, the screen, bypassing locks that
-/// the interrupted code may hold. For the fault and panic paths.
+/// Streams to serial and (if free) the screen without taking the locks the
+/// interrupted code may hold, and without a length limit.
+struct EmergencySink;
+
+impl Write for EmergencySink {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        serial::emergency_write(s.as_bytes());
+        crate::console::try_write_str(s);
+        Ok(())
+    }
+}
+
+/// Writes raw text for the fault and panic paths (see [`EmergencySink`]).
 pub fn emergency(args: fmt::Arguments<'_>) {
-    let mut line = LineBuffer::new();
-    let _ = line.write_fmt(args);
-    serial::emergency_write(line.as_str().as_bytes());
-    crate::console::try_write_str(line.as_str());
+    let _ = EmergencySink.write_fmt(args);
 }

@@ -36,6 +36,9 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
     if !text.contains("diagnosis: kernel stack overflow: the boot stack ran into its guard page") {
         problems.push("the analysis does not name the stack overflow".to_string());
     }
+    if !text.contains("  R13 ") || !text.contains(" R15 ") {
+        problems.push("the register dump is incomplete".to_string());
+    }
     if !text.contains("FATAL: kernel stopped") {
         problems.push("no FATAL line".to_string());
     }

@@ -223,9 +223,9 @@ fn gp_fault(_: &Context<'_>) -> Outcome {
 /// be delivered on the exhausted stack, so the CPU raises #DF, which runs on
 /// IST1 and reports the overflow.
 pub fn overflow_the_stack() -> ! {
-    log::info!("milestones: overflowing the boot stack on purpose");
+    log::info!("overflowing the boot stack on purpose");
     let depth = recurse(0);
-    log::error!("milestones: recursion returned {depth}; the stack did not overflow");
+    log::error!("recursion returned {depth}; the stack did not overflow");
     super::exit(super::Exit::Failure);
     cpu::halt_forever()
 }

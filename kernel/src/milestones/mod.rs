@@ -129,12 +129,12 @@ pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64)
         .split_whitespace()
         .find_map(|w| w.strip_prefix("test="))
         .unwrap_or("suite");
-    log::info!("milestones: scenario '{scenario}'");
+    log::info!("scenario '{scenario}'");
     match scenario {
         "suite" => {}
         "stack_overflow" => m0::overflow_the_stack(),
         other => {
-            log::error!("milestones: unknown scenario '{other}'");
+            log::error!("unknown scenario '{other}'");
             exit(Exit::Failure);
             return;
         }

@@ -1,0 +1,237 @@
+//! Ferrite's system-call ABI, shared by the kernel, runtime.dll and programs.
+//!
+//! # Calling convention
+//! `syscall` with the number in RAX and up to five arguments in RDI, RSI,
+//! RDX, R10, R8. The kernel returns one value in RAX and preserves every
+//! other register except RCX and R11 (which the instruction itself uses).
+//! A return value is a [`SysResult`]: as `i64`, negative means `-(error
+//! code)` ([`Error`]), anything else is success.
+//!
+//! # Process start
+//! The kernel enters a program in ring 3 at its PE entry point (the Init
+//! library's `InitProcess`) with RSP 16-byte aligned minus 8, as after a
+//! `call`, and 32 bytes of Win64 home space above the return slot
+//! ([`ENTRY_STACK_RESERVE`]); RCX holds nothing (0). `InitProcess` asks for
+//! [`ProcessInfo`] itself.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+/// Version of this ABI, reported in [`SystemInfo::abi_version`].
+pub const ABI_VERSION: u32 = 1;
+
+/// System-call numbers.
+pub mod nr {
+    /// Does nothing and returns 0 (the `null_syscall` benchmark).
+    pub const NOP: u64 = 0;
+    /// Ends the process: `(code: u32) -> !`.
+    pub const EXIT_PROCESS: u64 = 1;
+    /// Ends the calling thread: `(code: u32) -> !`. The last thread ending
+    /// ends the process with that code.
+    pub const EXIT_THREAD: u64 = 2;
+    /// Writes UTF-8 text to the debug console: `(ptr, len) -> len`.
+    pub const DEBUG_WRITE: u64 = 3;
+    /// Fills a [`SystemInfo`](super::SystemInfo): `(out_ptr) -> 0`.
+    pub const GET_SYSTEM_INFO: u64 = 4;
+    /// Fills a [`ProcessInfo`](super::ProcessInfo): `(out_ptr) -> 0`.
+    pub const GET_PROCESS_INFO: u64 = 5;
+    /// Waits at least `ms` milliseconds: `(ms) -> 0`.
+    pub const SLEEP: u64 = 6;
+    /// Commits zeroed pages: `(bytes, protection) -> address`.
+    /// Protection is a [`Protection`](super::Protection) bit set; W+X is
+    /// refused.
+    pub const ALLOCATE_PAGES: u64 = 7;
+    /// Releases pages from [`ALLOCATE_PAGES`]: `(address, bytes) -> 0`.
+    pub const FREE_PAGES: u64 = 8;
+    /// Milestone kernel only: reports one check,
+    /// `(name_ptr, name_len, passed, detail_ptr, detail_len) -> 0`.
+    pub const REPORT_CHECK: u64 = 9;
+    /// Milestone kernel only: reports a benchmark measured in user mode,
+    /// `(name_ptr, name_len, iterations, tsc_ticks) -> 0`; the kernel
+    /// prints the BENCH line with its calibrated clock.
+    pub const REPORT_BENCH: u64 = 10;
+    /// Number of system calls.
+    pub const COUNT: u64 = 11;
+}
+
+/// Error codes (returned negated in RAX).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum Error {
+    /// A pointer argument is null, outside user space, unmapped, or not
+    /// writable where the call writes.
+    BadPointer = 1,
+    /// An argument is out of range.
+    InvalidArgument = 2,
+    /// The call is not available (e.g. a milestone-only call).
+    NotSupported = 3,
+    /// Not enough memory or address space.
+    NoMemory = 4,
+    /// Unknown system-call number.
+    BadSyscall = 5,
+    /// No such object.
+    NotFound = 6,
+}
+
+impl Error {
+    /// The error for a code, if it is one.
+    pub const fn from_code(code: u64) -> Option<Self> {
+        Some(match code {
+            1 => Self::BadPointer,
+            2 => Self::InvalidArgument,
+            3 => Self::NotSupported,
+            4 => Self::NoMemory,
+            5 => Self::BadSyscall,
+            6 => Self::NotFound,
+            _ => return None,
+        })
+    }
+
+    /// Short name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::BadPointer => "bad pointer",
+            Self::InvalidArgument => "invalid argument",
+            Self::NotSupported => "not supported",
+            Self::NoMemory => "out of memory",
+            Self::BadSyscall => "bad system call",
+            Self::NotFound => "not found",
+        }
+    }
+}
+
+/// What a system call returns in RAX.
+pub type SysResult = Result<u64, Error>;
+
+/// Encodes a result for RAX.
+pub const fn encode(result: SysResult) -> u64 {
+    match result {
+        Ok(v) => v,
+        Err(e) => (e as u64).wrapping_neg(),
+    }
+}
+
+/// Decodes RAX. Values in the error range with an unknown code decode as
+/// `InvalidArgument` rather than success.
+pub const fn decode(rax: u64) -> SysResult {
+    if (rax as i64) < 0 && (rax as i64) >= -4095 {
+        match Error::from_code(rax.wrapping_neg()) {
+            Some(e) => Err(e),
+            None => Err(Error::InvalidArgument),
+        }
+    } else {
+        Ok(rax)
+    }
+}
+
+/// Page protection for [`nr::ALLOCATE_PAGES`].
+pub mod protection {
+    /// Readable.
+    pub const READ: u64 = 1;
+    /// Writable (implies readable).
+    pub const WRITE: u64 = 2;
+    /// Executable (never together with WRITE).
+    pub const EXECUTE: u64 = 4;
+}
+
+/// Bytes the kernel leaves above the entry RSP (Win64 home space).
+pub const ENTRY_STACK_RESERVE: u64 = 32;
+
+/// Lowest user address a process may map.
+pub const USER_MIN: u64 = 0x1_0000;
+/// One past the highest user address (the canonical lower half).
+pub const USER_END: u64 = 0x0000_8000_0000_0000;
+
+/// Exit statuses the kernel gives a process it ends because of a fault
+/// (the NTSTATUS values Windows uses for the same events).
+pub mod status {
+    /// Page fault or general protection on a memory access.
+    pub const ACCESS_VIOLATION: u32 = 0xC000_0005;
+    /// Invalid opcode (#UD).
+    pub const ILLEGAL_INSTRUCTION: u32 = 0xC000_001D;
+    /// Divide error (#DE).
+    pub const INTEGER_DIVIDE_BY_ZERO: u32 = 0xC000_0094;
+    /// A privileged instruction in ring 3 (#GP without a memory access).
+    pub const PRIVILEGED_INSTRUCTION: u32 = 0xC000_0096;
+    /// Stack overflow into the guard page below the user stack.
+    pub const STACK_OVERFLOW: u32 = 0xC000_00FD;
+    /// Breakpoint (#BP) in ring 3 with no debugger.
+    pub const BREAKPOINT: u32 = 0x8000_0003;
+    /// Any other exception.
+    pub const UNHANDLED_EXCEPTION: u32 = 0xC000_0409;
+}
+
+/// Filled by [`nr::GET_SYSTEM_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SystemInfo {
+    /// [`ABI_VERSION`].
+    pub abi_version: u32,
+    /// Page size in bytes (4096).
+    pub page_size: u32,
+    /// Number of CPUs running.
+    pub processor_count: u32,
+    /// Reserved, 0.
+    pub reserved: u32,
+    /// TSC ticks per second.
+    pub tsc_frequency: u64,
+    /// Bytes of RAM the kernel manages.
+    pub total_memory: u64,
+    /// Bytes of RAM free now.
+    pub free_memory: u64,
+    /// Lowest user address.
+    pub user_min: u64,
+    /// One past the highest user address.
+    pub user_end: u64,
+}
+
+/// Filled by [`nr::GET_PROCESS_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessInfo {
+    /// Process id (1 is the first process).
+    pub process_id: u64,
+    /// Thread id of the caller.
+    pub thread_id: u64,
+    /// Where the program image is loaded.
+    pub image_base: u64,
+    /// Its size in memory.
+    pub image_size: u64,
+    /// Where runtime.dll is loaded.
+    pub runtime_base: u64,
+    /// Top of the caller's stack (one past the highest byte).
+    pub stack_top: u64,
+    /// Committed stack bytes (a guard page lies below).
+    pub stack_size: u64,
+    /// Program name (module name), NUL-padded UTF-8.
+    pub name: [u8; 32],
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::{offset_of, size_of};
+
+    #[test]
+    fn layouts_are_pinned() {
+        assert_eq!(size_of::<SystemInfo>(), 56);
+        assert_eq!(offset_of!(SystemInfo, tsc_frequency), 16);
+        assert_eq!(offset_of!(SystemInfo, user_end), 48);
+        assert_eq!(size_of::<ProcessInfo>(), 88);
+        assert_eq!(offset_of!(ProcessInfo, runtime_base), 32);
+        assert_eq!(offset_of!(ProcessInfo, name), 56);
+    }
+
+    #[test]
+    fn results_round_trip() {
+        for v in [0u64, 1, 4096, u64::MAX / 2] {
+            assert_eq!(decode(encode(Ok(v))), Ok(v));
+        }
+        for code in 1..=6 {
+            let e = Error::from_code(code).unwrap();
+            assert_eq!(decode(encode(Err(e))), Err(e));
+            assert_eq!(encode(Err(e)) as i64, -(code as i64));
+        }
+        assert_eq!(decode((-4000i64) as u64), Err(Error::InvalidArgument));
+        assert_eq!(decode((-5000i64) as u64), Ok((-5000i64) as u64));
+    }
+}
