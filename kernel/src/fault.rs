@@ -5,7 +5,56 @@ use crate::arch::exceptions::{self, Analysis, Fault, Outcome, PageFaultCode};
 use crate::logger::emergency;
 
 /// The policy the arch layer's dispatcher calls.
-pub const POLICY: exceptions::Policy = exceptions::Policy { report, fatal };
+pub const POLICY: exceptions::Policy = exceptions::Policy { report, user_fault, fatal };
+
+/// Opcodes of instructions that raise #GP in ring 3 because they are
+/// privileged (CLI, STI, HLT, IN/OUT, and 0F 01/06/08/09/20-23/30/32).
+fn is_privileged(code: &[u8]) -> bool {
+    match code {
+        [0xfa | 0xfb | 0xf4 | 0xe4..=0xe7 | 0xec..=0xef, ..] => true,
+        [0x0f, second, ..] => matches!(second, 0x01 | 0x06 | 0x08 | 0x09 | 0x20..=0x23 | 0x30 | 0x32),
+        _ => false,
+    }
+}
+
+/// The NTSTATUS a user fault ends its process with.
+fn user_status(fault: &Fault) -> u32 {
+    use abi::status;
+    match fault.vector() {
+        0 => status::INTEGER_DIVIDE_BY_ZERO,
+        3 => status::BREAKPOINT,
+        6 => status::ILLEGAL_INSTRUCTION,
+        14 if crate::task::with_current(|p| p.in_stack_guard(fault.cr2)).unwrap_or(false) => {
+            status::STACK_OVERFLOW
+        }
+        14 => status::ACCESS_VIOLATION,
+        13 => {
+            let mut code = [0u8; 2];
+            let read = crate::mm::user_copy::read(fault.frame.rip, &mut code);
+            if read.is_ok() && is_privileged(&code) {
+                status::PRIVILEGED_INSTRUCTION
+            } else {
+                status::ACCESS_VIOLATION
+            }
+        }
+        _ => status::UNHANDLED_EXCEPTION,
+    }
+}
+
+/// A fault in ring 3 ends only its process: log the analysis, record the
+/// fault, and return to the kernel.
+fn user_fault(fault: &Fault) -> ! {
+    let status = user_status(fault);
+    let who = crate::task::with_current(|p| {
+        let address = if fault.vector() == 14 { fault.cr2 } else { 0 };
+        p.set_fault(fault.vector(), address, fault.frame.rip);
+        alloc::format!("process {} '{}'", p.id(), p.name())
+    })
+    .unwrap_or_else(|| alloc::string::String::from("unknown process"));
+    log::warn!("{who} faulted; ending it with status {status:#010x}");
+    crate::logger::block(format_args!("{}\n", Analysis(fault)));
+    crate::arch::user::leave_user(u64::from(status))
+}
 
 fn report(fault: &Fault, outcome: Outcome) {
     match outcome {

@@ -115,6 +115,20 @@ pub fn apply_cmdline(cmdline: &str) {
     }
 }
 
+/// Streams a multi-line block (e.g. a fault analysis) to serial and the
+/// screen without the line-length limit of log records.
+pub fn block(args: fmt::Arguments<'_>) {
+    struct Sink;
+    impl Write for Sink {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            serial::write_bytes(s.as_bytes());
+            crate::console::write_str(s);
+            Ok(())
+        }
+    }
+    let _ = Sink.write_fmt(args);
+}
+
 /// Streams to serial and (if free) the screen without taking the locks the
 /// interrupted code may hold, and without a length limit.
 struct EmergencySink;

@@ -17,6 +17,8 @@ mod mm;
 #[cfg(feature = "milestones")]
 mod milestones;
 mod panic;
+mod syscall;
+mod task;
 
 use boot::{BootInfo, Handoff};
 
@@ -51,6 +53,14 @@ pub extern "C" fn kmain() -> ! {
         Ok((cols, rows)) => log::info!("console: {cols}x{rows} text on the framebuffer"),
         Err(e) => log::warn!("console: not started ({e:?})"),
     }
+    let protection = arch::cpu::enable_user_protection();
+    syscall::init();
+    log::info!(
+        "cpu: SYSCALL on; SMEP {}, SMAP {}, UMIP {}",
+        on_off(protection.smep),
+        on_off(protection.smap),
+        on_off(protection.umip)
+    );
     let info = BootInfo::collect(&handoff);
     logger::apply_cmdline(info.cmdline());
     let reclaimed = mm::reclaim_loader_memory();
@@ -68,5 +78,13 @@ pub extern "C" fn kmain() -> ! {
     log::info!("boot complete; idle");
     loop {
         arch::cpu::wait_for_interrupt();
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on {
+        "on"
+    } else {
+        "off (CPU lacks it)"
     }
 }

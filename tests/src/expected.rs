@@ -46,3 +46,14 @@ pub const M1: &[&str] = &[
 
 /// Benchmarks the milestone kernel must print (figures are not judged).
 pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc"];
+
+/// M2 checks the kernel runs itself (user programs add theirs, see
+/// `M2_USER`).
+pub const M2: &[&str] = &[
+    "user_protection",
+    "ring3_syscall_exit",
+    "ring3_bad_pointer",
+    "ring3_kernel_read_faults",
+    "ring3_isolation",
+    "ring3_fault_kinds",
+];

@@ -51,6 +51,13 @@ fn m1_memory() {
 }
 
 #[test]
+fn m2_user_mode() {
+    if let Err(report) = transcript::judge_milestone(suite(), "M2", expected::M2) {
+        panic!("M2 failed:\n{report}");
+    }
+}
+
+#[test]
 fn benchmarks_are_reported() {
     if let Err(report) = transcript::judge_benches(suite(), expected::BENCHES) {
         panic!("benchmarks missing:\n{report}");

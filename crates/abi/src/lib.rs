@@ -160,6 +160,24 @@ pub mod status {
     pub const UNHANDLED_EXCEPTION: u32 = 0xC000_0409;
 }
 
+/// Exit codes a program gives itself (through `ExitProcess`) for events the
+/// Init library and the test programs define.
+pub mod exit_code {
+    /// A Rust panic in a program or in runtime.dll: the panic message went to
+    /// the debug console first. In the NTSTATUS customer range (bit 29), as
+    /// Windows programs use for their own codes.
+    pub const PANIC: u32 = 0xE000_0001;
+    /// A `faults.exe` variant whose deliberate fault did not happen.
+    pub const FAULT_NOT_RAISED: u32 = 0xBAD;
+}
+
+/// Fixed values the milestone test programs agree on with the kernel.
+pub mod testing {
+    /// A user address where one test process maps a page and another,
+    /// `fault-peek.exe`, reads it: the read must fault (isolated PML4s).
+    pub const ISOLATION_PROBE_ADDRESS: u64 = 0x5000_0000;
+}
+
 /// Filled by [`nr::GET_SYSTEM_INFO`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Kernel-internal benchmarks, printed as BENCH lines (benchmarks.md).
 #![forbid(unsafe_code)]
 
-use crate::arch::{bench, cpu, tsc};
+use crate::arch::{bench, cpu};
 use crate::mm::frame_alloc;
 use alloc::boxed::Box;
 use core::hint::black_box;
@@ -20,12 +20,7 @@ fn measure(name: &str, id: u32, iters: u64, mut op: impl FnMut()) {
     }
     bench::mark_end(id);
     let ticks = cpu::rdtsc() - start;
-    let hz = tsc::frequency().max(1) as f64;
-    let cycles = ticks as f64 / iters as f64;
-    let ns = cycles * 1e9 / hz;
-    crate::milestones::raw_line(format_args!(
-        "BENCH name={name} iters={iters} cycles_per_op={cycles:.2} ns_per_op={ns:.2}\n"
-    ));
+    crate::milestones::bench_line(name, iters, ticks);
 }
 
 /// Benchmarks 8 (`frame_alloc`) and 9 (`heap_alloc`).

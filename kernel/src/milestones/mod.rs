@@ -11,11 +11,13 @@
 mod bench;
 mod m0;
 mod m1;
+mod m2;
 
 use crate::arch::serial::SerialStatus;
 use crate::boot::BootInfo;
 use crate::mm::MmReport;
 use core::fmt;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 /// How the milestone kernel leaves QEMU. QEMU's exit status is
 /// `(code << 1) | 1`: 33, 35 and 37.
@@ -83,25 +85,50 @@ pub struct Check {
     pub run: fn(&Context<'_>) -> Outcome,
 }
 
-struct Tally {
-    passed: usize,
-    failed: usize,
+/// Checks passed and failed so far (kernel checks and those user programs
+/// report through the REPORT_CHECK system call).
+static PASSED: AtomicUsize = AtomicUsize::new(0);
+static FAILED: AtomicUsize = AtomicUsize::new(0);
+
+fn count(ok: bool) -> &'static str {
+    if ok {
+        PASSED.fetch_add(1, Ordering::Relaxed);
+        "ok"
+    } else {
+        FAILED.fetch_add(1, Ordering::Relaxed);
+        "FAIL"
+    }
 }
 
-fn run_checks(checks: &[Check], ctx: &Context<'_>, tally: &mut Tally) {
+fn run_checks(checks: &[Check], ctx: &Context<'_>) {
     for check in checks {
-        let (status, detail) = match (check.run)(ctx) {
-            Ok(d) => {
-                tally.passed += 1;
-                ("ok", d)
-            }
-            Err(d) => {
-                tally.failed += 1;
-                ("FAIL", d)
-            }
+        let result = (check.run)(ctx);
+        let status = count(result.is_ok());
+        let detail = match result {
+            Ok(d) | Err(d) => d,
         };
-        report_line(check, status, &detail);
+        report_line(check.milestone, check.name, status, detail.0.as_str());
     }
+}
+
+/// A check reported by a user program (milestone M2 and later: the
+/// program runs inside a kernel check, so its lines sit in that milestone).
+pub fn user_check(name: &str, passed: bool, detail: &str) {
+    let status = count(passed);
+    report_line(USER_MILESTONE, name, status, detail);
+}
+
+/// The milestone user programs' checks belong to.
+const USER_MILESTONE: &str = "M2";
+
+/// Prints a BENCH line for `iterations` operations that took `ticks`.
+pub fn bench_line(name: &str, iterations: u64, ticks: u64) {
+    let hz = crate::arch::tsc::frequency().max(1) as f64;
+    let cycles = ticks as f64 / iterations as f64;
+    let ns = cycles * 1e9 / hz;
+    raw_line(format_args!(
+        "BENCH name={name} iters={iterations} cycles_per_op={cycles:.2} ns_per_op={ns:.2}\n"
+    ));
 }
 
 /// Prints a protocol line (CHECK, BENCH, INFO, summary) on serial and screen.
@@ -112,14 +139,9 @@ pub fn raw_line(args: fmt::Arguments<'_>) {
     crate::console::write_str(line.as_str());
 }
 
-fn report_line(check: &Check, status: &str, detail: &Detail) {
-    raw_line(format_args!(
-        "CHECK {} {} {} {}\n",
-        check.milestone,
-        check.name,
-        status,
-        detail.0.as_str().trim_end()
-    ));
+fn report_line(milestone: &str, name: &str, status: &str, detail: &str) {
+    let detail = detail.trim_end().replace('\n', " ");
+    raw_line(format_args!("CHECK {milestone} {name} {status} {detail}\n"));
 }
 
 /// Runs the scenario the command line asks for and leaves QEMU.
@@ -140,10 +162,11 @@ pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64)
         }
     }
     let ctx = Context { info, serial, mm, reclaimed };
-    let mut tally = Tally { passed: 0, failed: 0 };
-    run_checks(m0::CHECKS, &ctx, &mut tally);
-    run_checks(m1::CHECKS, &ctx, &mut tally);
+    run_checks(m0::CHECKS, &ctx);
+    run_checks(m1::CHECKS, &ctx);
     bench::kernel_benchmarks();
-    raw_line(format_args!("milestones: {} passed, {} failed\n", tally.passed, tally.failed));
-    exit(if tally.failed == 0 { Exit::Success } else { Exit::Failure });
+    run_checks(m2::CHECKS, &ctx);
+    let (passed, failed) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
+    raw_line(format_args!("milestones: {passed} passed, {failed} failed\n"));
+    exit(if failed == 0 { Exit::Success } else { Exit::Failure });
 }

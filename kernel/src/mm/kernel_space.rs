@@ -242,3 +242,20 @@ pub fn translate(virt: u64) -> Option<Translation> {
 pub fn root() -> Option<u64> {
     with_space(|space| Ok(space.pml4())).ok()
 }
+
+/// A new address space sharing the kernel half (for a process).
+pub fn new_sharing() -> Result<AddressSpace, MmError> {
+    with_space(|kernel| {
+        frame_alloc::with(|fa| AddressSpace::new_sharing(&mut Hhdm, &mut TableFrames(fa), kernel))?
+            .map_err(MmError::from)
+    })
+}
+
+/// Loads the kernel's own PML4 into CR3 (after running a process).
+pub fn activate() {
+    if let Some(root) = root() {
+        // SAFETY: the kernel PML4 maps everything the kernel uses; it is the
+        // table the kernel switched to at boot.
+        unsafe { arch_paging::switch_root(root) };
+    }
+}

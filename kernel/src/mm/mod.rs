@@ -19,6 +19,8 @@ pub mod kva;
 pub mod layout;
 pub mod phys;
 pub mod stack;
+pub mod user_copy;
+pub mod user_space;
 
 use core::fmt;
 

@@ -26,3 +26,11 @@ pub fn zero_frame(phys: u64) {
     // which nobody else references; the HHDM maps them writable.
     unsafe { core::ptr::write_bytes(phys_to_virt(phys) as *mut u8, 0, 4096) }
 }
+
+/// Copies `data` (at most 4 KiB) to the start of a frame the caller owns.
+pub fn write_frame(phys: u64, data: &[u8]) {
+    let len = data.len().min(4096);
+    // SAFETY: as in `zero_frame`: a frame the caller just allocated, mapped
+    // writable by the HHDM, not referenced elsewhere; `len` ≤ one frame.
+    unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), phys_to_virt(phys) as *mut u8, len) }
+}

@@ -82,3 +82,50 @@ pub fn stack_pointer() -> u64 {
     unsafe { asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags)) };
     rsp
 }
+
+/// Which ring-3 protections [`enable_user_protection`] turned on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserProtection {
+    /// Supervisor-mode execution prevention (CR4.SMEP).
+    pub smep: bool,
+    /// Supervisor-mode access prevention (CR4.SMAP).
+    pub smap: bool,
+    /// User-mode instruction prevention (CR4.UMIP).
+    pub umip: bool,
+}
+
+/// Turns on SMEP, SMAP and UMIP where the CPU has them (CPUID.7.0:EBX bit 7
+/// and 20, ECX bit 2; Intel SDM Vol. 3A §2.5).
+pub fn enable_user_protection() -> UserProtection {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let leaf7 = cpuid(7, 0);
+    let has = UserProtection {
+        smep: leaf7.ebx & (1 << 7) != 0,
+        smap: leaf7.ebx & (1 << 20) != 0,
+        umip: leaf7.ecx & (1 << 2) != 0,
+    };
+    // SAFETY: SMEP/SMAP/UMIP only restrict what ring 0 may do with user
+    // pages and what ring 3 may execute; the kernel touches user memory
+    // only through `user_copy`, which brackets its access with STAC/CLAC
+    // once the SMAP flag below is set.
+    unsafe {
+        Cr4::update(|f| {
+            f.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, has.smep);
+            f.set(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION, has.smap);
+            f.set(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION, has.umip);
+        });
+    }
+    super::user_copy::set_smap(has.smap);
+    has
+}
+
+/// Whether CR4 has SMEP, SMAP and UMIP set right now.
+pub fn user_protection_active() -> UserProtection {
+    use x86_64::registers::control::{Cr4, Cr4Flags};
+    let f = Cr4::read();
+    UserProtection {
+        smep: f.contains(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION),
+        smap: f.contains(Cr4Flags::SUPERVISOR_MODE_ACCESS_PREVENTION),
+        umip: f.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION),
+    }
+}

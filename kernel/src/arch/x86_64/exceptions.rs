@@ -56,7 +56,12 @@ global_asm!(
     "EXC_STUB 30, 1",
     "EXC_STUB 31, 0",
     "exception_common:",
-    "    push rax",
+    // From ring 3 (CS.RPL = 3 in the CPU's frame, 3 words up): swap in the
+    // kernel's GS base.
+    "    test byte ptr [rsp + 24], 3",
+    "    jz 2f",
+    "    swapgs",
+    "2:  push rax",
     "    push rbx",
     "    push rcx",
     "    push rdx",
@@ -93,7 +98,10 @@ global_asm!(
     "    pop rbx",
     "    pop rax",
     "    add rsp, 16",
-    "    iretq",
+    "    test byte ptr [rsp + 8], 3",
+    "    jz 3f",
+    "    swapgs",
+    "3:  iretq",
     ".section .rodata.exceptions, \"a\"",
     ".p2align 3",
     ".global exception_stub_table",
@@ -210,6 +218,8 @@ pub enum Outcome {
 pub struct Policy {
     /// Called for exceptions that were handled and resume.
     pub report: fn(&Fault, Outcome),
+    /// Called for any exception raised in ring 3; ends that thread.
+    pub user_fault: fn(&Fault) -> !,
     /// Called for everything else; never returns.
     pub fatal: fn(&Fault) -> !,
 }
@@ -252,6 +262,12 @@ fn fixup_for(rip: u64) -> Option<u64> {
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     let fault = Fault { frame: *frame, cr2: super::cpu::cr2() };
     let policy = POLICY.get();
+    if fault.from_user() {
+        match policy {
+            Some(p) => (p.user_fault)(&fault),
+            None => super::cpu::halt_forever(),
+        }
+    }
     if fault.vector() == 3 {
         BREAKPOINTS.fetch_add(1, Ordering::Relaxed);
         if let Some(p) = policy {

@@ -66,6 +66,20 @@ pub fn set_ist_stack(slot: u8, top: u64) {
     });
 }
 
+/// Sets the stack the CPU loads on a switch to ring 0 (TSS RSP0).
+pub fn set_rsp0(top: u64) {
+    super::cpu::without_interrupts(|| {
+        // SAFETY: as in `set_ist_stack`: the CPU reads RSP0 only on a
+        // privilege change, which cannot happen on this CPU right now.
+        unsafe { (*TSS.0.get()).privilege_stack_table[0] = VirtAddr::new_truncate(top) };
+    });
+}
+
+/// User code and data selectors (RPL 3), for the IRETQ into ring 3.
+pub const USER_CODE: u16 = 0x20 | 3;
+/// User stack/data selector.
+pub const USER_DATA: u16 = 0x18 | 3;
+
 /// Builds and loads the GDT, reloads the segment registers and loads TR.
 pub fn init() {
     for (slot, stack) in IST_STACKS.iter().enumerate() {

@@ -10,6 +10,9 @@ use x86_64::VirtAddr;
 /// Present, DPL 0, type 0xE = 64-bit interrupt gate (IF cleared on entry;
 /// Intel SDM Vol. 3A §6.14.1, Figure 6-8).
 const INTERRUPT_GATE: u8 = 0x8e;
+/// The same with DPL 3: `int3` and `into` may be executed in ring 3 (a
+/// DPL-0 gate would turn them into #GP; Intel SDM Vol. 3A §6.12.1.1).
+const USER_TRAP_GATE: u8 = 0xee;
 
 /// One 16-byte IDT gate descriptor (Intel SDM Vol. 3A §6.14.1).
 #[repr(C)]
@@ -65,6 +68,9 @@ pub fn init() {
                 _ => 0,
             };
             *gate = Gate::interrupt(stub_address(vector), ist);
+            if matches!(vector, 3 | 4) {
+                gate.type_attr = USER_TRAP_GATE;
+            }
         }
         Idt(gates)
     });

@@ -8,10 +8,14 @@ mod gdt;
 mod idt;
 pub mod probe;
 pub mod paging;
+pub mod percpu;
 pub mod qemu;
 pub mod serial;
+pub mod syscall;
 pub mod tables;
 pub mod tsc;
+pub mod user;
+pub mod user_copy;
 
 pub use gdt::set_ist_stack;
 
@@ -21,4 +25,5 @@ pub use gdt::set_ist_stack;
 pub fn init_cpu_tables() {
     gdt::init();
     idt::init();
+    percpu::init_bsp();
 }

@@ -1,0 +1,134 @@
+//! SYSCALL/SYSRET: MSR setup and the entry path into the kernel's dispatcher.
+
+use core::arch::global_asm;
+use spin::Once;
+use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
+
+/// IA32_STAR, IA32_LSTAR, IA32_FMASK (Intel SDM Vol. 4, Table 2-2).
+const IA32_STAR: u32 = 0xc000_0081;
+const IA32_LSTAR: u32 = 0xc000_0082;
+const IA32_FMASK: u32 = 0xc000_0084;
+/// RFLAGS bits cleared on entry: TF, IF, DF, AC.
+const FMASK: u64 = 0x100 | 0x200 | 0x400 | 0x4_0000;
+
+/// Registers of a user thread at a system call, lowest address first.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyscallFrame {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub r10: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    /// System-call number on entry, result on exit.
+    pub rax: u64,
+    /// User RIP after the `syscall` (from RCX).
+    pub rip: u64,
+    /// User RFLAGS (from R11).
+    pub rflags: u64,
+    /// User RSP.
+    pub rsp: u64,
+}
+
+impl SyscallFrame {
+    /// The call's number.
+    pub fn number(&self) -> u64 {
+        self.rax
+    }
+
+    /// The five arguments, in ABI order (RDI, RSI, RDX, R10, R8).
+    pub fn args(&self) -> [u64; 5] {
+        [self.rdi, self.rsi, self.rdx, self.r10, self.r8]
+    }
+}
+
+global_asm!(
+    ".section .text.syscall, \"ax\"",
+    ".global ferrite_syscall_entry",
+    "ferrite_syscall_entry:",
+    "    swapgs",
+    "    mov gs:[{user_rsp}], rsp",
+    "    mov rsp, gs:[{kernel_rsp}]",
+    "    push qword ptr gs:[{user_rsp}]",
+    "    push r11",
+    "    push rcx",
+    "    push rax",
+    "    push rdi",
+    "    push rsi",
+    "    push rdx",
+    "    push r10",
+    "    push r8",
+    "    push r9",
+    "    push rbx",
+    "    push rbp",
+    "    push r12",
+    "    push r13",
+    "    push r14",
+    "    push r15",
+    // 16 words on a 16-byte aligned stack top: RSP stays aligned.
+    "    mov rdi, rsp",
+    "    cld",
+    "    call {dispatch}",
+    "    pop r15",
+    "    pop r14",
+    "    pop r13",
+    "    pop r12",
+    "    pop rbp",
+    "    pop rbx",
+    "    pop r9",
+    "    pop r8",
+    "    pop r10",
+    "    pop rdx",
+    "    pop rsi",
+    "    pop rdi",
+    "    pop rax",
+    "    pop rcx",
+    "    pop r11",
+    "    pop rsp",
+    "    swapgs",
+    "    sysretq",
+    user_rsp = const super::percpu::OFFSET_USER_RSP,
+    kernel_rsp = const super::percpu::OFFSET_KERNEL_RSP,
+    dispatch = sym syscall_dispatch,
+);
+
+extern "C" {
+    fn ferrite_syscall_entry();
+}
+
+static HANDLER: Once<fn(&mut SyscallFrame)> = Once::new();
+
+extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
+    match HANDLER.get() {
+        Some(handler) => handler(frame),
+        None => frame.rax = u64::MAX,
+    }
+    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
+    // RSP (Intel SDM Vol. 2B, SYSRET): never let one through.
+    if !x86_64::VirtAddr::try_new(frame.rip).is_ok_and(|v| v.as_u64() < abi::USER_END) {
+        super::user::leave_user(u64::from(abi::status::ACCESS_VIOLATION));
+    }
+}
+
+/// Enables SYSCALL and points it at the kernel's `handler`.
+pub fn init(handler: fn(&mut SyscallFrame)) {
+    HANDLER.call_once(|| handler);
+    let star = (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
+    // SAFETY: STAR selects our GDT's layout (kernel CS 0x08/SS 0x10; SYSRET
+    // gives user SS 0x18|3 and CS 0x20|3); LSTAR is the entry stub above,
+    // which switches to the per-CPU kernel stack before using the stack;
+    // FMASK clears IF/TF/DF/AC on entry; SCE turns the instructions on.
+    unsafe {
+        Msr::new(IA32_STAR).write(star);
+        Msr::new(IA32_LSTAR).write(ferrite_syscall_entry as usize as u64);
+        Msr::new(IA32_FMASK).write(FMASK);
+        Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
+    }
+}

@@ -1,0 +1,103 @@
+//! Ring 3: entering a user thread with IRETQ and leaving it for good.
+//!
+//! [`run_user`] saves the kernel's callee-saved registers and stack pointer
+//! in the per-CPU block and IRETQs into ring 3. The thread comes back only
+//! through [`leave_user`] (its exit system call or a fatal fault), which
+//! restores that kernel context and makes `run_user` return the status.
+
+use core::arch::global_asm;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+global_asm!(
+    ".section .text.user, \"ax\"",
+    ".global ferrite_enter_user",
+    "ferrite_enter_user:",
+    "    push rbx",
+    "    push rbp",
+    "    push r12",
+    "    push r13",
+    "    push r14",
+    "    push r15",
+    "    mov gs:[{return_rsp}], rsp",
+    "    push {user_ss}",
+    "    push rsi",
+    "    push rdx",
+    "    push {user_cs}",
+    "    push rdi",
+    "    xor eax, eax",
+    "    xor ebx, ebx",
+    "    xor ecx, ecx",
+    "    xor edx, edx",
+    "    xor esi, esi",
+    "    xor edi, edi",
+    "    xor ebp, ebp",
+    "    xor r8d, r8d",
+    "    xor r9d, r9d",
+    "    xor r10d, r10d",
+    "    xor r11d, r11d",
+    "    xor r12d, r12d",
+    "    xor r13d, r13d",
+    "    xor r14d, r14d",
+    "    xor r15d, r15d",
+    "    swapgs",
+    "    iretq",
+    ".global ferrite_leave_user",
+    "ferrite_leave_user:",
+    "    mov rsp, gs:[{return_rsp}]",
+    "    mov rax, rdi",
+    "    pop r15",
+    "    pop r14",
+    "    pop r13",
+    "    pop r12",
+    "    pop rbp",
+    "    pop rbx",
+    "    ret",
+    return_rsp = const super::percpu::OFFSET_RETURN_RSP,
+    user_ss = const super::gdt::USER_DATA,
+    user_cs = const super::gdt::USER_CODE,
+);
+
+extern "C" {
+    fn ferrite_enter_user(rip: u64, rsp: u64, rflags: u64) -> u64;
+    fn ferrite_leave_user(status: u64) -> !;
+}
+
+/// RFLAGS for a new user thread: bit 1 (always set). Interrupts stay off in
+/// ring 3 until the kernel handles device interrupts (M3).
+const USER_RFLAGS: u64 = 0x2;
+
+static IN_USER: AtomicBool = AtomicBool::new(false);
+
+/// Runs a user thread from `rip` with stack pointer `rsp` until it leaves
+/// through [`leave_user`]; returns the status it left with.
+///
+/// The caller must have loaded the thread's address space (CR3) and its
+/// kernel stack (`percpu::set_kernel_stack`).
+pub fn run_user(rip: u64, rsp: u64) -> u64 {
+    let canonical_user = |a: u64| a < abi::USER_END;
+    if !canonical_user(rip) || !canonical_user(rsp) {
+        return u64::from(abi::status::ACCESS_VIOLATION);
+    }
+    IN_USER.store(true, Ordering::Relaxed);
+    // SAFETY: rip and rsp are user-half addresses (checked); the IRETQ
+    // frame selects ring-3 segments, so the thread cannot touch kernel
+    // pages; every way back into the kernel (SYSCALL, exceptions) switches
+    // to the kernel stack set by the caller, and the only way out of ring 3
+    // for good is `leave_user`, which restores this function's saved
+    // callee-saved registers and stack and returns here.
+    let status = unsafe { ferrite_enter_user(rip, rsp, USER_RFLAGS) };
+    IN_USER.store(false, Ordering::Relaxed);
+    status
+}
+
+/// Ends the current user thread: returns to `run_user`'s caller with
+/// `status`. Called from a system call or a fault taken in ring 3.
+pub fn leave_user(status: u64) -> ! {
+    if !IN_USER.load(Ordering::Relaxed) {
+        panic!("leave_user without a user thread running");
+    }
+    // SAFETY: a user thread is running (checked), so `run_user` saved a
+    // kernel context in the per-CPU block; we are on that thread's kernel
+    // stack, which is abandoned: nothing on it is used again.
+    unsafe { ferrite_leave_user(status) }
+}

@@ -1,0 +1,133 @@
+//! M2 checks: ring 3, system calls, isolation, PE programs with runtime.dll.
+#![forbid(unsafe_code)]
+
+use super::{detail, ensure, Check, Context, Detail, Outcome};
+use crate::arch::cpu;
+use crate::mm::user_space::{is_user_mapped, Access};
+use crate::task::{self, ExitStatus, Image, Process};
+use abi::status;
+
+/// M2, in order.
+pub const CHECKS: &[Check] = &[
+    Check { milestone: "M2", name: "user_protection", run: user_protection },
+    Check { milestone: "M2", name: "ring3_syscall_exit", run: ring3_syscall_exit },
+    Check { milestone: "M2", name: "ring3_bad_pointer", run: ring3_bad_pointer },
+    Check { milestone: "M2", name: "ring3_kernel_read_faults", run: ring3_kernel_read_faults },
+    Check { milestone: "M2", name: "ring3_isolation", run: ring3_isolation },
+    Check { milestone: "M2", name: "ring3_fault_kinds", run: ring3_fault_kinds },
+];
+
+/// Where the hand-assembled test programs are placed.
+const CODE_BASE: u64 = 0x40_0000;
+
+fn user_protection(_: &Context<'_>) -> Outcome {
+    let has = cpu::user_protection_active();
+    ensure!(has.smep && has.smap && has.umip, "CR4: {has:?} (QEMU -cpu max has all three)");
+    Ok(detail!("SMEP, SMAP and UMIP on"))
+}
+
+/// Runs a few bytes of machine code as a process; returns it after exit.
+fn run_code(name: &str, code: &[u8]) -> Result<Process, Detail> {
+    let image = Image { name, base: CODE_BASE, memory: code, pages: &[Access::EXECUTE] };
+    let process = Process::new(name, &[image], CODE_BASE).map_err(|e| detail!("{name}: {e}"))?;
+    Ok(task::run(process))
+}
+
+fn exit_of(p: &Process) -> Result<ExitStatus, Detail> {
+    p.exit_status().ok_or_else(|| detail!("{} has no exit status", p.name()))
+}
+
+fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let code = [
+        0x31, 0xc0,                   // xor eax, eax        ; NOP
+        0x0f, 0x05,                   // syscall
+        0x48, 0x89, 0xc7,             // mov rdi, rax        ; 0 if NOP worked
+        0x83, 0xc7, 0x2a,             // add edi, 42
+        0xb8, 0x01, 0, 0, 0,          // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                   // syscall
+        0x0f, 0x0b,                   // ud2                 ; never reached
+    ];
+    let before = crate::mm::frame_alloc::stats().map(|s| s.used);
+    let p = run_code("exit42", &code)?;
+    let exit = exit_of(&p)?;
+    ensure!(exit == ExitStatus { code: 42, fault: None }, "exit {exit}");
+    drop(p);
+    let after = crate::mm::frame_alloc::stats().map(|s| s.used);
+    ensure!(before == after, "process teardown leaked frames: {before:?} -> {after:?}");
+    Ok(detail!("IRETQ to ring 3, NOP syscall, EXIT_PROCESS(42) reached the kernel; teardown freed every frame"))
+}
+
+fn ring3_bad_pointer(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let code = [
+        0xb8, 0x03, 0, 0, 0,                                  // mov eax, DEBUG_WRITE
+        0x48, 0xbf, 0, 0, 0, 0, 0, 0x80, 0xff, 0xff,          // mov rdi, 0xffff800000000000
+        0xbe, 0x10, 0, 0, 0,                                  // mov esi, 16
+        0x0f, 0x05,                                           // syscall
+        0x48, 0x89, 0xc7,                                     // mov rdi, rax
+        0xb8, 0x01, 0, 0, 0,                                  // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                           // syscall
+    ];
+    let p = run_code("badptr", &code)?;
+    let exit = exit_of(&p)?;
+    let want = abi::encode(Err(abi::Error::BadPointer)) as u32;
+    ensure!(exit == ExitStatus { code: want, fault: None }, "exit {exit}, expected {want:#x}");
+    Ok(detail!("DEBUG_WRITE from a kernel address returned BadPointer to ring 3, no kernel fault"))
+}
+
+fn ring3_kernel_read_faults(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let code = [
+        0x48, 0xa1, 0, 0, 0, 0x80, 0xff, 0xff, 0xff, 0xff,   // mov rax, [0xffffffff80000000]
+        0xbf, 0xad, 0x0b, 0, 0,                               // mov edi, 0xbad
+        0xb8, 0x01, 0, 0, 0,                                  // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                           // syscall
+    ];
+    let p = run_code("kread", &code)?;
+    let exit = exit_of(&p)?;
+    ensure!(exit.code == status::ACCESS_VIOLATION, "exit {exit}");
+    ensure!(matches!(exit.fault, Some((14, 0xffff_ffff_8000_0000, _))), "fault {:?}", exit.fault);
+    Ok(detail!("reading kernel text from ring 3: #PF, process ended with ACCESS_VIOLATION, kernel running"))
+}
+
+fn ring3_isolation(_: &Context<'_>) -> Outcome {
+    let probe = abi::testing::ISOLATION_PROBE_ADDRESS;
+    // Process A owns a page at the probe address.
+    let ret = [0xc3u8];
+    let image = Image { name: "owner", base: CODE_BASE, memory: &ret, pages: &[Access::EXECUTE] };
+    let mut owner = Process::new("owner", &[image], CODE_BASE).map_err(|e| detail!("{e}"))?;
+    owner.space_mut().map_page(probe, b"secret of process A", Access::READ_WRITE).map_err(|e| detail!("{e}"))?;
+    ensure!(is_user_mapped(owner.space(), probe), "owner's page not mapped");
+    // Process B reads the same address.
+    let [a0, a1, a2, a3] = (probe as u32).to_le_bytes();
+    #[rustfmt::skip]
+    let code = [
+        0x8b, 0x04, 0x25, a0, a1, a2, a3,                     // mov eax, [probe]
+        0xbf, 0xad, 0x0b, 0, 0,                               // mov edi, 0xbad
+        0xb8, 0x01, 0, 0, 0,                                  // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                           // syscall
+    ];
+    let peeker = run_code("peek", &code)?;
+    let exit = exit_of(&peeker)?;
+    ensure!(!is_user_mapped(peeker.space(), probe), "the page leaked into process B");
+    ensure!(exit.code == status::ACCESS_VIOLATION, "process B {exit}");
+    ensure!(matches!(exit.fault, Some((14, a, _)) if a == probe), "fault {:?}", exit.fault);
+    Ok(detail!("process B faulted reading {probe:#x}, which only process A maps"))
+}
+
+fn ring3_fault_kinds(_: &Context<'_>) -> Outcome {
+    let cases: [(&str, &[u8], u32, u8); 4] = [
+        ("ud2", &[0x0f, 0x0b], status::ILLEGAL_INSTRUCTION, 6),
+        ("div0", &[0x31, 0xc9, 0xf7, 0xf1], status::INTEGER_DIVIDE_BY_ZERO, 0), // xor ecx,ecx; div ecx
+        ("cli", &[0xfa], status::PRIVILEGED_INSTRUCTION, 13),
+        ("int3", &[0xcc], status::BREAKPOINT, 3),
+    ];
+    for (name, code, want, vector) in cases {
+        let p = run_code(name, code)?;
+        let exit = exit_of(&p)?;
+        ensure!(exit.code == want, "{name}: {exit}, expected status {want:#x}");
+        ensure!(exit.fault.map(|f| f.0) == Some(vector), "{name}: fault {:?}", exit.fault);
+    }
+    Ok(detail!("#UD, #DE, #GP (cli) and #BP in ring 3 each ended only their process"))
+}

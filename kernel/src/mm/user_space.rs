@@ -1,0 +1,167 @@
+//! A process's address space: user half private, kernel half shared.
+
+use super::frame_alloc::{self, TableFrames};
+use super::phys::{zero_frame, Hhdm};
+use super::{kernel_space, MmError};
+use alloc::vec::Vec;
+use paging::{AddressSpace, Flags, PageSize};
+
+const PAGE: u64 = 4096;
+
+/// What a user page may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Access {
+    /// Writable (never together with `execute`).
+    pub write: bool,
+    /// Executable.
+    pub execute: bool,
+}
+
+impl Access {
+    /// Read-only data.
+    pub const READ: Self = Self { write: false, execute: false };
+    /// Read-write data.
+    pub const READ_WRITE: Self = Self { write: true, execute: false };
+    /// Code.
+    pub const EXECUTE: Self = Self { write: false, execute: true };
+
+    fn flags(self) -> Flags {
+        let mut f = Flags::USER;
+        if self.write {
+            f |= Flags::WRITABLE;
+        }
+        if !self.execute {
+            f |= Flags::NO_EXECUTE;
+        }
+        f
+    }
+}
+
+/// A user address space. Dropping it unmaps and frees every user page and
+/// the user half's page tables; it must not be loaded in CR3 then.
+pub struct UserSpace {
+    space: Option<AddressSpace>,
+    pages: u64,
+}
+
+impl UserSpace {
+    /// A new space: empty user half, the kernel's upper half.
+    pub fn new() -> Result<Self, MmError> {
+        let space = kernel_space::new_sharing()?;
+        Ok(Self { space: Some(space), pages: 0 })
+    }
+
+    fn space(&mut self) -> Result<&mut AddressSpace, MmError> {
+        self.space.as_mut().ok_or(MmError::NotInitialised("user space"))
+    }
+
+    /// Physical address of its PML4 (for CR3).
+    pub fn root(&self) -> u64 {
+        self.space.as_ref().map_or(0, |s| s.pml4())
+    }
+
+    /// Loads this space into CR3 (kernel half unchanged).
+    pub fn activate(&self) {
+        if let Some(space) = &self.space {
+            // SAFETY: the space was made by `new_sharing`, so its upper
+            // half is the kernel's: code, stacks and HHDM stay mapped at the
+            // same addresses across the switch.
+            unsafe { crate::arch::paging::switch_root(space.pml4()) };
+        }
+    }
+
+    /// User pages mapped.
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Maps a fresh page at `virt` holding `contents` (zero-filled past its
+    /// end).
+    pub fn map_page(&mut self, virt: u64, contents: &[u8], access: Access) -> Result<(), MmError> {
+        if virt >= abi::USER_END || virt % PAGE != 0 || contents.len() > PAGE as usize {
+            return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
+        }
+        let frame = frame_alloc::alloc()?;
+        zero_frame(frame);
+        if !contents.is_empty() {
+            super::phys::write_frame(frame, contents);
+        }
+        let space = self.space()?;
+        let mapped = frame_alloc::with(|fa| {
+            space.map(&mut Hhdm, &mut TableFrames(fa), virt, frame, PageSize::Size4K, access.flags())
+        })?;
+        if let Err(e) = mapped {
+            let _ = frame_alloc::free(frame);
+            return Err(e.into());
+        }
+        self.pages += 1;
+        Ok(())
+    }
+
+    /// Maps `bytes` (page multiple) of zeroed pages from `virt`.
+    pub fn map_zeroed(&mut self, virt: u64, bytes: u64, access: Access) -> Result<(), MmError> {
+        for page in (virt..virt + bytes).step_by(PAGE as usize) {
+            if let Err(e) = self.map_page(page, &[], access) {
+                let _ = self.unmap_range(virt, page - virt);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Unmaps and frees the pages of `[virt, virt + bytes)`; all must be
+    /// mapped.
+    pub fn unmap_range(&mut self, virt: u64, bytes: u64) -> Result<(), MmError> {
+        let loaded = crate::arch::paging::current_root() == self.root();
+        for page in (virt..virt + bytes).step_by(PAGE as usize) {
+            let space = self.space()?;
+            let unmapped = frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
+            if loaded {
+                crate::arch::paging::flush_page(unmapped.flush.virt());
+            } else {
+                unmapped.flush.ignore();
+            }
+            frame_alloc::free(unmapped.phys)?;
+            self.pages -= 1;
+        }
+        Ok(())
+    }
+
+    /// Translates a user address (physical address and flags).
+    pub fn translate(&self, virt: u64) -> Option<paging::Translation> {
+        self.space.as_ref()?.translate(&Hhdm, virt)
+    }
+}
+
+impl Drop for UserSpace {
+    fn drop(&mut self) {
+        let Some(space) = self.space.take() else { return };
+        if crate::arch::paging::current_root() == space.pml4() {
+            log::error!("dropping the loaded address space (bug); leaking it");
+            return;
+        }
+        let leaves: Vec<(u64, u64)> =
+            space.mappings(&Hhdm, 0, abi::USER_END).map(|m| (m.virt, m.phys)).collect();
+        let mut space = space;
+        let result = frame_alloc::with(|fa| {
+            let mut frames = TableFrames(fa);
+            for &(virt, phys) in &leaves {
+                if let Ok(u) = space.unmap(&mut Hhdm, &mut frames, virt) {
+                    u.flush.ignore();
+                }
+                if let Err(e) = frames.0.free(phys) {
+                    log::error!("user frame {phys:#x}: {e} (bug)");
+                }
+            }
+            space.destroy(&mut Hhdm, &mut frames)
+        });
+        if result.is_err() {
+            log::error!("user space teardown without a frame allocator (bug)");
+        }
+    }
+}
+
+/// Whether `virt` is mapped user-accessible in `space`.
+pub fn is_user_mapped(space: &UserSpace, virt: u64) -> bool {
+    space.translate(virt).is_some_and(|t| t.flags.contains(Flags::USER))
+}

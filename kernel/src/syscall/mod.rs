@@ -1,0 +1,144 @@
+//! System-call dispatch over the numbers of the `abi` crate.
+#![forbid(unsafe_code)]
+
+use crate::arch::syscall::SyscallFrame;
+use crate::arch::{serial, tsc, user};
+use crate::mm::user_copy;
+use crate::mm::user_space::Access;
+use crate::task;
+use abi::{nr, protection, Error, SysResult};
+use alloc::vec;
+
+/// Longest single DEBUG_WRITE (longer writes are cut, not refused).
+const DEBUG_WRITE_MAX: u64 = 16 * 1024;
+
+/// Installs the dispatcher as the SYSCALL handler.
+pub fn init() {
+    crate::arch::syscall::init(dispatch);
+}
+
+fn dispatch(frame: &mut SyscallFrame) {
+    let [a0, a1, a2, a3, _a4] = frame.args();
+    let result: SysResult = match frame.number() {
+        nr::NOP => Ok(0),
+        nr::EXIT_PROCESS | nr::EXIT_THREAD => user::leave_user(u64::from(a0 as u32)),
+        nr::DEBUG_WRITE => debug_write(a0, a1),
+        nr::GET_SYSTEM_INFO => system_info(a0),
+        nr::GET_PROCESS_INFO => process_info(a0),
+        nr::SLEEP => sleep(a0),
+        nr::ALLOCATE_PAGES => allocate_pages(a0, a1),
+        nr::FREE_PAGES => free_pages(a0, a1),
+        nr::REPORT_CHECK => report_check(a0, a1, a2, a3, frame.r8),
+        nr::REPORT_BENCH => report_bench(a0, a1, a2, a3),
+        _ => Err(Error::BadSyscall),
+    };
+    frame.rax = abi::encode(result);
+}
+
+fn debug_write(ptr: u64, len: u64) -> SysResult {
+    let len = len.min(DEBUG_WRITE_MAX);
+    let mut buf = vec![0u8; len as usize];
+    user_copy::read(ptr, &mut buf)?;
+    let text = alloc::string::String::from_utf8_lossy(&buf);
+    serial::write_bytes(text.as_bytes());
+    crate::console::write_str(&text);
+    task::with_current(|p| p.record_output(&text));
+    Ok(len)
+}
+
+fn system_info(out: u64) -> SysResult {
+    let frames = crate::mm::frame_alloc::stats();
+    let info = abi::SystemInfo {
+        abi_version: abi::ABI_VERSION,
+        page_size: 4096,
+        processor_count: 1,
+        reserved: 0,
+        tsc_frequency: tsc::frequency(),
+        total_memory: frames.map_or(0, |f| f.free + f.used),
+        free_memory: frames.map_or(0, |f| f.free),
+        user_min: abi::USER_MIN,
+        user_end: abi::USER_END,
+    };
+    user_copy::write_value(out, &info)?;
+    Ok(0)
+}
+
+fn process_info(out: u64) -> SysResult {
+    let info = task::with_current(|p| p.info()).ok_or(Error::NotFound)?;
+    user_copy::write_value(out, &info)?;
+    Ok(0)
+}
+
+/// M2 has no scheduler: the calling thread waits on the TSC with the CPU
+/// idle between checks. M3 makes it block.
+fn sleep(ms: u64) -> SysResult {
+    let until = tsc::nanos_since_boot().saturating_add(ms.saturating_mul(1_000_000));
+    while tsc::nanos_since_boot() < until {
+        core::hint::spin_loop();
+    }
+    Ok(0)
+}
+
+fn access(prot: u64) -> Result<Access, Error> {
+    let known = protection::READ | protection::WRITE | protection::EXECUTE;
+    if prot == 0 || prot & !known != 0 {
+        return Err(Error::InvalidArgument);
+    }
+    let write = prot & protection::WRITE != 0;
+    let execute = prot & protection::EXECUTE != 0;
+    if write && execute {
+        return Err(Error::InvalidArgument); // W^X
+    }
+    Ok(Access { write, execute })
+}
+
+fn allocate_pages(bytes: u64, prot: u64) -> SysResult {
+    let access = access(prot)?;
+    if bytes == 0 || bytes > 1 << 30 {
+        return Err(Error::InvalidArgument);
+    }
+    task::with_current(|p| p.allocate(bytes, access)).ok_or(Error::NotFound)?
+}
+
+fn free_pages(at: u64, bytes: u64) -> SysResult {
+    task::with_current(|p| p.release(at, bytes)).ok_or(Error::NotFound)??;
+    Ok(0)
+}
+
+fn user_string(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Error> {
+    if len > max {
+        return Err(Error::InvalidArgument);
+    }
+    let mut buf = vec![0u8; len as usize];
+    user_copy::read(ptr, &mut buf)?;
+    alloc::string::String::from_utf8(buf).map_err(|_| Error::InvalidArgument)
+}
+
+#[cfg_attr(not(feature = "milestones"), allow(unused_variables))]
+fn report_check(name: u64, name_len: u64, passed: u64, detail: u64, detail_len: u64) -> SysResult {
+    if !cfg!(feature = "milestones") {
+        return Err(Error::NotSupported);
+    }
+    let name = user_string(name, name_len, 64)?;
+    let detail = user_string(detail, detail_len, 400)?;
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::InvalidArgument);
+    }
+    #[cfg(feature = "milestones")]
+    crate::milestones::user_check(&name, passed != 0, &detail);
+    Ok(0)
+}
+
+#[cfg_attr(not(feature = "milestones"), allow(unused_variables))]
+fn report_bench(name: u64, name_len: u64, iterations: u64, ticks: u64) -> SysResult {
+    if !cfg!(feature = "milestones") {
+        return Err(Error::NotSupported);
+    }
+    let name = user_string(name, name_len, 64)?;
+    if iterations == 0 {
+        return Err(Error::InvalidArgument);
+    }
+    #[cfg(feature = "milestones")]
+    crate::milestones::bench_line(&name, iterations, ticks);
+    Ok(0)
+}

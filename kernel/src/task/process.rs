@@ -1,0 +1,283 @@
+//! A process: its address space, images, stack and exit status.
+
+use crate::mm::stack::KernelStack;
+use crate::mm::user_space::{Access, UserSpace};
+use crate::mm::MmError;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
+use vrange::RangeAllocator;
+
+const PAGE: u64 = 4096;
+/// Top of the user stack (the page above it stays unmapped).
+pub const USER_STACK_TOP: u64 = 0x0000_7fff_0000_0000;
+/// Committed user stack.
+pub const USER_STACK_BYTES: u64 = 256 * 1024;
+/// Window for `ALLOCATE_PAGES`.
+const USER_HEAP: (u64, u64) = (0x0000_1000_0000_0000, 0x0000_1000_0000_0000);
+/// Kernel stack pages per thread.
+const KERNEL_STACK_PAGES: u64 = 8;
+/// Debug output kept per process (the rest still goes to serial).
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+static NEXT_PID: AtomicU64 = AtomicU64::new(1);
+
+/// Why a process could not be created.
+#[derive(Clone, Debug)]
+pub enum ProcessError {
+    /// Memory management refused.
+    Memory(MmError),
+    /// An image does not fit the user half or overlaps another.
+    BadLayout(String),
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory(e) => write!(f, "{e}"),
+            Self::BadLayout(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<MmError> for ProcessError {
+    fn from(e: MmError) -> Self {
+        Self::Memory(e)
+    }
+}
+
+/// One image to map: its bytes as they sit in memory and per-page access.
+pub struct Image<'a> {
+    /// Module name (e.g. `runtime.dll`).
+    pub name: &'a str,
+    /// Load address.
+    pub base: u64,
+    /// The image, `size_of_image` bytes.
+    pub memory: &'a [u8],
+    /// Access of each 4 KiB page of `memory`.
+    pub pages: &'a [Access],
+}
+
+/// A loaded image, as the process remembers it.
+#[derive(Clone, Debug)]
+pub struct LoadedImage {
+    /// Module name.
+    pub name: String,
+    /// Load address.
+    pub base: u64,
+    /// Size in memory.
+    pub size: u64,
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitStatus {
+    /// Exit code, or the NTSTATUS of the fault that ended it.
+    pub code: u32,
+    /// The fault, if one ended it: (vector, faulting address for #PF or 0,
+    /// RIP).
+    pub fault: Option<(u8, u64, u64)>,
+}
+
+impl fmt::Display for ExitStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.fault {
+            Some((vector, address, rip)) => {
+                let (mnemonic, _) = crate::arch::exceptions::vector_name(vector);
+                write!(f, "ended by {mnemonic} at RIP {rip:#x}")?;
+                if vector == 14 {
+                    write!(f, " (address {address:#x})")?;
+                }
+                write!(f, ": status {:#010x}", self.code)
+            }
+            None => write!(f, "exited with code {} ({:#x})", self.code as i32, self.code),
+        }
+    }
+}
+
+/// A process.
+pub struct Process {
+    id: u64,
+    name: String,
+    space: UserSpace,
+    images: Vec<LoadedImage>,
+    entry: u64,
+    kernel_stack: KernelStack,
+    heap: RangeAllocator,
+    allocations: BTreeMap<u64, u64>,
+    output: String,
+    fault: Option<(u8, u64, u64)>,
+    exit: Option<ExitStatus>,
+}
+
+impl Process {
+    /// Creates a process from mapped images, entering at `entry`.
+    pub fn new(name: &str, images: &[Image<'_>], entry: u64) -> Result<Self, ProcessError> {
+        let mut space = UserSpace::new()?;
+        let mut loaded = Vec::new();
+        for image in images {
+            let size = (image.memory.len() as u64).next_multiple_of(PAGE);
+            let end = image.base.checked_add(size).unwrap_or(u64::MAX);
+            if image.base < abi::USER_MIN || end > USER_HEAP.0 || image.base % PAGE != 0 {
+                return Err(ProcessError::BadLayout(alloc::format!(
+                    "{} at {:#x}+{size:#x} does not fit the image area",
+                    image.name,
+                    image.base
+                )));
+            }
+            if loaded.iter().any(|l: &LoadedImage| image.base < l.base + l.size && l.base < end) {
+                return Err(ProcessError::BadLayout(alloc::format!("{} overlaps another image", image.name)));
+            }
+            for (i, chunk) in image.memory.chunks(PAGE as usize).enumerate() {
+                let access = image.pages.get(i).copied().unwrap_or(Access::READ);
+                space.map_page(image.base + i as u64 * PAGE, chunk, access)?;
+            }
+            loaded.push(LoadedImage { name: image.name.into(), base: image.base, size });
+        }
+        space.map_zeroed(USER_STACK_TOP - USER_STACK_BYTES, USER_STACK_BYTES, Access::READ_WRITE)?;
+        let kernel_stack = KernelStack::new(KERNEL_STACK_PAGES, "user thread's kernel stack")?;
+        Ok(Self {
+            id: NEXT_PID.fetch_add(1, Ordering::Relaxed),
+            name: name.into(),
+            space,
+            images: loaded,
+            entry,
+            kernel_stack,
+            heap: RangeAllocator::new(USER_HEAP.0, USER_HEAP.1),
+            allocations: BTreeMap::new(),
+            output: String::new(),
+            fault: None,
+            exit: None,
+        })
+    }
+
+    /// Process id.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Program name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Entry point (user address).
+    pub fn entry(&self) -> u64 {
+        self.entry
+    }
+
+    /// Where the thread starts: 16-byte aligned minus 8 (as after a call),
+    /// with the Win64 home space above (abi crate, "Process start").
+    pub fn initial_stack_pointer(&self) -> u64 {
+        USER_STACK_TOP - abi::ENTRY_STACK_RESERVE - 8
+    }
+
+    /// The thread's kernel stack top.
+    pub fn kernel_stack_top(&self) -> u64 {
+        self.kernel_stack.top()
+    }
+
+    /// PML4 physical address.
+    pub fn root(&self) -> u64 {
+        self.space.root()
+    }
+
+    /// The address space (for inspection).
+    pub fn space(&self) -> &UserSpace {
+        &self.space
+    }
+
+    /// Mutable address space (to map pages into it from the kernel).
+    pub fn space_mut(&mut self) -> &mut UserSpace {
+        &mut self.space
+    }
+
+    /// Loaded images.
+    pub fn images(&self) -> &[LoadedImage] {
+        &self.images
+    }
+
+    /// The image called `name`.
+    pub fn image(&self, name: &str) -> Option<&LoadedImage> {
+        self.images.iter().find(|i| i.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Fills the ABI's process information for a thread at `rsp`.
+    pub fn info(&self) -> abi::ProcessInfo {
+        let mut name = [0u8; 32];
+        let n = self.name.len().min(31);
+        name[..n].copy_from_slice(&self.name.as_bytes()[..n]);
+        let main = self.images.first();
+        abi::ProcessInfo {
+            process_id: self.id,
+            thread_id: self.id,
+            image_base: main.map_or(0, |i| i.base),
+            image_size: main.map_or(0, |i| i.size),
+            runtime_base: self.image("runtime.dll").map_or(0, |i| i.base),
+            stack_top: USER_STACK_TOP,
+            stack_size: USER_STACK_BYTES,
+            name,
+        }
+    }
+
+    /// Commits `bytes` of zeroed pages with `access`; returns the address.
+    pub fn allocate(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
+        let bytes = bytes.checked_next_multiple_of(PAGE).ok_or(abi::Error::InvalidArgument)?;
+        let at = self.heap.alloc(bytes, PAGE).map_err(|_| abi::Error::NoMemory)?;
+        if self.space.map_zeroed(at, bytes, access).is_err() {
+            let _ = self.heap.free(at, bytes);
+            return Err(abi::Error::NoMemory);
+        }
+        self.allocations.insert(at, bytes);
+        Ok(at)
+    }
+
+    /// Releases an allocation made by [`allocate`](Self::allocate).
+    pub fn release(&mut self, at: u64, bytes: u64) -> Result<(), abi::Error> {
+        match self.allocations.get(&at) {
+            Some(&size) if size == bytes.next_multiple_of(PAGE) => {}
+            _ => return Err(abi::Error::NotFound),
+        }
+        self.allocations.remove(&at);
+        let size = bytes.next_multiple_of(PAGE);
+        self.space.unmap_range(at, size).map_err(|_| abi::Error::InvalidArgument)?;
+        self.heap.free(at, size).map_err(|_| abi::Error::InvalidArgument)
+    }
+
+    /// Appends debug output (kept up to a limit).
+    pub fn record_output(&mut self, text: &str) {
+        let room = OUTPUT_LIMIT.saturating_sub(self.output.len());
+        let mut take = text.len().min(room);
+        while !text.is_char_boundary(take) {
+            take -= 1;
+        }
+        self.output.push_str(&text[..take]);
+    }
+
+    /// Everything the process wrote to the debug console (up to the limit).
+    pub fn output(&self) -> &str {
+        &self.output
+    }
+
+    /// Whether `addr` is in the unmapped page below the user stack.
+    pub fn in_stack_guard(&self, addr: u64) -> bool {
+        let bottom = USER_STACK_TOP - USER_STACK_BYTES;
+        (bottom - PAGE..bottom).contains(&addr)
+    }
+
+    /// Records the fault that is ending the process.
+    pub fn set_fault(&mut self, vector: u8, address: u64, rip: u64) {
+        self.fault = Some((vector, address, rip));
+    }
+
+    pub(super) fn set_exit(&mut self, code: u32) {
+        self.exit = Some(ExitStatus { code, fault: self.fault });
+    }
+
+    /// How it ended (None while it has not run).
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.exit
+    }
+}
