@@ -61,7 +61,7 @@ fn report(fault: &Fault, outcome: Outcome) {
         Outcome::Breakpoint => {
             log::info!("breakpoint (#BP) at RIP {:#x}, resuming", fault.frame.rip)
         }
-        Outcome::Recovered if fault.vector() == 14 => log::info!(
+        Outcome::Recovered if fault.vector() == 14 => log::debug!(
             "recovered #PF at RIP {:#x}: {} at {:#x} (error code {:#x})",
             fault.frame.rip,
             PageFaultCode::decode(fault.frame.error_code),
@@ -70,7 +70,7 @@ fn report(fault: &Fault, outcome: Outcome) {
         ),
         Outcome::Recovered => {
             let (mnemonic, _) = exceptions::vector_name(fault.vector());
-            log::info!(
+            log::debug!(
                 "recovered {mnemonic} at RIP {:#x} (error code {:#x})",
                 fault.frame.rip,
                 fault.frame.error_code

@@ -17,6 +17,7 @@ mod mm;
 #[cfg(feature = "milestones")]
 mod milestones;
 mod panic;
+mod pe;
 mod syscall;
 mod task;
 
@@ -54,6 +55,7 @@ pub extern "C" fn kmain() -> ! {
         Err(e) => log::warn!("console: not started ({e:?})"),
     }
     let protection = arch::cpu::enable_user_protection();
+    arch::cpu::enable_user_fpu();
     syscall::init();
     log::info!(
         "cpu: SYSCALL on; SMEP {}, SMAP {}, UMIP {}",

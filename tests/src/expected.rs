@@ -45,7 +45,7 @@ pub const M1: &[&str] = &[
 ];
 
 /// Benchmarks the milestone kernel must print (figures are not judged).
-pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc"];
+pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc", "null_syscall"];
 
 /// M2 checks the kernel runs itself (user programs add theirs, see
 /// `M2_USER`).
@@ -56,4 +56,40 @@ pub const M2: &[&str] = &[
     "ring3_kernel_read_faults",
     "ring3_isolation",
     "ring3_fault_kinds",
+    "pe_rejects_broken",
+    "pe_hello_runs",
+    "pe_m2_tests_relocated",
+    "pe_fault_programs",
+];
+
+/// M2 checks that `m2-tests.exe` reports from ring 3 (REPORT_CHECK), in
+/// its order.
+pub const M2_USER: &[&str] = &[
+    "nop",
+    "debug_write",
+    "system_info",
+    "process_info",
+    "process_stack",
+    "process_image",
+    "sleep",
+    "bad_syscall",
+    "alloc_rw",
+    "alloc_readonly",
+    "alloc_wx_refused",
+    "free_pages",
+    "bad_pointers_debug_write",
+    "bad_pointers_system_info",
+    "bad_pointers_process_info",
+    "rdata_intact",
+    "free_readonly",
+    "relocated",
+    "relocation_table",
+    "runtime_exports",
+    "snprintf_formats",
+    "printf_console",
+    "mem_functions",
+    "string_functions",
+    "ctype_functions",
+    "stack_probe",
+    "null_syscall_bench",
 ];

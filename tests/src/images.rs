@@ -59,6 +59,52 @@ pub fn build_loader() -> Result<PathBuf, String> {
     Ok(target_dir.join("x86_64-unknown-uefi/release/ferrite-loader.efi"))
 }
 
+/// The ring-3 PE images of milestone M2 (see the README, "Adding a user
+/// program").
+#[derive(Clone, Debug)]
+pub struct UserImages {
+    /// `runtime.dll`.
+    pub runtime_dll: PathBuf,
+    /// `hello.exe`.
+    pub hello: PathBuf,
+    /// `m2-tests.exe`.
+    pub m2_tests: PathBuf,
+    /// `faults.exe` (loaded under the `fault-*.exe` names).
+    pub faults: PathBuf,
+}
+
+/// Builds runtime.dll and the user programs (PE32+, release) with
+/// `CARGO_TARGET_DIR=target/user cargo build --release --target
+/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults`
+/// and returns their paths.
+pub fn build_user() -> Result<UserImages, String> {
+    let target_dir = workspace_root().join("target").join("user");
+    run_cargo(
+        &[
+            "build",
+            "--release",
+            "--target",
+            "x86_64-pc-windows-msvc",
+            "-p",
+            "runtime-dll",
+            "-p",
+            "hello",
+            "-p",
+            "m2-tests",
+            "-p",
+            "faults",
+        ],
+        &target_dir,
+    )?;
+    let out = target_dir.join("x86_64-pc-windows-msvc/release");
+    Ok(UserImages {
+        runtime_dll: out.join("runtime.dll"),
+        hello: out.join("hello.exe"),
+        m2_tests: out.join("m2-tests.exe"),
+        faults: out.join("faults.exe"),
+    })
+}
+
 /// A boot volume under construction: loader, config, kernel, modules.
 pub struct Volume {
     files: Vec<VolumeFile>,
@@ -113,4 +159,22 @@ pub fn scratch_dir() -> PathBuf {
     let dir = workspace_root().join("target").join("test-runs");
     let _ = std::fs::create_dir_all(&dir);
     dir
+}
+
+/// Replaces every occurrence of `from` by `to` (same length) in `bytes`;
+/// returns how many were replaced.
+pub fn patch_bytes(bytes: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    assert_eq!(from.len(), to.len(), "patches keep the file layout");
+    let mut count = 0;
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            count += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    count
 }

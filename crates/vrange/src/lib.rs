@@ -99,7 +99,7 @@ impl RangeAllocator {
     pub fn free(&mut self, start: u64, bytes: u64) -> Result<(), RangeError> {
         let bytes = bytes.next_multiple_of(PAGE);
         let bad = RangeError::NotAllocated { start, bytes };
-        if bytes == 0 || start % PAGE != 0 || start < self.window.0 {
+        if bytes == 0 || !start.is_multiple_of(PAGE) || start < self.window.0 {
             return Err(bad);
         }
         let end = start.checked_add(bytes).ok_or(bad)?;

@@ -299,9 +299,9 @@ fn heap_sizes(_: &Context<'_>) -> Outcome {
     let a16: Box<A16> = Box::new(A16([1; 16]));
     let a64: Box<A64> = Box::new(A64([2; 64]));
     let a4096: Vec<A4096> = (0..3).map(|_| A4096([3; 4096])).collect();
-    ensure!((&*a16 as *const A16 as usize) % 16 == 0, "16-byte alignment broken");
-    ensure!((&*a64 as *const A64 as usize) % 64 == 0, "64-byte alignment broken");
-    ensure!(a4096.as_ptr() as usize % 4096 == 0, "4096-byte alignment broken");
+    ensure!((&*a16 as *const A16 as usize).is_multiple_of(16), "16-byte alignment broken");
+    ensure!((&*a64 as *const A64 as usize).is_multiple_of(64), "64-byte alignment broken");
+    ensure!((a4096.as_ptr() as usize).is_multiple_of(4096), "4096-byte alignment broken");
     for block in &blocks {
         let size = block.len();
         ensure!(block.iter().enumerate().all(|(i, &b)| b == (i * 31 + size) as u8), "block of {size} corrupted");

@@ -15,6 +15,10 @@ pub const CHECKS: &[Check] = &[
     Check { milestone: "M2", name: "ring3_kernel_read_faults", run: ring3_kernel_read_faults },
     Check { milestone: "M2", name: "ring3_isolation", run: ring3_isolation },
     Check { milestone: "M2", name: "ring3_fault_kinds", run: ring3_fault_kinds },
+    Check { milestone: "M2", name: "pe_rejects_broken", run: pe_rejects_broken },
+    Check { milestone: "M2", name: "pe_hello_runs", run: pe_hello_runs },
+    Check { milestone: "M2", name: "pe_m2_tests_relocated", run: pe_m2_tests_relocated },
+    Check { milestone: "M2", name: "pe_fault_programs", run: pe_fault_programs },
 ];
 
 /// Where the hand-assembled test programs are placed.
@@ -28,7 +32,7 @@ fn user_protection(_: &Context<'_>) -> Outcome {
 
 /// Runs a few bytes of machine code as a process; returns it after exit.
 fn run_code(name: &str, code: &[u8]) -> Result<Process, Detail> {
-    let image = Image { name, base: CODE_BASE, memory: code, pages: &[Access::EXECUTE] };
+    let image = Image { name, base: CODE_BASE, memory: code, pages: &[Some(Access::EXECUTE)] };
     let process = Process::new(name, &[image], CODE_BASE).map_err(|e| detail!("{name}: {e}"))?;
     Ok(task::run(process))
 }
@@ -95,7 +99,7 @@ fn ring3_isolation(_: &Context<'_>) -> Outcome {
     let probe = abi::testing::ISOLATION_PROBE_ADDRESS;
     // Process A owns a page at the probe address.
     let ret = [0xc3u8];
-    let image = Image { name: "owner", base: CODE_BASE, memory: &ret, pages: &[Access::EXECUTE] };
+    let image = Image { name: "owner", base: CODE_BASE, memory: &ret, pages: &[Some(Access::EXECUTE)] };
     let mut owner = Process::new("owner", &[image], CODE_BASE).map_err(|e| detail!("{e}"))?;
     owner.space_mut().map_page(probe, b"secret of process A", Access::READ_WRITE).map_err(|e| detail!("{e}"))?;
     ensure!(is_user_mapped(owner.space(), probe), "owner's page not mapped");
@@ -130,4 +134,84 @@ fn ring3_fault_kinds(_: &Context<'_>) -> Outcome {
         ensure!(exit.fault.map(|f| f.0) == Some(vector), "{name}: fault {:?}", exit.fault);
     }
     Ok(detail!("#UD, #DE, #GP (cli) and #BP in ring 3 each ended only their process"))
+}
+
+use crate::pe::{spawn, Placement, SpawnError};
+use ::pe::PeError;
+
+/// How far from its preferred base m2-tests.exe is loaded.
+const RELOCATION_OFFSET: u64 = 0x1000_0000;
+
+fn pe_rejects_broken(ctx: &Context<'_>) -> Outcome {
+    type Want = fn(&PeError) -> bool;
+    let cases: [(&str, &str, Want); 4] = [
+        ("broken-truncated.exe", "truncated", |e| matches!(e, PeError::Truncated { .. })),
+        ("broken-magic.exe", "bad DOS signature", |e| matches!(e, PeError::BadDosSignature(_))),
+        ("broken-missing-dll.exe", "missing DLL", |e| matches!(e, PeError::MissingDll(_))),
+        ("broken-missing-export.exe", "missing export", |e| matches!(e, PeError::MissingExport { .. })),
+    ];
+    let mut seen = alloc::vec::Vec::new();
+    for (name, what, want) in cases {
+        match spawn(ctx.info, name, Placement::Preferred) {
+            Ok(_) => return Err(detail!("{name} was accepted")),
+            Err(SpawnError::Pe(e)) if want(&e) => seen.push(alloc::format!("{name}: {e}")),
+            Err(e) => return Err(detail!("{name}: expected {what}, got {e}")),
+        }
+    }
+    for line in &seen {
+        log::info!("rejected as expected: {line}");
+    }
+    Ok(detail!("truncated, bad magic, missing DLL and missing export each refused with their own error"))
+}
+
+fn pe_hello_runs(ctx: &Context<'_>) -> Outcome {
+    let (process, plan) = spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    ensure!(plan.modules.len() == 2, "{} modules loaded, expected hello.exe + runtime.dll", plan.modules.len());
+    let p = task::run(process);
+    let exit = exit_of(&p)?;
+    ensure!(exit == ExitStatus { code: 0, fault: None }, "hello.exe {exit}");
+    ensure!(p.output().contains("Hello from hello.exe"), "output was {:?}", p.output());
+    let images = p.images().len();
+    Ok(detail!("hello.exe + runtime.dll ({images} images) printed through runtime.dll and exited 0"))
+}
+
+fn pe_m2_tests_relocated(ctx: &Context<'_>) -> Outcome {
+    let (process, plan) = spawn(ctx.info, "m2-tests.exe", Placement::ProgramShifted(RELOCATION_OFFSET))
+        .map_err(|e| detail!("{e}"))?;
+    let exe = &plan.modules[0];
+    ensure!(exe.image.base == exe.pe.preferred_base() + RELOCATION_OFFSET, "m2-tests.exe at {:#x}", exe.image.base);
+    ensure!(exe.image.relocations_applied > 0, "no relocation was applied");
+    let relocations = exe.image.relocations_applied;
+    let p = task::run(process);
+    let exit = exit_of(&p)?;
+    ensure!(exit == ExitStatus { code: 0, fault: None }, "m2-tests.exe {exit} (see its CHECK lines)");
+    Ok(detail!(
+        "m2-tests.exe loaded {RELOCATION_OFFSET:#x} above its preferred base ({relocations} relocations) and passed"
+    ))
+}
+
+fn pe_fault_programs(ctx: &Context<'_>) -> Outcome {
+    let cases = [
+        ("fault-pf.exe", status::ACCESS_VIOLATION, 14),
+        ("fault-gp.exe", status::PRIVILEGED_INSTRUCTION, 13),
+        ("fault-ud.exe", status::ILLEGAL_INSTRUCTION, 6),
+        ("fault-de.exe", status::INTEGER_DIVIDE_BY_ZERO, 0),
+        ("fault-kread.exe", status::ACCESS_VIOLATION, 14),
+    ];
+    for (name, want, vector) in cases {
+        let (process, _) = spawn(ctx.info, name, Placement::Preferred).map_err(|e| detail!("{name}: {e}"))?;
+        let p = task::run(process);
+        let exit = exit_of(&p)?;
+        ensure!(exit.code == want && exit.fault.map(|f| f.0) == Some(vector), "{name}: {exit}");
+    }
+    // fault-peek.exe reads a page that only another live process maps.
+    let (mut owner, _) = spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    let probe = abi::testing::ISOLATION_PROBE_ADDRESS;
+    owner.space_mut().map_page(probe, b"secret", Access::READ_WRITE).map_err(|e| detail!("{e}"))?;
+    let (peek, _) = spawn(ctx.info, "fault-peek.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    ensure!(peek.root() != owner.root(), "the two processes share a PML4");
+    let p = task::run(peek);
+    let exit = exit_of(&p)?;
+    ensure!(exit.code == status::ACCESS_VIOLATION, "fault-peek.exe {exit}");
+    Ok(detail!("faults.exe as #PF, #GP, #UD, #DE, kernel read and cross-process peek: each ended only itself"))
 }

@@ -41,14 +41,12 @@ pub fn exit(code: Exit) {
 pub type Outcome = Result<Detail, Detail>;
 
 /// A short explanation printed after ok/FAIL.
-pub struct Detail(crate::logger::LineBuffer);
+pub struct Detail(alloc::string::String);
 
 impl Detail {
     /// Formats a detail line.
     pub fn new(args: fmt::Arguments<'_>) -> Self {
-        let mut line = crate::logger::LineBuffer::new();
-        let _ = fmt::write(&mut line, args);
-        Self(line)
+        Self(alloc::fmt::format(args))
     }
 }
 
@@ -107,7 +105,7 @@ fn run_checks(checks: &[Check], ctx: &Context<'_>) {
         let detail = match result {
             Ok(d) | Err(d) => d,
         };
-        report_line(check.milestone, check.name, status, detail.0.as_str());
+        report_line(check.milestone, check.name, status, &detail.0);
     }
 }
 
@@ -166,6 +164,10 @@ pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64)
     run_checks(m1::CHECKS, &ctx);
     bench::kernel_benchmarks();
     run_checks(m2::CHECKS, &ctx);
+    if let Some(tsc) = crate::task::first_user_tsc() {
+        let hz = crate::arch::tsc::frequency().max(1) as f64;
+        raw_line(format_args!("BOOT name=boot_to_user tsc={tsc} ms={:.3}\n", tsc as f64 * 1000.0 / hz));
+    }
     let (passed, failed) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
     raw_line(format_args!("milestones: {passed} passed, {failed} failed\n"));
     exit(if failed == 0 { Exit::Success } else { Exit::Failure });

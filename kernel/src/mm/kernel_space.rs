@@ -96,7 +96,7 @@ fn map_linear(
 ) -> Result<(), MmError> {
     while phys < end {
         let virt = offset + phys;
-        let fits = |size: u64| virt % size == 0 && phys % size == 0 && end - phys >= size;
+        let fits = |size: u64| virt.is_multiple_of(size) && phys.is_multiple_of(size) && end - phys >= size;
         let (size, index) = if huge && fits(GIB1) {
             (PageSize::Size1G, 2)
         } else if fits(MIB2) {

@@ -70,15 +70,10 @@ impl UserSpace {
         }
     }
 
-    /// User pages mapped.
-    pub fn pages(&self) -> u64 {
-        self.pages
-    }
-
     /// Maps a fresh page at `virt` holding `contents` (zero-filled past its
     /// end).
     pub fn map_page(&mut self, virt: u64, contents: &[u8], access: Access) -> Result<(), MmError> {
-        if virt >= abi::USER_END || virt % PAGE != 0 || contents.len() > PAGE as usize {
+        if virt >= abi::USER_END || !virt.is_multiple_of(PAGE) || contents.len() > PAGE as usize {
             return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
         }
         let frame = frame_alloc::alloc()?;

@@ -56,8 +56,8 @@ pub struct Image<'a> {
     pub base: u64,
     /// The image, `size_of_image` bytes.
     pub memory: &'a [u8],
-    /// Access of each 4 KiB page of `memory`.
-    pub pages: &'a [Access],
+    /// Access of each 4 KiB page of `memory` (`None`: left unmapped).
+    pub pages: &'a [Option<Access>],
 }
 
 /// A loaded image, as the process remembers it.
@@ -119,7 +119,7 @@ impl Process {
         let mut loaded = Vec::new();
         for image in images {
             let size = (image.memory.len() as u64).next_multiple_of(PAGE);
-            let end = image.base.checked_add(size).unwrap_or(u64::MAX);
+            let end = image.base.saturating_add(size);
             if image.base < abi::USER_MIN || end > USER_HEAP.0 || image.base % PAGE != 0 {
                 return Err(ProcessError::BadLayout(alloc::format!(
                     "{} at {:#x}+{size:#x} does not fit the image area",
@@ -131,8 +131,9 @@ impl Process {
                 return Err(ProcessError::BadLayout(alloc::format!("{} overlaps another image", image.name)));
             }
             for (i, chunk) in image.memory.chunks(PAGE as usize).enumerate() {
-                let access = image.pages.get(i).copied().unwrap_or(Access::READ);
-                space.map_page(image.base + i as u64 * PAGE, chunk, access)?;
+                if let Some(access) = image.pages.get(i).copied().flatten() {
+                    space.map_page(image.base + i as u64 * PAGE, chunk, access)?;
+                }
             }
             loaded.push(LoadedImage { name: image.name.into(), base: image.base, size });
         }

@@ -129,3 +129,22 @@ pub fn user_protection_active() -> UserProtection {
         umip: f.contains(Cr4Flags::USER_MODE_INSTRUCTION_PREVENTION),
     }
 }
+
+/// Lets ring 3 use x87 and SSE: CR0.MP on, CR0.EM off, CR4.OSFXSR and
+/// CR4.OSXMMEXCPT on (Intel SDM Vol. 3A §13.1.3). The kernel itself is
+/// built soft-float and never touches these registers, so a user thread's
+/// FPU/SSE state survives its own system calls; saving it per thread comes
+/// with the scheduler (M3).
+pub fn enable_user_fpu() {
+    use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
+    // SAFETY: these bits only allow FPU/SSE instructions to run instead of
+    // raising #UD/#NM; nothing in the kernel depends on those exceptions.
+    unsafe {
+        Cr0::update(|f| {
+            f.insert(Cr0Flags::MONITOR_COPROCESSOR);
+            f.remove(Cr0Flags::EMULATE_COPROCESSOR | Cr0Flags::TASK_SWITCHED);
+        });
+        Cr4::update(|f| f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
+        core::arch::asm!("fninit", options(nomem, nostack));
+    }
+}

@@ -200,7 +200,7 @@ impl Fault {
     }
 
     /// Whether the CPU was in ring 3.
-    pub fn from_user(&self) -> bool {
+    pub fn is_user(&self) -> bool {
         self.frame.cs & 3 == 3
     }
 }
@@ -262,7 +262,7 @@ fn fixup_for(rip: u64) -> Option<u64> {
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     let fault = Fault { frame: *frame, cr2: super::cpu::cr2() };
     let policy = POLICY.get();
-    if fault.from_user() {
+    if fault.is_user() {
         match policy {
             Some(p) => (p.user_fault)(&fault),
             None => super::cpu::halt_forever(),
@@ -275,7 +275,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         }
         return;
     }
-    if !fault.from_user() {
+    if !fault.is_user() {
         if let Some((fixup, rsp)) = super::probe::exec_fixup(frame.rip) {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
             frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | frame.vector;
@@ -446,7 +446,7 @@ impl fmt::Display for Analysis<'_> {
         writeln!(
             f,
             "EXCEPTION {mnemonic} {name} (vector {v}) in {} mode",
-            if fault.from_user() { "user" } else { "kernel" }
+            if fault.is_user() { "user" } else { "kernel" }
         )?;
         match v {
             14 => {

@@ -58,16 +58,6 @@ pub fn init_bsp() {
     }
 }
 
-/// This CPU's number.
-pub fn cpu_id() -> u64 {
-    let id: u64;
-    // SAFETY: GS points at this CPU's PerCpu in kernel mode (init_bsp).
-    unsafe {
-        core::arch::asm!("mov {}, gs:[24]", out(reg) id, options(nostack, readonly, preserves_flags))
-    };
-    id
-}
-
 /// Sets the stack the CPU switches to on SYSCALL and on interrupts or
 /// exceptions from ring 3 (the TSS RSP0 follows it).
 pub fn set_kernel_stack(top: u64) {

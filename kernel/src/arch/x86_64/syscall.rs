@@ -127,7 +127,7 @@ pub fn init(handler: fn(&mut SyscallFrame)) {
     // FMASK clears IF/TF/DF/AC on entry; SCE turns the instructions on.
     unsafe {
         Msr::new(IA32_STAR).write(star);
-        Msr::new(IA32_LSTAR).write(ferrite_syscall_entry as usize as u64);
+        Msr::new(IA32_LSTAR).write(ferrite_syscall_entry as *const () as u64);
         Msr::new(IA32_FMASK).write(FMASK);
         Efer::update(|f| f.insert(EferFlags::SYSTEM_CALL_EXTENSIONS));
     }

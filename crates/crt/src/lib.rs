@@ -1,0 +1,28 @@
+//! Ferrite's C runtime core: string.h, ctype.h, printf, CRT intrinsics.
+//!
+//! The pure logic of runtime.dll's C runtime lives here so that it builds
+//! for the host and is unit-tested there (`cargo test -p crt`), and builds
+//! unchanged for `x86_64-pc-windows-msvc`, where runtime.dll exports it.
+//!
+//! - [`format`]: the printf engine over an argument source and an output
+//!   sink, with no pointers in it (`#![forbid(unsafe_code)]`).
+//! - [`ctype`]: the `<ctype.h>` classifiers (safe).
+//! - [`mem`], [`string`]: `<string.h>` over raw C pointers.
+//! - `msvc` (feature `symbols` on Windows targets): `__chkstk` and
+//!   `_fltused`, which the MSVC target's code generator expects a CRT to
+//!   provide.
+//!
+//! With the `symbols` feature every C function is defined under its C name
+//! (`memcpy`, `strlen`, ...); without it the names stay mangled, so the
+//! host's libc is never shadowed in tests. The crate is `#![no_builtins]`:
+//! LLVM must not turn the loops that implement `memcpy` into calls to
+//! `memcpy`.
+#![cfg_attr(not(test), no_std)]
+#![no_builtins]
+
+pub mod ctype;
+pub mod format;
+pub mod mem;
+#[cfg(all(feature = "symbols", target_os = "windows", target_arch = "x86_64"))]
+mod msvc;
+pub mod string;

@@ -1,0 +1,13 @@
+//! Link arguments of a Ferrite program (see the README, "Adding a user
+//! program"): the Init library's entry points, console subsystem.
+fn main() {
+    if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("msvc") {
+        for arg in [
+            "/ENTRY:InitProcess",
+            "/SUBSYSTEM:CONSOLE",
+            "/EXPORT:InitThread",
+        ] {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Checks of the plain system calls: nop, debug text, information, sleep.
+
+use crate::check;
+use crate::report::{Report, Shown};
+use abi::{nr, Error, ProcessInfo, SystemInfo};
+use init::rt;
+
+/// A system call through runtime.dll's `FerriteSyscall`, decoded.
+pub fn sys(nr: u64, args: [u64; 5]) -> abi::SysResult {
+    // SAFETY: the checks only pass pointers to memory this program owns, or
+    // pointers the kernel must refuse without touching them.
+    unsafe { rt::syscall(nr, args) }
+}
+
+pub fn nop(r: &mut Report) {
+    let got = sys(nr::NOP, [0; 5]);
+    check!(r, "nop", got == Ok(0), "NOP returned {}", Shown(got));
+}
+
+pub fn debug_write(r: &mut Report) {
+    let text = b"m2-tests: DEBUG_WRITE says hello\n";
+    let got = sys(
+        nr::DEBUG_WRITE,
+        [text.as_ptr() as u64, text.len() as u64, 0, 0, 0],
+    );
+    let ok = got == Ok(text.len() as u64);
+    check!(
+        r,
+        "debug_write",
+        ok,
+        "{} bytes written, returned {}",
+        text.len(),
+        Shown(got)
+    );
+}
+
+pub fn system_info(r: &mut Report) -> SystemInfo {
+    let mut s = SystemInfo::default();
+    // SAFETY: `s` is a writable SystemInfo.
+    let status = unsafe { rt::GetSystemInfo(&mut s) };
+    let ok = status == 0
+        && s.abi_version == abi::ABI_VERSION
+        && s.page_size == 4096
+        && s.processor_count >= 1
+        && s.tsc_frequency > 0
+        && s.user_min == abi::USER_MIN
+        && s.user_end == abi::USER_END
+        && s.free_memory <= s.total_memory
+        && s.total_memory > 0;
+    check!(
+        r,
+        "system_info",
+        ok,
+        "status {status} abi {} page {} cpus {} tsc {} Hz mem {}/{} KiB free user {:#x}..{:#x}",
+        s.abi_version,
+        s.page_size,
+        s.processor_count,
+        s.tsc_frequency,
+        s.free_memory / 1024,
+        s.total_memory / 1024,
+        s.user_min,
+        s.user_end
+    );
+    s
+}
+
+/// The module name: the bytes before the first NUL.
+pub fn name_of(p: &ProcessInfo) -> &[u8] {
+    let end = p.name.iter().position(|&b| b == 0).unwrap_or(p.name.len());
+    &p.name[..end]
+}
+
+fn current_rsp() -> u64 {
+    let rsp: u64;
+    // SAFETY: reads RSP only.
+    unsafe {
+        core::arch::asm!("mov {}, rsp", out(reg) rsp, options(nomem, nostack, preserves_flags))
+    };
+    rsp
+}
+
+unsafe extern "C" {
+    /// The linker's symbol for this image's first byte (its DOS header).
+    static __ImageBase: u8;
+}
+
+/// Where this image's headers are, as the code sees it (RIP-relative).
+pub fn own_image_base() -> u64 {
+    (&raw const __ImageBase) as u64
+}
+
+pub fn process_info(r: &mut Report) -> ProcessInfo {
+    let mut p = ProcessInfo::default();
+    // SAFETY: `p` is a writable ProcessInfo.
+    let status = unsafe { rt::GetProcessInfo(&mut p) };
+    let name = name_of(&p);
+    let shown = core::str::from_utf8(name).unwrap_or("<not UTF-8>");
+    let ok = status == 0 && p.process_id > 0 && p.thread_id > 0 && name == b"m2-tests.exe";
+    check!(
+        r,
+        "process_info",
+        ok,
+        "status {status} pid {} tid {} name {shown:?}",
+        p.process_id,
+        p.thread_id
+    );
+
+    let rsp = current_rsp();
+    let bottom = p.stack_top.wrapping_sub(p.stack_size);
+    let ok = p.stack_size >= 4096 && p.stack_size % 4096 == 0 && bottom < rsp && rsp < p.stack_top;
+    check!(
+        r,
+        "process_stack",
+        ok,
+        "rsp {rsp:#x} in stack {bottom:#x}..{:#x} ({} KiB)",
+        p.stack_top,
+        p.stack_size / 1024
+    );
+
+    let own = own_image_base();
+    let ok =
+        p.image_base == own && p.image_size > 0 && p.runtime_base != 0 && p.runtime_base != own;
+    check!(
+        r,
+        "process_image",
+        ok,
+        "image_base {:#x} (__ImageBase {own:#x}) size {:#x} runtime.dll at {:#x}",
+        p.image_base,
+        p.image_size,
+        p.runtime_base
+    );
+    p
+}
+
+fn rdtsc() -> u64 {
+    let (lo, hi): (u32, u32);
+    // SAFETY: rdtsc reads the time-stamp counter (allowed in ring 3 unless
+    // CR4.TSD is set, which Ferrite does not).
+    unsafe {
+        core::arch::asm!("lfence", "rdtsc", out("eax") lo, out("edx") hi, options(nomem, nostack))
+    };
+    (u64::from(hi) << 32) | u64::from(lo)
+}
+
+pub fn sleep(r: &mut Report, s: &SystemInfo) {
+    let t0 = rdtsc();
+    rt_sleep(20);
+    let ticks = rdtsc() - t0;
+    let us = (u128::from(ticks) * 1_000_000 / u128::from(s.tsc_frequency.max(1))) as u64;
+    check!(
+        r,
+        "sleep",
+        us >= 20_000,
+        "Sleep(20) took {} us ({ticks} TSC ticks)",
+        us
+    );
+}
+
+fn rt_sleep(ms: u32) {
+    // SAFETY: Sleep takes no pointers.
+    unsafe { rt::Sleep(ms) }
+}
+
+pub fn unknown_number(r: &mut Report) {
+    let a = sys(nr::COUNT, [0; 5]);
+    let b = sys(0xdead_beef, [0; 5]);
+    let ok = a == Err(Error::BadSyscall) && b == Err(Error::BadSyscall);
+    check!(
+        r,
+        "bad_syscall",
+        ok,
+        "nr {} -> {}, nr 0xdeadbeef -> {}",
+        nr::COUNT,
+        Shown(a),
+        Shown(b)
+    );
+}
