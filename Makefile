@@ -14,6 +14,8 @@ ISO := $(TARGET)/ferrite.iso
 EFIBOOT := $(TARGET)/efiboot.img
 KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
 LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
+USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
+USER_PACKAGES := runtime-dll hello m2-tests faults
 STAGE := iso
 
 # Real Limine is used when its binaries are found (LIMINE_DIR, or a system
@@ -34,7 +36,7 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 APT_PACKAGES := qemu-system-x86 ovmf xorriso
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug test lint deps need-tools kernel loader clean
+.PHONY: all iso qemu qemu-log qemu-debug test lint deps need-tools kernel loader user clean
 
 all: iso
 
@@ -65,10 +67,15 @@ kernel:
 loader:
 	CARGO_TARGET_DIR=$(TARGET)/loader $(CARGO) build -p ferrite-loader --target x86_64-unknown-uefi --release
 
-iso: need-tools kernel $(if $(HAVE_LIMINE),,loader)
+user:
+	CARGO_TARGET_DIR=$(TARGET)/user $(CARGO) build --release --target x86_64-pc-windows-msvc \
+		$(addprefix -p ,$(USER_PACKAGES))
+
+iso: need-tools kernel user $(if $(HAVE_LIMINE),,loader)
 	@find $(STAGE) -mindepth 1 ! -name README.md -delete
 	@mkdir -p $(STAGE)/boot $(STAGE)/EFI/BOOT
 	cp $(KERNEL) $(STAGE)/boot/kernel.elf
+	cp $(USER_OUT)/runtime.dll $(USER_OUT)/hello.exe $(STAGE)/boot/
 	cp limine.conf $(STAGE)/limine.conf
 ifeq ($(HAVE_LIMINE),yes)
 	@echo "iso: using real Limine from $(LIMINE_DIR)"

@@ -40,9 +40,16 @@ pub extern "C" fn kmain() -> ! {
     }
     arch::init_cpu_tables();
     arch::exceptions::set_policy(fault::POLICY);
-    log::info!("cpu: GDT, TSS (IST stacks for #DF, NMI, #MC) and IDT loaded");
-
     let handoff = Handoff::read();
+    // The console draws through the loader's HHDM mapping of the
+    // framebuffer; the kernel's own tables keep that address (as WC).
+    let console = console::init(handoff.framebuffer);
+    log::info!("cpu: GDT, TSS (IST stacks for #DF, NMI, #MC) and IDT loaded");
+    match console {
+        Ok((cols, rows)) => log::info!("console: {cols}x{rows} text on the framebuffer"),
+        Err(e) => log::warn!("console: not started ({e:?})"),
+    }
+
     let report = match mm::init(&handoff) {
         Ok(report) => report,
         Err(e) => {
@@ -50,10 +57,6 @@ pub extern "C" fn kmain() -> ! {
             fault::stop();
         }
     };
-    match console::init(handoff.framebuffer) {
-        Ok((cols, rows)) => log::info!("console: {cols}x{rows} text on the framebuffer"),
-        Err(e) => log::warn!("console: not started ({e:?})"),
-    }
     let protection = arch::cpu::enable_user_protection();
     arch::cpu::enable_user_fpu();
     syscall::init();
@@ -77,6 +80,8 @@ pub extern "C" fn kmain() -> ! {
     #[cfg(feature = "milestones")]
     milestones::run(&info, serial, &report, reclaimed);
 
+    run_init(&info);
+
     log::info!("boot complete; idle");
     loop {
         arch::cpu::wait_for_interrupt();
@@ -88,5 +93,26 @@ fn on_off(on: bool) -> &'static str {
         "on"
     } else {
         "off (CPU lacks it)"
+    }
+}
+
+/// Runs the program named by `init=<module>` on the command line (default
+/// `hello.exe`), if that module was loaded.
+fn run_init(info: &BootInfo) {
+    let name = info
+        .cmdline()
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("init="))
+        .unwrap_or("hello.exe");
+    if pe::find_file(info, name).is_none() {
+        log::info!("init: no module '{name}'; nothing to run");
+        return;
+    }
+    match pe::spawn(info, name, pe::Placement::Preferred) {
+        Ok((process, _)) => {
+            log::info!("init: starting {name}");
+            drop(task::run(process));
+        }
+        Err(e) => log::error!("init: cannot start {name}: {e}"),
     }
 }

@@ -27,7 +27,16 @@ fn make_iso_boots_to_the_banner() {
     .unwrap_or_else(|e| panic!("could not boot the ISO: {e}"));
     let text = transcript::clean(&run.serial);
     let mut problems = Vec::new();
-    for needle in ["Ferrite ", "loader: ", "HHDM offset", "memory map:", "framebuffer: ", "boot complete; idle"] {
+    for needle in [
+        "Ferrite ",
+        "loader: ",
+        "HHDM offset",
+        "memory map:",
+        "framebuffer: ",
+        "Hello from hello.exe",
+        "'hello.exe' exited with code 0",
+        "boot complete; idle",
+    ] {
         if !text.contains(needle) {
             problems.push(format!("banner line with '{needle}' missing"));
         }

@@ -13,6 +13,11 @@
 //! `call`, and 32 bytes of Win64 home space above the return slot
 //! ([`ENTRY_STACK_RESERVE`]); RCX holds nothing (0). `InitProcess` asks for
 //! [`ProcessInfo`] itself.
+//!
+//! # Thread start (M3)
+//! Every further thread starts at the program's `InitThread`, which each
+//! program exports by name (Init library), with RCX = the thread's entry
+//! function, RDX = its argument, and the stack as at process start.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
