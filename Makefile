@@ -4,7 +4,7 @@
 #   make qemu       boot the ISO on OVMF, serial on this terminal
 #   make qemu-log   the same, also writing target/serial.log and target/qemu.log
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
-#   make test       host unit tests + the milestone suite in QEMU
+#   make test       lint, then host unit tests + the milestone suite in QEMU
 #   make lint       rustfmt and clippy (-D warnings) on every crate
 
 SHELL := /bin/bash
@@ -115,12 +115,13 @@ qemu-debug: iso $(TARGET)/ovmf-vars.fd
 	@echo "waiting for gdb: gdb $(KERNEL) -ex 'target remote :1234'"
 	qemu-system-x86_64 $(QEMU_COMMON) -serial stdio -s -S
 
-test: need-tools
+test: need-tools lint
 	$(CARGO) test
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --exclude ferrite-kernel --exclude ferrite-loader --all-targets -- -D warnings
+	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none --features milestones -- -D warnings
 	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi -- -D warnings
 

@@ -9,7 +9,11 @@ pub fn print(info: &BootInfo) {
     log::info!(
         "Ferrite {} ({}) on {}",
         env!("CARGO_PKG_VERSION"),
-        if cfg!(feature = "milestones") { "milestone kernel" } else { "kernel" },
+        if cfg!(feature = "milestones") {
+            "milestone kernel"
+        } else {
+            "kernel"
+        },
         crate::arch::cpu::brand_string(&mut brand)
     );
     match &info.loader {
@@ -100,17 +104,17 @@ pub fn print(info: &BootInfo) {
 fn memory_summary(info: &BootInfo) {
     let mut bytes = [0u64; MemoryKind::ALL.len()];
     for region in &info.memory_map {
-        bytes[region.kind as usize] += region.length;
+        bytes[region.kind.index()] += region.length;
     }
     log::info!(
         "memory map: {} entries; usable {} MiB, bootloader-reclaimable {} MiB, \
          kernel+modules {} KiB, ACPI {} KiB, reserved {} MiB",
         info.memory_map.len(),
-        bytes[MemoryKind::Usable as usize] >> 20,
-        bytes[MemoryKind::BootloaderReclaimable as usize] >> 20,
-        bytes[MemoryKind::KernelAndModules as usize] >> 10,
-        (bytes[MemoryKind::AcpiReclaimable as usize] + bytes[MemoryKind::AcpiNvs as usize]) >> 10,
-        bytes[MemoryKind::Reserved as usize] >> 20,
+        bytes[MemoryKind::Usable.index()] >> 20,
+        bytes[MemoryKind::BootloaderReclaimable.index()] >> 20,
+        bytes[MemoryKind::ExecutableAndModules.index()] >> 10,
+        (bytes[MemoryKind::AcpiReclaimable.index()] + bytes[MemoryKind::AcpiNvs.index()]) >> 10,
+        bytes[MemoryKind::Reserved.index()] >> 20,
     );
     for region in &info.memory_map {
         log::debug!(

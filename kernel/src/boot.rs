@@ -1,16 +1,17 @@
 //! Limine requests and a safe, copied-out view of the loader's answers.
 #![deny(unsafe_code)]
 
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
 use limine::memory_map::EntryType;
+
 use limine::request::{
     BootloaderInfoRequest, DateAtBootRequest, ExecutableAddressRequest, ExecutableFileRequest,
     FirmwareTypeRequest, FramebufferRequest, HhdmRequest, MemoryMapRequest, ModuleRequest,
     PagingModeRequest, RequestsEndMarker, RequestsStartMarker, RsdpRequest, StackSizeRequest,
 };
 use limine::BaseRevision;
-use alloc::borrow::Cow;
-use alloc::string::String;
-use alloc::vec::Vec;
 
 /// Stack the loader should give us (we switch to our own at once, but a
 /// generous loader stack keeps a debug build safe until then).
@@ -43,7 +44,8 @@ mod requests {
     pub(super) static FIRMWARE_TYPE: FirmwareTypeRequest = FirmwareTypeRequest::new();
     #[used]
     #[link_section = ".requests"]
-    pub(super) static STACK_SIZE: StackSizeRequest = StackSizeRequest::new().with_size(LOADER_STACK_SIZE);
+    pub(super) static STACK_SIZE: StackSizeRequest =
+        StackSizeRequest::new().with_size(LOADER_STACK_SIZE);
     #[used]
     #[link_section = ".requests"]
     pub(super) static HHDM: HhdmRequest = HhdmRequest::new();
@@ -61,7 +63,8 @@ mod requests {
     pub(super) static EXECUTABLE_FILE: ExecutableFileRequest = ExecutableFileRequest::new();
     #[used]
     #[link_section = ".requests"]
-    pub(super) static EXECUTABLE_ADDRESS: ExecutableAddressRequest = ExecutableAddressRequest::new();
+    pub(super) static EXECUTABLE_ADDRESS: ExecutableAddressRequest =
+        ExecutableAddressRequest::new();
     #[used]
     #[link_section = ".requests"]
     pub(super) static MODULES: ModuleRequest = ModuleRequest::new();
@@ -76,80 +79,12 @@ mod requests {
     #[link_section = ".requests_end_marker"]
     static END_MARKER: RequestsEndMarker = RequestsEndMarker::new();
 }
-use requests::*;
 pub use requests::BASE_REVISION;
+use requests::*;
 
-
-/// Limine memory-map entry types (limine-protocol.md §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum MemoryKind {
-    Usable = 0,
-    Reserved = 1,
-    AcpiReclaimable = 2,
-    AcpiNvs = 3,
-    BadMemory = 4,
-    BootloaderReclaimable = 5,
-    KernelAndModules = 6,
-    Framebuffer = 7,
-    /// Type 8 (base revision >= 4) or anything newer we don't know.
-    Other = 8,
-}
-
-impl MemoryKind {
-    fn from_limine(t: EntryType) -> Self {
-        match t {
-            EntryType::USABLE => Self::Usable,
-            EntryType::RESERVED => Self::Reserved,
-            EntryType::ACPI_RECLAIMABLE => Self::AcpiReclaimable,
-            EntryType::ACPI_NVS => Self::AcpiNvs,
-            EntryType::BAD_MEMORY => Self::BadMemory,
-            EntryType::BOOTLOADER_RECLAIMABLE => Self::BootloaderReclaimable,
-            EntryType::EXECUTABLE_AND_MODULES => Self::KernelAndModules,
-            EntryType::FRAMEBUFFER => Self::Framebuffer,
-            _ => Self::Other,
-        }
-    }
-
-    /// Short name for logs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Usable => "usable",
-            Self::Reserved => "reserved",
-            Self::AcpiReclaimable => "acpi-reclaimable",
-            Self::AcpiNvs => "acpi-nvs",
-            Self::BadMemory => "bad",
-            Self::BootloaderReclaimable => "bootloader-reclaimable",
-            Self::KernelAndModules => "kernel+modules",
-            Self::Framebuffer => "framebuffer",
-            Self::Other => "other",
-        }
-    }
-
-    /// All kinds, in type-number order.
-    pub const ALL: [MemoryKind; 9] = [
-        Self::Usable,
-        Self::Reserved,
-        Self::AcpiReclaimable,
-        Self::AcpiNvs,
-        Self::BadMemory,
-        Self::BootloaderReclaimable,
-        Self::KernelAndModules,
-        Self::Framebuffer,
-        Self::Other,
-    ];
-}
-
-/// One memory-map region.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Region {
-    /// Physical base address.
-    pub base: u64,
-    /// Length in bytes.
-    pub length: u64,
-    /// What the loader says the region is.
-    pub kind: MemoryKind,
-}
+/// Memory-map regions and their Limine types (limine-protocol.md §6): the
+/// frame allocator's types, so the map needs no conversion.
+pub use frames::{Region, RegionKind as MemoryKind};
 
 /// The framebuffer the loader set up (limine-protocol.md §5).
 #[derive(Clone, Copy, Debug)]
@@ -202,8 +137,10 @@ impl Handoff {
 
     /// Reads the responses memory management needs. Each one is optional.
     pub fn read() -> Self {
-        let framebuffer = FRAMEBUFFER.get_response().and_then(|r| r.framebuffers().next()).map(
-            |fb| FramebufferInfo {
+        let framebuffer = FRAMEBUFFER
+            .get_response()
+            .and_then(|r| r.framebuffers().next())
+            .map(|fb| FramebufferInfo {
                 address: fb.addr() as u64,
                 width: fb.width(),
                 height: fb.height(),
@@ -212,8 +149,7 @@ impl Handoff {
                 red: (fb.red_mask_size(), fb.red_mask_shift()),
                 green: (fb.green_mask_size(), fb.green_mask_shift()),
                 blue: (fb.blue_mask_size(), fb.blue_mask_shift()),
-            },
-        );
+            });
         Self {
             hhdm_offset: HHDM.get_response().map(|r| r.offset()),
             memory_map: MEMORY_MAP.get_response().map(|r| r.entries()),
@@ -226,11 +162,10 @@ impl Handoff {
 
     /// The memory map, in the loader's order (empty if none was given).
     pub fn memory_map(&self) -> impl Iterator<Item = Region> + Clone + '_ {
-        self.memory_map.unwrap_or(&[]).iter().map(|e| Region {
-            base: e.base,
-            length: e.length,
-            kind: MemoryKind::from_limine(e.entry_type),
-        })
+        self.memory_map
+            .unwrap_or(&[])
+            .iter()
+            .map(|e| Region::from_limine(e.base, e.length, limine_type(e.entry_type)))
     }
 }
 
@@ -270,7 +205,11 @@ fn boot_file(f: &limine::file::File, copy: bool) -> BootFile {
     BootFile {
         path: owned_str(f.path()),
         cmdline: owned_str(f.string()),
-        data: if copy { Cow::Owned(data.to_vec()) } else { Cow::Borrowed(data) },
+        data: if copy {
+            Cow::Owned(data.to_vec())
+        } else {
+            Cow::Borrowed(data)
+        },
         phys: (f.addr() as u64).wrapping_sub(hhdm),
     }
 }
@@ -288,12 +227,16 @@ impl BootInfo {
             loader: BOOTLOADER_INFO
                 .get_response()
                 .map(|r| (String::from(r.name()), String::from(r.version()))),
-            firmware_type: FIRMWARE_TYPE.get_response().map(|r| firmware_number(r.firmware_type())),
+            firmware_type: FIRMWARE_TYPE
+                .get_response()
+                .map(|r| firmware_number(r.firmware_type())),
             hhdm_offset: handoff.hhdm_offset,
             memory_map: handoff.memory_map().collect(),
             framebuffer: handoff.framebuffer,
             rsdp: RSDP.get_response().map(|r| r.address() as u64),
-            kernel_file: EXECUTABLE_FILE.get_response().map(|r| boot_file(r.file(), true)),
+            kernel_file: EXECUTABLE_FILE
+                .get_response()
+                .map(|r| boot_file(r.file(), true)),
             kernel_address: handoff.kernel_address,
             modules: MODULES
                 .get_response()
@@ -332,4 +275,22 @@ fn paging_number(m: limine::paging::Mode) -> u64 {
     } else {
         1
     }
+}
+
+/// The raw Limine type number of an entry (the crate keeps it private).
+fn limine_type(t: EntryType) -> u64 {
+    const KNOWN: [EntryType; 8] = [
+        EntryType::USABLE,
+        EntryType::RESERVED,
+        EntryType::ACPI_RECLAIMABLE,
+        EntryType::ACPI_NVS,
+        EntryType::BAD_MEMORY,
+        EntryType::BOOTLOADER_RECLAIMABLE,
+        EntryType::EXECUTABLE_AND_MODULES,
+        EntryType::FRAMEBUFFER,
+    ];
+    KNOWN
+        .iter()
+        .position(|k| *k == t)
+        .map_or(u64::MAX, |i| i as u64)
 }

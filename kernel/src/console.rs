@@ -40,12 +40,16 @@ impl FbConsole {
         if info.bpp != 32 {
             return Err(ConsoleError::UnsupportedDepth(info.bpp));
         }
-        let pixels =
-            crate::mm::hhdm::framebuffer(info.address, info.pitch * info.height)
-                .ok_or(ConsoleError::Taken)?;
-        let char_width = get_raster('m', FontWeight::Regular, FONT_HEIGHT)
-            .map_or(8, |r| r.width());
-        let console = Self { pixels, info, char_width, column: 0, row: 0 };
+        let pixels = crate::mm::hhdm::framebuffer(info.address, info.pitch * info.height)
+            .ok_or(ConsoleError::Taken)?;
+        let char_width = get_raster('m', FontWeight::Regular, FONT_HEIGHT).map_or(8, |r| r.width());
+        let console = Self {
+            pixels,
+            info,
+            char_width,
+            column: 0,
+            row: 0,
+        };
         console.pixels.fill(0);
         Ok(console)
     }

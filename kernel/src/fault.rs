@@ -5,14 +5,21 @@ use crate::arch::exceptions::{self, Analysis, Fault, Outcome, PageFaultCode};
 use crate::logger::emergency;
 
 /// The policy the arch layer's dispatcher calls.
-pub const POLICY: exceptions::Policy = exceptions::Policy { report, user_fault, fatal };
+pub const POLICY: exceptions::Policy = exceptions::Policy {
+    report,
+    user_fault,
+    fatal,
+};
 
 /// Opcodes of instructions that raise #GP in ring 3 because they are
 /// privileged (CLI, STI, HLT, IN/OUT, and 0F 01/06/08/09/20-23/30/32).
 fn is_privileged(code: &[u8]) -> bool {
     match code {
         [0xfa | 0xfb | 0xf4 | 0xe4..=0xe7 | 0xec..=0xef, ..] => true,
-        [0x0f, second, ..] => matches!(second, 0x01 | 0x06 | 0x08 | 0x09 | 0x20..=0x23 | 0x30 | 0x32),
+        [0x0f, second, ..] => matches!(
+            second,
+            0x01 | 0x06 | 0x08 | 0x09 | 0x20..=0x23 | 0x30 | 0x32
+        ),
         _ => false,
     }
 }
@@ -94,7 +101,9 @@ fn fatal(fault: &Fault) -> ! {
             "  diagnosis: a fault occurred while delivering another exception\n"
         ));
     }
-    emergency(format_args!("FATAL: kernel stopped after an unrecoverable exception\n"));
+    emergency(format_args!(
+        "FATAL: kernel stopped after an unrecoverable exception\n"
+    ));
     stop()
 }
 

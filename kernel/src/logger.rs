@@ -27,7 +27,11 @@ pub struct LineBuffer {
 impl LineBuffer {
     /// An empty buffer.
     pub const fn new() -> Self {
-        Self { bytes: [0; LINE_CAPACITY], len: 0, truncated: false }
+        Self {
+            bytes: [0; LINE_CAPACITY],
+            len: 0,
+            truncated: false,
+        }
     }
 
     /// The text so far.

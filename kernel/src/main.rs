@@ -13,9 +13,9 @@ mod boot;
 mod console;
 mod fault;
 mod logger;
-mod mm;
 #[cfg(feature = "milestones")]
 mod milestones;
+mod mm;
 mod panic;
 mod pe;
 mod syscall;
@@ -73,7 +73,11 @@ pub extern "C" fn kmain() -> ! {
     banner::memory(&report, reclaimed);
     log::info!(
         "serial: COM1 {}, TSC {} MHz",
-        if serial.loopback_ok { "passed loopback test" } else { "did not pass loopback test" },
+        if serial.loopback_ok {
+            "passed loopback test"
+        } else {
+            "did not pass loopback test"
+        },
         arch::tsc::frequency() / 1_000_000
     );
 

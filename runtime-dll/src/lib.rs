@@ -27,44 +27,9 @@ mod varargs;
 use crt as _;
 
 #[cfg(windows)]
-use core::fmt::Write;
-
-/// A fixed buffer for the panic message.
-#[cfg(windows)]
-struct PanicText {
-    bytes: [u8; 256],
-    len: usize,
-}
-
-#[cfg(windows)]
-impl Write for PanicText {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.bytes.len() - 1 - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
-#[cfg(windows)]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    let mut text = PanicText {
-        bytes: [0; 256],
-        len: 0,
-    };
-    match info.location() {
-        Some(at) => write!(text, "runtime.dll: panic at {at}: {}", info.message()),
-        None => write!(text, "runtime.dll: panic: {}", info.message()),
-    }
-    .ok();
-    // One line per DEBUG_WRITE: a multi-line message is joined.
-    text.bytes[..text.len]
-        .iter_mut()
-        .filter(|b| **b == b'\n')
-        .for_each(|b| *b = b' ');
-    text.len = text.len.min(text.bytes.len() - 2);
-    text.bytes[text.len] = b'\n';
-    native::debug_write(&text.bytes[..text.len + 1]);
+    let line = crt::panic_line::PanicLine::new("runtime.dll: ", info);
+    native::debug_write(line.text());
     native::ExitProcess(abi::exit_code::PANIC)
 }

@@ -19,12 +19,18 @@ impl VolumeFile {
         let data = fs::read(source).map_err(|e| {
             io::Error::new(e.kind(), format!("cannot read {}: {e}", source.display()))
         })?;
-        Ok(Self { path: path.to_string(), data })
+        Ok(Self {
+            path: path.to_string(),
+            data,
+        })
     }
 
     /// A file with the given contents.
     pub fn new(path: &str, data: impl Into<Vec<u8>>) -> Self {
-        Self { path: path.to_string(), data: data.into() }
+        Self {
+            path: path.to_string(),
+            data: data.into(),
+        }
     }
 }
 
@@ -60,12 +66,19 @@ pub fn write_volume(image: &Path, files: &[VolumeFile]) -> io::Result<()> {
     if let Some(parent) = image.parent() {
         fs::create_dir_all(parent)?;
     }
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(true).open(image)?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(image)?;
     file.set_len(size)?;
     let mut file = file;
     fatfs::format_volume(
         &mut file,
-        fatfs::FormatVolumeOptions::new().fat_type(fatfs::FatType::Fat32).volume_label(*b"FERRITE    "),
+        fatfs::FormatVolumeOptions::new()
+            .fat_type(fatfs::FatType::Fat32)
+            .volume_label(*b"FERRITE    "),
     )?;
     let fs = fatfs::FileSystem::new(file, fatfs::FsOptions::new())?;
     let root = fs.root_dir();
@@ -95,8 +108,7 @@ pub fn write_volume(image: &Path, files: &[VolumeFile]) -> io::Result<()> {
 pub fn read_file(image: &Path, path: &str) -> io::Result<Vec<u8>> {
     use std::io::Read;
     let file = File::open(image)?;
-    let fs = fatfs::FileSystem::new(file, fatfs::FsOptions::new())
-        ?;
+    let fs = fatfs::FileSystem::new(file, fatfs::FsOptions::new())?;
     let mut f = fs.root_dir().open_file(path)?;
     let mut data = Vec::new();
     f.read_to_end(&mut data)?;
@@ -118,7 +130,10 @@ mod tests {
             VolumeFile::new("boot/kernel.elf", big.clone()),
         ];
         write_volume(&image, &files).unwrap();
-        assert_eq!(read_file(&image, "EFI/BOOT/BOOTX64.EFI").unwrap(), b"MZ loader");
+        assert_eq!(
+            read_file(&image, "EFI/BOOT/BOOTX64.EFI").unwrap(),
+            b"MZ loader"
+        );
         assert_eq!(read_file(&image, "boot/kernel.elf").unwrap(), big);
         assert!(read_file(&image, "boot/missing").is_err());
         let _ = std::fs::remove_dir_all(&dir);

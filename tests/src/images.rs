@@ -43,7 +43,14 @@ pub fn build_kernel(flavor: KernelFlavor) -> Result<PathBuf, String> {
         KernelFlavor::Milestones => ("milestones", &["--features", "milestones"]),
     };
     let target_dir = workspace_root().join("target").join(dir);
-    let mut args = vec!["build", "-p", "ferrite-kernel", "--target", "x86_64-unknown-none", "--release"];
+    let mut args = vec![
+        "build",
+        "-p",
+        "ferrite-kernel",
+        "--target",
+        "x86_64-unknown-none",
+        "--release",
+    ];
     args.extend_from_slice(features);
     run_cargo(&args, &target_dir)?;
     Ok(target_dir.join("x86_64-unknown-none/release/ferrite-kernel"))
@@ -53,7 +60,14 @@ pub fn build_kernel(flavor: KernelFlavor) -> Result<PathBuf, String> {
 pub fn build_loader() -> Result<PathBuf, String> {
     let target_dir = workspace_root().join("target").join("loader");
     run_cargo(
-        &["build", "-p", "ferrite-loader", "--target", "x86_64-unknown-uefi", "--release"],
+        &[
+            "build",
+            "-p",
+            "ferrite-loader",
+            "--target",
+            "x86_64-unknown-uefi",
+            "--release",
+        ],
         &target_dir,
     )?;
     Ok(target_dir.join("x86_64-unknown-uefi/release/ferrite-loader.efi"))

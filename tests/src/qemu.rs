@@ -26,19 +26,34 @@ pub struct Firmware {
 pub fn find_firmware() -> Result<Firmware, String> {
     if let Ok(code) = std::env::var("OVMF_CODE") {
         let vars = std::env::var("OVMF_VARS").ok().map(PathBuf::from);
-        return Ok(Firmware { code: code.into(), vars });
+        return Ok(Firmware {
+            code: code.into(),
+            vars,
+        });
     }
     let pairs = [
-        ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
-        ("/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_VARS.fd"),
+        (
+            "/usr/share/OVMF/OVMF_CODE_4M.fd",
+            "/usr/share/OVMF/OVMF_VARS_4M.fd",
+        ),
+        (
+            "/usr/share/OVMF/OVMF_CODE.fd",
+            "/usr/share/OVMF/OVMF_VARS.fd",
+        ),
     ];
     for (code, vars) in pairs {
         if Path::new(code).exists() && Path::new(vars).exists() {
-            return Ok(Firmware { code: code.into(), vars: Some(vars.into()) });
+            return Ok(Firmware {
+                code: code.into(),
+                vars: Some(vars.into()),
+            });
         }
     }
     if Path::new("/usr/share/ovmf/OVMF.fd").exists() {
-        return Ok(Firmware { code: "/usr/share/ovmf/OVMF.fd".into(), vars: None });
+        return Ok(Firmware {
+            code: "/usr/share/ovmf/OVMF.fd".into(),
+            vars: None,
+        });
     }
     Err("OVMF not found: run `make deps` (Debian package `ovmf`) or set OVMF_CODE/OVMF_VARS".into())
 }
@@ -91,9 +106,18 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     let qemu_log = dir.join(format!("{}.qemu.log", b.name));
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args(["-machine", "q35", "-cpu", "max", "-smp", "1", "-m", "512M"]);
-    cmd.args(["-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio"]);
+    cmd.args([
+        "-display",
+        "none",
+        "-no-reboot",
+        "-monitor",
+        "none",
+        "-serial",
+        "stdio",
+    ]);
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
-    cmd.args(["-d", "cpu_reset,guest_errors", "-D"]).arg(&qemu_log);
+    cmd.args(["-d", "cpu_reset,guest_errors", "-D"])
+        .arg(&qemu_log);
     match &fw.vars {
         Some(vars) => {
             let copy = dir.join(format!("{}.vars.fd", b.name));
@@ -102,7 +126,8 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
                 "if=pflash,format=raw,readonly=on,file={}",
                 fw.code.display()
             ));
-            cmd.arg("-drive").arg(format!("if=pflash,format=raw,file={}", copy.display()));
+            cmd.arg("-drive")
+                .arg(format!("if=pflash,format=raw,file={}", copy.display()));
         }
         None => {
             cmd.arg("-bios").arg(&fw.code);
@@ -111,9 +136,12 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     if b.cdrom {
         cmd.arg("-cdrom").arg(b.image);
     } else {
-        cmd.arg("-drive").arg(format!("format=raw,file={}", b.image.display()));
+        cmd.arg("-drive")
+            .arg(format!("format=raw,file={}", b.image.display()));
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd
         .spawn()
@@ -171,7 +199,15 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     let serial = String::from_utf8_lossy(&bytes).into_owned();
     let _ = std::fs::write(&serial_log, &bytes);
     if !stderr_text.trim().is_empty() {
-        let _ = std::fs::write(dir.join(format!("{}.qemu-stderr.log", b.name)), &stderr_text);
+        let _ = std::fs::write(
+            dir.join(format!("{}.qemu-stderr.log", b.name)),
+            &stderr_text,
+        );
     }
-    Ok(Run { serial, ending, elapsed: start.elapsed(), log_paths: (serial_log, qemu_log) })
+    Ok(Run {
+        serial,
+        ending,
+        elapsed: start.elapsed(),
+        log_paths: (serial_log, qemu_log),
+    })
 }

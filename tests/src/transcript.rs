@@ -57,7 +57,8 @@ pub fn parse(serial: &str) -> Transcript {
         let line = line.trim_end();
         if let Some(rest) = line.strip_prefix("CHECK ") {
             let mut parts = rest.splitn(4, ' ');
-            let (Some(milestone), Some(name), Some(status)) = (parts.next(), parts.next(), parts.next())
+            let (Some(milestone), Some(name), Some(status)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
@@ -96,8 +97,12 @@ pub fn failure(run: &Run, problems: &[String]) -> String {
 fn ending_problem(run: &Run) -> Option<String> {
     match run.ending {
         Ending::Exited(EXIT_SUCCESS) | Ending::Exited(EXIT_FAILURE) => None,
-        Ending::Exited(0) => Some("QEMU exited with status 0: the machine reset (triple fault?) or powered off".into()),
-        Ending::Exited(code) => Some(format!("QEMU exited with status {code} (fatal kernel stop is 37)")),
+        Ending::Exited(0) => Some(
+            "QEMU exited with status 0: the machine reset (triple fault?) or powered off".into(),
+        ),
+        Ending::Exited(code) => Some(format!(
+            "QEMU exited with status {code} (fatal kernel stop is 37)"
+        )),
         Ending::Signalled => Some("QEMU was killed by a signal".into()),
         Ending::Stopped => None,
         Ending::TimedOut => Some("time-out: the kernel never finished".into()),
@@ -111,7 +116,11 @@ pub fn judge_milestone(run: &Run, milestone: &str, expected: &[&str]) -> Result<
     let t = parse(&run.serial);
     let mut problems = Vec::new();
     for name in expected {
-        match t.checks.iter().find(|c| c.milestone == milestone && c.name == *name) {
+        match t
+            .checks
+            .iter()
+            .find(|c| c.milestone == milestone && c.name == *name)
+        {
             None => problems.push(format!("missing check {milestone} {name}")),
             Some(c) if !c.ok => problems.push(format!("FAIL {milestone} {name}: {}", c.detail)),
             Some(_) => {}
@@ -119,7 +128,10 @@ pub fn judge_milestone(run: &Run, milestone: &str, expected: &[&str]) -> Result<
     }
     for c in t.checks.iter().filter(|c| c.milestone == milestone) {
         if !expected.contains(&c.name.as_str()) {
-            problems.push(format!("unexpected check {milestone} {} (add it to tests/src/expected.rs)", c.name));
+            problems.push(format!(
+                "unexpected check {milestone} {} (add it to tests/src/expected.rs)",
+                c.name
+            ));
         }
     }
     problems.extend(t.fatal.iter().map(|l| format!("kernel stopped: {l}")));
@@ -149,8 +161,11 @@ pub fn judge_benches(run: &Run, names: &[&str]) -> Result<(), String> {
         match text.lines().find(|l| l.starts_with(&prefix)) {
             None => problems.push(format!("no BENCH line for {name}")),
             Some(line) => {
-                let fields: Vec<(&str, &str)> =
-                    line.split_whitespace().skip(2).filter_map(|f| f.split_once('=')).collect();
+                let fields: Vec<(&str, &str)> = line
+                    .split_whitespace()
+                    .skip(2)
+                    .filter_map(|f| f.split_once('='))
+                    .collect();
                 let keys: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
                 let numbers_ok = fields.iter().all(|(_, v)| v.parse::<f64>().is_ok());
                 if keys != ["iters", "cycles_per_op", "ns_per_op"] || !numbers_ok {
@@ -176,7 +191,10 @@ pub fn judge_suite(run: &Run) -> Result<(), String> {
         None => problems.push("no summary line".into()),
     }
     if run.ending != Ending::Exited(EXIT_SUCCESS) {
-        problems.push(format!("QEMU ending {:?}, expected exit status {EXIT_SUCCESS}", run.ending));
+        problems.push(format!(
+            "QEMU ending {:?}, expected exit status {EXIT_SUCCESS}",
+            run.ending
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -227,7 +245,8 @@ mod tests {
             elapsed: std::time::Duration::from_secs(1),
             log_paths: Default::default(),
         };
-        let good = "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles_per_op=1.50 ns_per_op=0.5\n";
+        let good =
+            "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles_per_op=1.50 ns_per_op=0.5\n";
         assert!(judge_benches(&run(good), &["a"]).is_ok());
         assert!(judge_benches(&run(good), &["a", "b"]).is_err());
         let bad = "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles=1.5\n";

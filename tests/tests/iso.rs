@@ -42,7 +42,10 @@ fn make_iso_boots_to_the_banner() {
         }
     }
     if run.ending != Ending::Stopped {
-        problems.push(format!("the kernel did not reach idle (ending {:?})", run.ending));
+        problems.push(format!(
+            "the kernel did not reach idle (ending {:?})",
+            run.ending
+        ));
     }
     if !problems.is_empty() {
         panic!("{}", transcript::failure(&run, &problems));

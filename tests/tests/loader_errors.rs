@@ -62,7 +62,10 @@ fn missing_kernel_is_reported() {
 #[test]
 fn bad_config_line_is_reported_with_its_number() {
     let (loader, kernel) = parts();
-    let config = images::limine_conf("", &[]).replace("    protocol: limine\n", "    protocol: limine\nthis line has no colon\n");
+    let config = images::limine_conf("", &[]).replace(
+        "    protocol: limine\n",
+        "    protocol: limine\nthis line has no colon\n",
+    );
     let volume = Volume::new(&loader, &kernel, &config).unwrap();
     expect_error("loader-bad-config", volume, &["line 6"]);
 }

@@ -10,32 +10,56 @@ use std::time::Duration;
 /// The M0 test module: the kernel's `modules` check looks for this string
 /// and these contents.
 const M0_MODULE: (&str, &str) = ("boot/m0-module.txt", "m0-test-module");
-const M0_MODULE_TEXT: &[u8] = b"Ferrite M0 test module\nThe kernel reads this file through the module response.\n";
+const M0_MODULE_TEXT: &[u8] =
+    b"Ferrite M0 test module\nThe kernel reads this file through the module response.\n";
 
 fn boot_timeout() -> Duration {
-    let secs = std::env::var("FERRITE_BOOT_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let secs = std::env::var("FERRITE_BOOT_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
     Duration::from_secs(secs)
 }
 
 /// The fault programs: one file, loaded under each of these names.
-const FAULT_NAMES: &[&str] =
-    &["fault-pf.exe", "fault-gp.exe", "fault-ud.exe", "fault-de.exe", "fault-kread.exe", "fault-peek.exe"];
+const FAULT_NAMES: &[&str] = &[
+    "fault-pf.exe",
+    "fault-gp.exe",
+    "fault-ud.exe",
+    "fault-de.exe",
+    "fault-kread.exe",
+    "fault-peek.exe",
+];
 
 /// Broken variants of hello.exe the kernel must refuse, each made by one
 /// patch: (module name, bytes to find, replacement; empty = truncate).
 fn broken_variants(hello: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut out = Vec::new();
-    out.push(("broken-truncated.exe".to_string(), hello[..hello.len().min(200)].to_vec()));
+    out.push((
+        "broken-truncated.exe".to_string(),
+        hello[..hello.len().min(200)].to_vec(),
+    ));
     let mut magic = hello.to_vec();
     magic[..2].copy_from_slice(b"ZM");
     out.push(("broken-magic.exe".to_string(), magic));
     for (name, from, to) in [
-        ("broken-missing-dll.exe", &b"runtime.dll"[..], &b"nosuchx.dll"[..]),
-        ("broken-missing-export.exe", &b"ExitProcess"[..], &b"ExitProcesz"[..]),
+        (
+            "broken-missing-dll.exe",
+            &b"runtime.dll"[..],
+            &b"nosuchx.dll"[..],
+        ),
+        (
+            "broken-missing-export.exe",
+            &b"ExitProcess"[..],
+            &b"ExitProcesz"[..],
+        ),
     ] {
         let mut bytes = hello.to_vec();
         if images::patch_bytes(&mut bytes, from, to) == 0 {
-            return Err(format!("hello.exe has no '{}' to patch", String::from_utf8_lossy(from)));
+            return Err(format!(
+                "hello.exe has no '{}' to patch",
+                String::from_utf8_lossy(from)
+            ));
         }
         out.push((name.to_string(), bytes));
     }
@@ -50,7 +74,8 @@ fn boot_suite() -> Result<Run, String> {
     let hello = read(&user.hello)?;
     let faults = read(&user.faults)?;
     let broken = broken_variants(&hello)?;
-    let mut modules: Vec<(String, String)> = vec![(M0_MODULE.0.to_string(), M0_MODULE.1.to_string())];
+    let mut modules: Vec<(String, String)> =
+        vec![(M0_MODULE.0.to_string(), M0_MODULE.1.to_string())];
     let mut volume = Volume::new(&loader, &kernel, "")?.with_file(M0_MODULE.0, M0_MODULE_TEXT);
     for (name, data) in [
         ("runtime.dll", read(&user.runtime_dll)?),
@@ -65,11 +90,20 @@ fn boot_suite() -> Result<Run, String> {
         volume = volume.with_file(&path, data);
         modules.push((path, name.to_string()));
     }
-    let refs: Vec<(&str, &str)> = modules.iter().map(|(p, n)| (p.as_str(), n.as_str())).collect();
+    let refs: Vec<(&str, &str)> = modules
+        .iter()
+        .map(|(p, n)| (p.as_str(), n.as_str()))
+        .collect();
     let config = images::limine_conf("test=suite", &refs);
     let image = images::scratch_dir().join("suite.img");
     volume.with_file("limine.conf", config).write(&image)?;
-    qemu::boot(&Boot { image: &image, cdrom: false, timeout: boot_timeout(), stop_on: None, name: "suite" })
+    qemu::boot(&Boot {
+        image: &image,
+        cdrom: false,
+        timeout: boot_timeout(),
+        stop_on: None,
+        name: "suite",
+    })
 }
 
 fn suite() -> &'static Run {
@@ -96,7 +130,11 @@ fn m1_memory() {
 
 #[test]
 fn m2_user_mode() {
-    let all: Vec<&str> = expected::M2.iter().chain(expected::M2_USER).copied().collect();
+    let all: Vec<&str> = expected::M2
+        .iter()
+        .chain(expected::M2_USER)
+        .copied()
+        .collect();
     if let Err(report) = transcript::judge_milestone(suite(), "M2", &all) {
         panic!("M2 failed:\n{report}");
     }
@@ -112,13 +150,21 @@ fn benchmarks_are_reported() {
 #[test]
 fn boot_to_user_is_reported() {
     let text = transcript::clean(&suite().serial);
-    let line = text.lines().find(|l| l.starts_with("BOOT name=boot_to_user "));
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("BOOT name=boot_to_user "));
     let ok = line.is_some_and(|l| {
         let fields: Vec<(&str, &str)> = l.split_whitespace().skip(2).filter_map(|f| f.split_once('=')).collect();
         matches!(fields.as_slice(), [("tsc", t), ("ms", m)] if t.parse::<u64>().is_ok() && m.parse::<f64>().is_ok())
     });
     if !ok {
-        panic!("{}", transcript::failure(suite(), &[format!("BOOT line missing or malformed: {line:?}")]));
+        panic!(
+            "{}",
+            transcript::failure(
+                suite(),
+                &[format!("BOOT line missing or malformed: {line:?}")]
+            )
+        );
     }
 }
 

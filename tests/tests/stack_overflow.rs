@@ -43,7 +43,10 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
         problems.push("no FATAL line".to_string());
     }
     if run.ending != Ending::Exited(EXIT_FATAL) {
-        problems.push(format!("QEMU ending {:?}, expected the fatal exit status {EXIT_FATAL}", run.ending));
+        problems.push(format!(
+            "QEMU ending {:?}, expected the fatal exit status {EXIT_FATAL}",
+            run.ending
+        ));
     }
     if !problems.is_empty() {
         panic!("{}", transcript::failure(&run, &problems));

@@ -25,4 +25,5 @@ pub mod format;
 pub mod mem;
 #[cfg(all(feature = "symbols", target_os = "windows", target_arch = "x86_64"))]
 mod msvc;
+pub mod panic_line;
 pub mod string;

@@ -58,6 +58,22 @@ impl RegionKind {
         }
     }
 
+    /// Short name for logs.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Usable => "usable",
+            Self::Reserved => "reserved",
+            Self::AcpiReclaimable => "acpi-reclaimable",
+            Self::AcpiNvs => "acpi-nvs",
+            Self::BadMemory => "bad",
+            Self::BootloaderReclaimable => "bootloader-reclaimable",
+            Self::ExecutableAndModules => "kernel+modules",
+            Self::Framebuffer => "framebuffer",
+            Self::Unknown => "unknown",
+        }
+    }
+
     /// Position of this kind in per-kind arrays such as
     /// [`FrameStats::by_kind`](crate::FrameStats::by_kind); equals the
     /// Limine number for known kinds, 8 for `Unknown`.

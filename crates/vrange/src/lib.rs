@@ -55,7 +55,10 @@ impl RangeAllocator {
         if end > start {
             free.insert(start, end - start);
         }
-        Self { window: (start, end), free }
+        Self {
+            window: (start, end),
+            free,
+        }
     }
 
     /// The managed window.
@@ -78,7 +81,9 @@ impl RangeAllocator {
         if bytes == 0 || !align.is_power_of_two() || align < PAGE {
             return Err(RangeError::BadRequest);
         }
-        let bytes = bytes.checked_next_multiple_of(PAGE).ok_or(RangeError::BadRequest)?;
+        let bytes = bytes
+            .checked_next_multiple_of(PAGE)
+            .ok_or(RangeError::BadRequest)?;
         let found = self.free.iter().find_map(|(&start, &len)| {
             let at = start.checked_next_multiple_of(align)?;
             (at.checked_add(bytes)? <= start + len).then_some((start, len, at))
@@ -153,7 +158,10 @@ mod tests {
         let mut r = RangeAllocator::new(0, 0x10000);
         assert_eq!(r.alloc(0, PAGE), Err(RangeError::BadRequest));
         assert_eq!(r.alloc(PAGE, 3 * PAGE), Err(RangeError::BadRequest));
-        assert_eq!(r.alloc(0x20000, PAGE), Err(RangeError::Exhausted { bytes: 0x20000 }));
+        assert_eq!(
+            r.alloc(0x20000, PAGE),
+            Err(RangeError::Exhausted { bytes: 0x20000 })
+        );
         let a = r.alloc(PAGE, PAGE).unwrap();
         r.free(a, PAGE).unwrap();
         assert!(r.free(a, PAGE).is_err());

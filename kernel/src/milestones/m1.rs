@@ -17,25 +17,101 @@ use paging::{CacheType, Flags, PageSize};
 
 /// M1, in order.
 pub const CHECKS: &[Check] = &[
-    Check { milestone: "M1", name: "frames_stats", run: frames_stats },
-    Check { milestone: "M1", name: "frames_roundtrip", run: frames_roundtrip },
-    Check { milestone: "M1", name: "frames_contiguous", run: frames_contiguous },
-    Check { milestone: "M1", name: "frames_bad_free", run: frames_bad_free },
-    Check { milestone: "M1", name: "paging_kernel_segments", run: paging_kernel_segments },
-    Check { milestone: "M1", name: "paging_write_text_faults", run: paging_write_text_faults },
-    Check { milestone: "M1", name: "paging_exec_data_faults", run: paging_exec_data_faults },
-    Check { milestone: "M1", name: "paging_hhdm_covers_memory_map", run: paging_hhdm_covers },
-    Check { milestone: "M1", name: "paging_framebuffer_wc", run: paging_framebuffer_wc },
-    Check { milestone: "M1", name: "paging_4k", run: paging_4k },
-    Check { milestone: "M1", name: "paging_2m", run: paging_2m },
-    Check { milestone: "M1", name: "paging_1g", run: paging_1g },
-    Check { milestone: "M1", name: "paging_protect", run: paging_protect },
-    Check { milestone: "M1", name: "heap_sizes_and_alignments", run: heap_sizes },
-    Check { milestone: "M1", name: "heap_large", run: heap_large },
-    Check { milestone: "M1", name: "heap_fragmentation", run: heap_fragmentation },
-    Check { milestone: "M1", name: "heap_collections", run: heap_collections },
-    Check { milestone: "M1", name: "kernel_stack_guard", run: kernel_stack_guard },
-    Check { milestone: "M1", name: "ist_stacks_guarded", run: ist_stacks_guarded },
+    Check {
+        milestone: "M1",
+        name: "frames_stats",
+        run: frames_stats,
+    },
+    Check {
+        milestone: "M1",
+        name: "frames_roundtrip",
+        run: frames_roundtrip,
+    },
+    Check {
+        milestone: "M1",
+        name: "frames_contiguous",
+        run: frames_contiguous,
+    },
+    Check {
+        milestone: "M1",
+        name: "frames_bad_free",
+        run: frames_bad_free,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_kernel_segments",
+        run: paging_kernel_segments,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_write_text_faults",
+        run: paging_write_text_faults,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_exec_data_faults",
+        run: paging_exec_data_faults,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_hhdm_covers_memory_map",
+        run: paging_hhdm_covers,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_framebuffer_wc",
+        run: paging_framebuffer_wc,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_4k",
+        run: paging_4k,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_2m",
+        run: paging_2m,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_1g",
+        run: paging_1g,
+    },
+    Check {
+        milestone: "M1",
+        name: "paging_protect",
+        run: paging_protect,
+    },
+    Check {
+        milestone: "M1",
+        name: "heap_sizes_and_alignments",
+        run: heap_sizes,
+    },
+    Check {
+        milestone: "M1",
+        name: "heap_large",
+        run: heap_large,
+    },
+    Check {
+        milestone: "M1",
+        name: "heap_fragmentation",
+        run: heap_fragmentation,
+    },
+    Check {
+        milestone: "M1",
+        name: "heap_collections",
+        run: heap_collections,
+    },
+    Check {
+        milestone: "M1",
+        name: "kernel_stack_guard",
+        run: kernel_stack_guard,
+    },
+    Check {
+        milestone: "M1",
+        name: "ist_stacks_guarded",
+        run: ist_stacks_guarded,
+    },
 ];
 
 fn mm(e: MmError) -> super::Detail {
@@ -44,10 +120,20 @@ fn mm(e: MmError) -> super::Detail {
 
 fn frames_stats(ctx: &Context<'_>) -> Outcome {
     let s = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
-    ensure!(s.free + s.used + s.reclaimable + s.reserved == s.total, "stats do not add up: {s:?}");
-    ensure!(s.by_kind.iter().sum::<u64>() == s.total, "per-kind bytes do not add up: {s:?}");
+    ensure!(
+        s.free + s.used + s.reclaimable + s.reserved == s.total,
+        "stats do not add up: {s:?}"
+    );
+    ensure!(
+        s.by_kind.iter().sum::<u64>() == s.total,
+        "per-kind bytes do not add up: {s:?}"
+    );
     ensure!(ctx.reclaimed > 0, "no bootloader memory was reclaimed");
-    ensure!(s.reclaimable == 0, "{} bytes still reclaimable after reclaim", s.reclaimable);
+    ensure!(
+        s.reclaimable == 0,
+        "{} bytes still reclaimable after reclaim",
+        s.reclaimable
+    );
     Ok(detail!(
         "total {} MiB = free {} MiB + used {} KiB + reserved {} MiB; {} KiB reclaimed from the loader",
         s.total >> 20,
@@ -60,8 +146,10 @@ fn frames_stats(ctx: &Context<'_>) -> Outcome {
 
 fn in_usable_memory(ctx: &Context<'_>, phys: u64) -> bool {
     ctx.info.memory_map.iter().any(|r| {
-        matches!(r.kind, MemoryKind::Usable | MemoryKind::BootloaderReclaimable)
-            && (r.base..r.base + r.length).contains(&phys)
+        matches!(
+            r.kind,
+            MemoryKind::Usable | MemoryKind::BootloaderReclaimable
+        ) && (r.base..r.base + r.length).contains(&phys)
     })
 }
 
@@ -73,8 +161,14 @@ fn frames_roundtrip(ctx: &Context<'_>) -> Outcome {
     }
     for &f in &got {
         ensure!(f % 4096 == 0 && f != 0, "frame {f:#x} misaligned or zero");
-        ensure!(in_usable_memory(ctx, f), "frame {f:#x} outside usable memory");
-        ensure!(frame_alloc::state(f) == Some(FrameState::Used), "frame {f:#x} not marked used");
+        ensure!(
+            in_usable_memory(ctx, f),
+            "frame {f:#x} outside usable memory"
+        );
+        ensure!(
+            frame_alloc::state(f) == Some(FrameState::Used),
+            "frame {f:#x} not marked used"
+        );
     }
     let mut sorted = got.clone();
     sorted.sort_unstable();
@@ -84,31 +178,51 @@ fn frames_roundtrip(ctx: &Context<'_>) -> Outcome {
         frame_alloc::free(f).map_err(mm)?;
     }
     let after = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
-    ensure!(after == before, "stats did not return to the baseline: {before:?} -> {after:?}");
-    Ok(detail!("2000 distinct frames in usable memory, all freed, stats back to baseline"))
+    ensure!(
+        after == before,
+        "stats did not return to the baseline: {before:?} -> {after:?}"
+    );
+    Ok(detail!(
+        "2000 distinct frames in usable memory, all freed, stats back to baseline"
+    ))
 }
 
 fn frames_contiguous(_: &Context<'_>) -> Outcome {
     let before = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
     for (count, align) in [(16usize, 64 << 10), (512, 2 << 20), (3, 4096)] {
         let run = OwnedFrames::new(count, align).map_err(mm)?;
-        ensure!(run.phys() % align == 0, "{count} frames at {:#x} not {align:#x}-aligned", run.phys());
+        ensure!(
+            run.phys() % align == 0,
+            "{count} frames at {:#x} not {align:#x}-aligned",
+            run.phys()
+        );
         for i in 0..count as u64 {
             let f = run.phys() + i * 4096;
-            ensure!(frame_alloc::state(f) == Some(FrameState::Used), "frame {f:#x} of the run not used");
+            ensure!(
+                frame_alloc::state(f) == Some(FrameState::Used),
+                "frame {f:#x} of the run not used"
+            );
         }
         ensure!(run.bytes().iter().all(|&b| b == 0), "run not zeroed");
     }
     let after = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
     ensure!(after == before, "stats did not return to the baseline");
-    Ok(detail!("runs of 16 (64 KiB-aligned), 512 (2 MiB-aligned) and 3 frames, contiguous and freed"))
+    Ok(detail!(
+        "runs of 16 (64 KiB-aligned), 512 (2 MiB-aligned) and 3 frames, contiguous and freed"
+    ))
 }
 
 fn frames_bad_free(ctx: &Context<'_>) -> Outcome {
     let f = frame_alloc::alloc().map_err(mm)?;
     frame_alloc::free(f).map_err(mm)?;
     let double = frame_alloc::free(f);
-    ensure!(matches!(double, Err(MmError::Frames(frames::FrameError::DoubleFree { .. }))), "double free: {double:?}");
+    ensure!(
+        matches!(
+            double,
+            Err(MmError::Frames(frames::FrameError::DoubleFree { .. }))
+        ),
+        "double free: {double:?}"
+    );
     let unaligned = frame_alloc::free(f + 8);
     ensure!(unaligned.is_err(), "unaligned free accepted");
     let kernel = ctx.info.kernel_address.map_or(0, |(phys, _)| phys);
@@ -116,7 +230,9 @@ fn frames_bad_free(ctx: &Context<'_>) -> Outcome {
     ensure!(reserved.is_err(), "free of a kernel-image frame accepted");
     let far = frame_alloc::free(1 << 50);
     ensure!(far.is_err(), "free of a frame outside memory accepted");
-    Ok(detail!("double, unaligned, kernel-image and out-of-range frees all rejected"))
+    Ok(detail!(
+        "double, unaligned, kernel-image and out-of-range frees all rejected"
+    ))
 }
 
 fn paging_kernel_segments(ctx: &Context<'_>) -> Outcome {
@@ -128,15 +244,34 @@ fn paging_kernel_segments(ctx: &Context<'_>) -> Outcome {
         ("boot stack", k.boot_stack.start, true, false),
     ];
     for (name, virt, writable, executable) in cases {
-        let t = kernel_space::translate(virt).ok_or_else(|| detail!("{name} at {virt:#x} not mapped"))?;
-        ensure!(t.flags.contains(Flags::WRITABLE) == writable, "{name} writable = {}", !writable);
-        ensure!(t.flags.contains(Flags::NO_EXECUTE) != executable, "{name} executable = {}", !executable);
+        let t = kernel_space::translate(virt)
+            .ok_or_else(|| detail!("{name} at {virt:#x} not mapped"))?;
+        ensure!(
+            t.flags.contains(Flags::WRITABLE) == writable,
+            "{name} writable = {}",
+            !writable
+        );
+        ensure!(
+            t.flags.contains(Flags::NO_EXECUTE) != executable,
+            "{name} executable = {}",
+            !executable
+        );
         ensure!(t.flags.contains(Flags::GLOBAL), "{name} not global");
     }
-    ensure!(kernel_space::translate(k.boot_stack_guard.start).is_none(), "boot stack guard page is mapped");
+    ensure!(
+        kernel_space::translate(k.boot_stack_guard.start).is_none(),
+        "boot stack guard page is mapped"
+    );
     let root = kernel_space::root().unwrap_or(0);
-    ensure!(root == ctx.mm.space.pml4, "kernel PML4 {root:#x} is not the one built at boot");
-    ensure!(arch_paging::current_root() == root, "CR3 {:#x} is not the kernel PML4 {root:#x}", arch_paging::current_root());
+    ensure!(
+        root == ctx.mm.space.pml4,
+        "kernel PML4 {root:#x} is not the one built at boot"
+    );
+    ensure!(
+        arch_paging::current_root() == root,
+        "CR3 {:#x} is not the kernel PML4 {root:#x}",
+        arch_paging::current_root()
+    );
     Ok(detail!("CR3 = kernel PML4 {root:#x}; text R+X, rodata R, data and stack R+W+NX, all global; guard unmapped"))
 }
 
@@ -147,8 +282,16 @@ fn expect_pf(result: Result<u8, probe::ProbeFault>, at: u64, want: (bool, bool, 
             ensure!(f.vector == 14, "vector {} instead of #PF", f.vector);
             ensure!(f.address == at, "CR2 {:#x}, expected {at:#x}", f.address);
             let c = PageFaultCode::decode(f.error_code.into());
-            ensure!((c.present, c.write, c.fetch) == want && !c.user, "error code {:#x}: {c}", f.error_code);
-            Ok(detail!("#PF CR2 {:#x} error {:#x} ({c})", f.address, f.error_code))
+            ensure!(
+                (c.present, c.write, c.fetch) == want && !c.user,
+                "error code {:#x}: {c}",
+                f.error_code
+            );
+            Ok(detail!(
+                "#PF CR2 {:#x} error {:#x} ({c})",
+                f.address,
+                f.error_code
+            ))
         }
     }
 }
@@ -163,7 +306,10 @@ static RET_IN_DATA: AtomicU8 = AtomicU8::new(0xc3);
 
 fn paging_exec_data_faults(_: &Context<'_>) -> Outcome {
     let addr = RET_IN_DATA.as_ptr() as u64;
-    ensure!(RET_IN_DATA.load(Ordering::Relaxed) == 0xc3, "probe byte changed");
+    ensure!(
+        RET_IN_DATA.load(Ordering::Relaxed) == 0xc3,
+        "probe byte changed"
+    );
     match probe::exec_ret(addr) {
         Ok(()) => Err(detail!("code in data at {addr:#x} executed")),
         Err(f) => expect_pf(Err(f), addr, (true, false, true)),
@@ -180,19 +326,34 @@ fn paging_hhdm_covers(ctx: &Context<'_>) -> Outcome {
             let t = kernel_space::translate(hhdm::phys_to_virt(phys))
                 .ok_or_else(|| detail!("HHDM misses {phys:#x} ({})", r.kind.name()))?;
             ensure!(t.phys == phys, "HHDM maps {phys:#x} to {:#x}", t.phys);
-            ensure!(t.flags.contains(Flags::NO_EXECUTE), "HHDM page of {phys:#x} is executable");
+            ensure!(
+                t.flags.contains(Flags::NO_EXECUTE),
+                "HHDM page of {phys:#x} is executable"
+            );
         }
         checked += 1;
     }
-    Ok(detail!("{checked} memory-map regions reachable through the HHDM, none executable"))
+    Ok(detail!(
+        "{checked} memory-map regions reachable through the HHDM, none executable"
+    ))
 }
 
 fn paging_framebuffer_wc(ctx: &Context<'_>) -> Outcome {
-    let fb = ctx.info.framebuffer.ok_or_else(|| detail!("no framebuffer"))?;
+    let fb = ctx
+        .info
+        .framebuffer
+        .ok_or_else(|| detail!("no framebuffer"))?;
     let t = kernel_space::translate(fb.address).ok_or_else(|| detail!("framebuffer not mapped"))?;
     let cache = t.flags.cache_type_with(arch_paging::PAT_VALUE);
-    ensure!(cache == Some(CacheType::WriteCombining), "framebuffer cache type {cache:?}");
-    Ok(detail!("framebuffer at {:#x} is write-combining (PAT index {})", fb.address, t.flags.pat_index()))
+    ensure!(
+        cache == Some(CacheType::WriteCombining),
+        "framebuffer cache type {cache:?}"
+    );
+    Ok(detail!(
+        "framebuffer at {:#x} is write-combining (PAT index {})",
+        fb.address,
+        t.flags.pat_index()
+    ))
 }
 
 /// Maps `frames` at a fresh kernel virtual range with `size` pages, checks
@@ -207,10 +368,16 @@ fn map_roundtrip(size: PageSize, run: &mut OwnedFrames) -> Result<u64, super::De
     kernel_space::map(virt, run.phys(), size, flags).map_err(mm)?;
     let result = (|| {
         let t = kernel_space::translate(virt + bytes - 1).ok_or_else(|| detail!("not mapped"))?;
-        ensure!(t.phys == run.phys() + bytes - 1 && t.size == size, "translation {t:?}");
+        ensure!(
+            t.phys == run.phys() + bytes - 1 && t.size == size,
+            "translation {t:?}"
+        );
         for offset in (0..bytes).step_by(4093 * 16) {
             let via_map = probe::read_u8(virt + offset).map_err(|f| detail!("read fault {f:?}"))?;
-            ensure!(via_map == run.bytes()[offset as usize], "byte {offset:#x} differs through the mapping");
+            ensure!(
+                via_map == run.bytes()[offset as usize],
+                "byte {offset:#x} differs through the mapping"
+            );
         }
         probe::rewrite_u8(virt + bytes / 2).map_err(|f| detail!("write fault {f:?}"))?;
         Ok(())
@@ -219,8 +386,14 @@ fn map_roundtrip(size: PageSize, run: &mut OwnedFrames) -> Result<u64, super::De
     let _ = kva::free(virt, bytes);
     result?;
     let (phys, got_size) = unmapped?;
-    ensure!(phys == run.phys() && got_size == size, "unmap returned {phys:#x} {got_size:?}");
-    ensure!(kernel_space::translate(virt).is_none(), "still mapped after unmap");
+    ensure!(
+        phys == run.phys() && got_size == size,
+        "unmap returned {phys:#x} {got_size:?}"
+    );
+    ensure!(
+        kernel_space::translate(virt).is_none(),
+        "still mapped after unmap"
+    );
     expect_pf(probe::read_u8(virt + 8), virt + 8, (false, false, false))?;
     Ok(virt)
 }
@@ -228,46 +401,78 @@ fn map_roundtrip(size: PageSize, run: &mut OwnedFrames) -> Result<u64, super::De
 fn paging_4k(_: &Context<'_>) -> Outcome {
     let mut run = OwnedFrames::new(1, 4096).map_err(mm)?;
     let virt = map_roundtrip(PageSize::Size4K, &mut run)?;
-    Ok(detail!("4 KiB page at {virt:#x}: map, translate, read/write, unmap, fault"))
+    Ok(detail!(
+        "4 KiB page at {virt:#x}: map, translate, read/write, unmap, fault"
+    ))
 }
 
 fn paging_2m(_: &Context<'_>) -> Outcome {
     let mut run = OwnedFrames::new(512, 2 << 20).map_err(mm)?;
     let virt = map_roundtrip(PageSize::Size2M, &mut run)?;
-    Ok(detail!("2 MiB page at {virt:#x} over frames {:#x}: map, translate, read/write, unmap, fault", run.phys()))
+    Ok(detail!(
+        "2 MiB page at {virt:#x} over frames {:#x}: map, translate, read/write, unmap, fault",
+        run.phys()
+    ))
 }
 
 fn paging_1g(_: &Context<'_>) -> Outcome {
     if !arch_paging::has_huge_pages() {
-        return Ok(detail!("CPU has no 1 GiB pages; the kernel uses 2 MiB pages instead"));
+        return Ok(detail!(
+            "CPU has no 1 GiB pages; the kernel uses 2 MiB pages instead"
+        ));
     }
     // A read-only 1 GiB alias of physical 0–1 GiB (RAM exists there).
     let virt = kva::alloc(1 << 30, 1 << 30).map_err(mm)?;
     kernel_space::map(virt, 0, PageSize::Size1G, Flags::NO_EXECUTE).map_err(mm)?;
     let result = (|| {
         let probe_phys = layout::kernel().text.start; // any RAM byte: use the HHDM to compare
-        let phys = kernel_space::translate(probe_phys).ok_or_else(|| detail!("text not mapped"))?.phys;
+        let phys = kernel_space::translate(probe_phys)
+            .ok_or_else(|| detail!("text not mapped"))?
+            .phys;
         ensure!(phys < 1 << 30, "kernel above 1 GiB; pick another byte");
-        let t = kernel_space::translate(virt + phys).ok_or_else(|| detail!("1 GiB page not mapped"))?;
-        ensure!(t.phys == phys && t.size == PageSize::Size1G, "translation {t:?}");
+        let t =
+            kernel_space::translate(virt + phys).ok_or_else(|| detail!("1 GiB page not mapped"))?;
+        ensure!(
+            t.phys == phys && t.size == PageSize::Size1G,
+            "translation {t:?}"
+        );
         let a = probe::read_u8(virt + phys).map_err(|f| detail!("read fault {f:?}"))?;
-        let b = probe::read_u8(hhdm::phys_to_virt(phys)).map_err(|f| detail!("read fault {f:?}"))?;
+        let b =
+            probe::read_u8(hhdm::phys_to_virt(phys)).map_err(|f| detail!("read fault {f:?}"))?;
         ensure!(a == b, "1 GiB alias reads {a:#x}, HHDM reads {b:#x}");
-        expect_pf(probe::rewrite_u8(virt + phys), virt + phys, (true, true, false))?;
+        expect_pf(
+            probe::rewrite_u8(virt + phys),
+            virt + phys,
+            (true, true, false),
+        )?;
         Ok(())
     })();
     let unmapped = kernel_space::unmap(virt).map_err(mm);
     let _ = kva::free(virt, 1 << 30);
     result?;
-    ensure!(unmapped?.1 == PageSize::Size1G, "unmapped a different page size");
-    ensure!(kernel_space::translate(virt).is_none(), "still mapped after unmap");
-    Ok(detail!("1 GiB read-only page at {virt:#x}: translate, read, write faults, unmap"))
+    ensure!(
+        unmapped?.1 == PageSize::Size1G,
+        "unmapped a different page size"
+    );
+    ensure!(
+        kernel_space::translate(virt).is_none(),
+        "still mapped after unmap"
+    );
+    Ok(detail!(
+        "1 GiB read-only page at {virt:#x}: translate, read, write faults, unmap"
+    ))
 }
 
 fn paging_protect(_: &Context<'_>) -> Outcome {
     let run = OwnedFrames::new(1, 4096).map_err(mm)?;
     let virt = kva::alloc(4096, 4096).map_err(mm)?;
-    kernel_space::map(virt, run.phys(), PageSize::Size4K, Flags::WRITABLE | Flags::NO_EXECUTE).map_err(mm)?;
+    kernel_space::map(
+        virt,
+        run.phys(),
+        PageSize::Size4K,
+        Flags::WRITABLE | Flags::NO_EXECUTE,
+    )
+    .map_err(mm)?;
     let result = (|| {
         probe::rewrite_u8(virt).map_err(|f| detail!("writable page faulted {f:?}"))?;
         kernel_space::protect(virt, Flags::NO_EXECUTE).map_err(mm)?;
@@ -279,7 +484,9 @@ fn paging_protect(_: &Context<'_>) -> Outcome {
     let _ = kernel_space::unmap(virt);
     let _ = kva::free(virt, 4096);
     result?;
-    Ok(detail!("write allowed, revoked (#PF present+write), restored; TLB flushed each time"))
+    Ok(detail!(
+        "write allowed, revoked (#PF present+write), restored; TLB flushed each time"
+    ))
 }
 
 #[repr(align(16))]
@@ -292,50 +499,92 @@ struct A4096([u8; 4096]);
 fn heap_sizes(_: &Context<'_>) -> Outcome {
     let before = heap::stats();
     let mut blocks: Vec<Vec<u8>> = Vec::new();
-    for size in [1usize, 2, 3, 7, 8, 15, 16, 31, 64, 100, 255, 1000, 4096, 4097, 65536, 200_000] {
+    for size in [
+        1usize, 2, 3, 7, 8, 15, 16, 31, 64, 100, 255, 1000, 4096, 4097, 65536, 200_000,
+    ] {
         let block: Vec<u8> = (0..size).map(|i| (i * 31 + size) as u8).collect();
         blocks.push(block);
     }
     let a16: Box<A16> = Box::new(A16([1; 16]));
     let a64: Box<A64> = Box::new(A64([2; 64]));
     let a4096: Vec<A4096> = (0..3).map(|_| A4096([3; 4096])).collect();
-    ensure!((&*a16 as *const A16 as usize).is_multiple_of(16), "16-byte alignment broken");
-    ensure!((&*a64 as *const A64 as usize).is_multiple_of(64), "64-byte alignment broken");
-    ensure!((a4096.as_ptr() as usize).is_multiple_of(4096), "4096-byte alignment broken");
+    ensure!(
+        (&*a16 as *const A16 as usize).is_multiple_of(16),
+        "16-byte alignment broken"
+    );
+    ensure!(
+        (&*a64 as *const A64 as usize).is_multiple_of(64),
+        "64-byte alignment broken"
+    );
+    ensure!(
+        (a4096.as_ptr() as usize).is_multiple_of(4096),
+        "4096-byte alignment broken"
+    );
     for block in &blocks {
         let size = block.len();
-        ensure!(block.iter().enumerate().all(|(i, &b)| b == (i * 31 + size) as u8), "block of {size} corrupted");
+        ensure!(
+            block
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == (i * 31 + size) as u8),
+            "block of {size} corrupted"
+        );
     }
-    ensure!(a16.0 == [1; 16] && a64.0 == [2; 64] && a4096.iter().all(|p| p.0 == [3; 4096]), "aligned blocks corrupted");
+    ensure!(
+        a16.0 == [1; 16] && a64.0 == [2; 64] && a4096.iter().all(|p| p.0 == [3; 4096]),
+        "aligned blocks corrupted"
+    );
     drop((blocks, a16, a64, a4096));
     let after = heap::stats();
-    ensure!(after.allocated == before.allocated, "allocated bytes {} -> {}", before.allocated, after.allocated);
-    Ok(detail!("16 sizes (1 B – 195 KiB) and alignments 16/64/4096 intact; counters back to {} bytes", after.allocated))
+    ensure!(
+        after.allocated == before.allocated,
+        "allocated bytes {} -> {}",
+        before.allocated,
+        after.allocated
+    );
+    Ok(detail!(
+        "16 sizes (1 B – 195 KiB) and alignments 16/64/4096 intact; counters back to {} bytes",
+        after.allocated
+    ))
 }
 
 fn heap_large(_: &Context<'_>) -> Outcome {
     let before = heap::stats();
     let size = 8 << 20;
     let mut big: Vec<u8> = Vec::new();
-    big.try_reserve_exact(size).map_err(|e| detail!("8 MiB reservation failed: {e}"))?;
+    big.try_reserve_exact(size)
+        .map_err(|e| detail!("8 MiB reservation failed: {e}"))?;
     big.resize(size, 0);
     for (i, b) in big.iter_mut().enumerate().step_by(4096) {
         *b = (i >> 12) as u8;
     }
-    ensure!(big.iter().enumerate().step_by(4096).all(|(i, &b)| b == (i >> 12) as u8), "8 MiB block corrupted");
+    ensure!(
+        big.iter()
+            .enumerate()
+            .step_by(4096)
+            .all(|(i, &b)| b == (i >> 12) as u8),
+        "8 MiB block corrupted"
+    );
     let grown = heap::stats().claimed - before.claimed;
     drop(big);
     let failed_before = heap::stats().failed_growths;
     let mut impossible: Vec<u8> = Vec::new();
     let refused = impossible.try_reserve_exact(1 << 40).is_err();
     ensure!(refused, "a 1 TiB reservation succeeded");
-    ensure!(heap::stats().failed_growths > failed_before, "the refusal did not come from a failed growth");
-    Ok(detail!("8 MiB block (heap grew by {} KiB from frames); 1 TiB try_reserve fails with an error", grown >> 10))
+    ensure!(
+        heap::stats().failed_growths > failed_before,
+        "the refusal did not come from a failed growth"
+    );
+    Ok(detail!(
+        "8 MiB block (heap grew by {} KiB from frames); 1 TiB try_reserve fails with an error",
+        grown >> 10
+    ))
 }
 
 fn heap_fragmentation(_: &Context<'_>) -> Outcome {
     let before = heap::stats();
-    let mut small: Vec<Option<Box<[u8; 256]>>> = (0..2048).map(|i| Some(Box::new([i as u8; 256]))).collect();
+    let mut small: Vec<Option<Box<[u8; 256]>>> =
+        (0..2048).map(|i| Some(Box::new([i as u8; 256]))).collect();
     for slot in small.iter_mut().step_by(2) {
         *slot = None; // every other block: fragments
     }
@@ -350,10 +599,19 @@ fn heap_fragmentation(_: &Context<'_>) -> Outcome {
     // 256 KiB in one piece: fits only if the freed blocks coalesced.
     let whole: Vec<u8> = alloc::vec![7u8; 256 << 10];
     let after = heap::stats();
-    ensure!(after.claimed == claimed, "heap grew by {} bytes instead of reusing coalesced space", after.claimed - claimed);
+    ensure!(
+        after.claimed == claimed,
+        "heap grew by {} bytes instead of reusing coalesced space",
+        after.claimed - claimed
+    );
     drop(whole);
     let end = heap::stats();
-    ensure!(end.allocated == before.allocated, "allocated bytes {} -> {}", before.allocated, end.allocated);
+    ensure!(
+        end.allocated == before.allocated,
+        "allocated bytes {} -> {}",
+        before.allocated,
+        end.allocated
+    );
     Ok(detail!(
         "2048 blocks, half freed ({} fragments), all freed: 256 KiB reused without growth",
         fragmented.fragments
@@ -390,21 +648,46 @@ fn kernel_stack_guard(_: &Context<'_>) -> Outcome {
         let guard = stack.guard().start + 0x800;
         expect_pf(probe::read_u8(guard), guard, (false, false, false))?;
         let owner = layout::guard_page_owner(guard);
-        ensure!(owner == Some("milestone test stack"), "guard page owner {owner:?}");
+        ensure!(
+            owner == Some("milestone test stack"),
+            "guard page owner {owner:?}"
+        );
     }
     let frames_after = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
-    ensure!(frames_after.used == frames_before.used, "stack frames leaked");
-    ensure!(kva::free_bytes() == kva_before, "stack virtual range leaked");
-    Ok(detail!("guard-page hit is a #PF the fault path names as a stack overflow; stack freed"))
+    ensure!(
+        frames_after.used == frames_before.used,
+        "stack frames leaked"
+    );
+    ensure!(
+        kva::free_bytes() == kva_before,
+        "stack virtual range leaked"
+    );
+    Ok(detail!(
+        "guard-page hit is a #PF the fault path names as a stack overflow; stack freed"
+    ))
 }
 
 fn ist_stacks_guarded(_: &Context<'_>) -> Outcome {
     let t = tables::snapshot();
     for (i, top) in t.ist.iter().enumerate() {
-        ensure!((kva::BASE..kva::BASE + kva::SIZE).contains(top), "IST{} top {top:#x} not in a guarded stack", i + 1);
+        ensure!(
+            (kva::BASE..kva::BASE + kva::SIZE).contains(top),
+            "IST{} top {top:#x} not in a guarded stack",
+            i + 1
+        );
         let guard = top - 5 * 4096;
-        ensure!(layout::guard_page_owner(guard).is_some(), "no guard page below IST{}", i + 1);
-        ensure!(kernel_space::translate(guard).is_none(), "IST{} guard page mapped", i + 1);
+        ensure!(
+            layout::guard_page_owner(guard).is_some(),
+            "no guard page below IST{}",
+            i + 1
+        );
+        ensure!(
+            kernel_space::translate(guard).is_none(),
+            "IST{} guard page mapped",
+            i + 1
+        );
     }
-    Ok(detail!("#DF, NMI and #MC stacks each have an unmapped guard page"))
+    Ok(detail!(
+        "#DF, NMI and #MC stacks each have an unmapped guard page"
+    ))
 }

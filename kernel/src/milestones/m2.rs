@@ -9,16 +9,56 @@ use abi::status;
 
 /// M2, in order.
 pub const CHECKS: &[Check] = &[
-    Check { milestone: "M2", name: "user_protection", run: user_protection },
-    Check { milestone: "M2", name: "ring3_syscall_exit", run: ring3_syscall_exit },
-    Check { milestone: "M2", name: "ring3_bad_pointer", run: ring3_bad_pointer },
-    Check { milestone: "M2", name: "ring3_kernel_read_faults", run: ring3_kernel_read_faults },
-    Check { milestone: "M2", name: "ring3_isolation", run: ring3_isolation },
-    Check { milestone: "M2", name: "ring3_fault_kinds", run: ring3_fault_kinds },
-    Check { milestone: "M2", name: "pe_rejects_broken", run: pe_rejects_broken },
-    Check { milestone: "M2", name: "pe_hello_runs", run: pe_hello_runs },
-    Check { milestone: "M2", name: "pe_m2_tests_relocated", run: pe_m2_tests_relocated },
-    Check { milestone: "M2", name: "pe_fault_programs", run: pe_fault_programs },
+    Check {
+        milestone: "M2",
+        name: "user_protection",
+        run: user_protection,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_syscall_exit",
+        run: ring3_syscall_exit,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_bad_pointer",
+        run: ring3_bad_pointer,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_kernel_read_faults",
+        run: ring3_kernel_read_faults,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_isolation",
+        run: ring3_isolation,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_fault_kinds",
+        run: ring3_fault_kinds,
+    },
+    Check {
+        milestone: "M2",
+        name: "pe_rejects_broken",
+        run: pe_rejects_broken,
+    },
+    Check {
+        milestone: "M2",
+        name: "pe_hello_runs",
+        run: pe_hello_runs,
+    },
+    Check {
+        milestone: "M2",
+        name: "pe_m2_tests_relocated",
+        run: pe_m2_tests_relocated,
+    },
+    Check {
+        milestone: "M2",
+        name: "pe_fault_programs",
+        run: pe_fault_programs,
+    },
 ];
 
 /// Where the hand-assembled test programs are placed.
@@ -26,19 +66,28 @@ const CODE_BASE: u64 = 0x40_0000;
 
 fn user_protection(_: &Context<'_>) -> Outcome {
     let has = cpu::user_protection_active();
-    ensure!(has.smep && has.smap && has.umip, "CR4: {has:?} (QEMU -cpu max has all three)");
+    ensure!(
+        has.smep && has.smap && has.umip,
+        "CR4: {has:?} (QEMU -cpu max has all three)"
+    );
     Ok(detail!("SMEP, SMAP and UMIP on"))
 }
 
 /// Runs a few bytes of machine code as a process; returns it after exit.
 fn run_code(name: &str, code: &[u8]) -> Result<Process, Detail> {
-    let image = Image { name, base: CODE_BASE, memory: code, pages: &[Some(Access::EXECUTE)] };
+    let image = Image {
+        name,
+        base: CODE_BASE,
+        memory: code,
+        pages: &[Some(Access::EXECUTE)],
+    };
     let process = Process::new(name, &[image], CODE_BASE).map_err(|e| detail!("{name}: {e}"))?;
     Ok(task::run(process))
 }
 
 fn exit_of(p: &Process) -> Result<ExitStatus, Detail> {
-    p.exit_status().ok_or_else(|| detail!("{} has no exit status", p.name()))
+    p.exit_status()
+        .ok_or_else(|| detail!("{} has no exit status", p.name()))
 }
 
 fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
@@ -55,10 +104,19 @@ fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
     let before = crate::mm::frame_alloc::stats().map(|s| s.used);
     let p = run_code("exit42", &code)?;
     let exit = exit_of(&p)?;
-    ensure!(exit == ExitStatus { code: 42, fault: None }, "exit {exit}");
+    ensure!(
+        exit == ExitStatus {
+            code: 42,
+            fault: None
+        },
+        "exit {exit}"
+    );
     drop(p);
     let after = crate::mm::frame_alloc::stats().map(|s| s.used);
-    ensure!(before == after, "process teardown leaked frames: {before:?} -> {after:?}");
+    ensure!(
+        before == after,
+        "process teardown leaked frames: {before:?} -> {after:?}"
+    );
     Ok(detail!("IRETQ to ring 3, NOP syscall, EXIT_PROCESS(42) reached the kernel; teardown freed every frame"))
 }
 
@@ -76,8 +134,16 @@ fn ring3_bad_pointer(_: &Context<'_>) -> Outcome {
     let p = run_code("badptr", &code)?;
     let exit = exit_of(&p)?;
     let want = abi::encode(Err(abi::Error::BadPointer)) as u32;
-    ensure!(exit == ExitStatus { code: want, fault: None }, "exit {exit}, expected {want:#x}");
-    Ok(detail!("DEBUG_WRITE from a kernel address returned BadPointer to ring 3, no kernel fault"))
+    ensure!(
+        exit == ExitStatus {
+            code: want,
+            fault: None
+        },
+        "exit {exit}, expected {want:#x}"
+    );
+    Ok(detail!(
+        "DEBUG_WRITE from a kernel address returned BadPointer to ring 3, no kernel fault"
+    ))
 }
 
 fn ring3_kernel_read_faults(_: &Context<'_>) -> Outcome {
@@ -91,18 +157,35 @@ fn ring3_kernel_read_faults(_: &Context<'_>) -> Outcome {
     let p = run_code("kread", &code)?;
     let exit = exit_of(&p)?;
     ensure!(exit.code == status::ACCESS_VIOLATION, "exit {exit}");
-    ensure!(matches!(exit.fault, Some((14, 0xffff_ffff_8000_0000, _))), "fault {:?}", exit.fault);
-    Ok(detail!("reading kernel text from ring 3: #PF, process ended with ACCESS_VIOLATION, kernel running"))
+    ensure!(
+        matches!(exit.fault, Some((14, 0xffff_ffff_8000_0000, _))),
+        "fault {:?}",
+        exit.fault
+    );
+    Ok(detail!(
+        "reading kernel text from ring 3: #PF, process ended with ACCESS_VIOLATION, kernel running"
+    ))
 }
 
 fn ring3_isolation(_: &Context<'_>) -> Outcome {
     let probe = abi::testing::ISOLATION_PROBE_ADDRESS;
     // Process A owns a page at the probe address.
     let ret = [0xc3u8];
-    let image = Image { name: "owner", base: CODE_BASE, memory: &ret, pages: &[Some(Access::EXECUTE)] };
+    let image = Image {
+        name: "owner",
+        base: CODE_BASE,
+        memory: &ret,
+        pages: &[Some(Access::EXECUTE)],
+    };
     let mut owner = Process::new("owner", &[image], CODE_BASE).map_err(|e| detail!("{e}"))?;
-    owner.space_mut().map_page(probe, b"secret of process A", Access::READ_WRITE).map_err(|e| detail!("{e}"))?;
-    ensure!(is_user_mapped(owner.space(), probe), "owner's page not mapped");
+    owner
+        .space_mut()
+        .map_page(probe, b"secret of process A", Access::READ_WRITE)
+        .map_err(|e| detail!("{e}"))?;
+    ensure!(
+        is_user_mapped(owner.space(), probe),
+        "owner's page not mapped"
+    );
     // Process B reads the same address.
     let [a0, a1, a2, a3] = (probe as u32).to_le_bytes();
     #[rustfmt::skip]
@@ -114,26 +197,49 @@ fn ring3_isolation(_: &Context<'_>) -> Outcome {
     ];
     let peeker = run_code("peek", &code)?;
     let exit = exit_of(&peeker)?;
-    ensure!(!is_user_mapped(peeker.space(), probe), "the page leaked into process B");
+    ensure!(
+        !is_user_mapped(peeker.space(), probe),
+        "the page leaked into process B"
+    );
     ensure!(exit.code == status::ACCESS_VIOLATION, "process B {exit}");
-    ensure!(matches!(exit.fault, Some((14, a, _)) if a == probe), "fault {:?}", exit.fault);
-    Ok(detail!("process B faulted reading {probe:#x}, which only process A maps"))
+    ensure!(
+        matches!(exit.fault, Some((14, a, _)) if a == probe),
+        "fault {:?}",
+        exit.fault
+    );
+    Ok(detail!(
+        "process B faulted reading {probe:#x}, which only process A maps"
+    ))
 }
 
 fn ring3_fault_kinds(_: &Context<'_>) -> Outcome {
     let cases: [(&str, &[u8], u32, u8); 4] = [
         ("ud2", &[0x0f, 0x0b], status::ILLEGAL_INSTRUCTION, 6),
-        ("div0", &[0x31, 0xc9, 0xf7, 0xf1], status::INTEGER_DIVIDE_BY_ZERO, 0), // xor ecx,ecx; div ecx
+        (
+            "div0",
+            &[0x31, 0xc9, 0xf7, 0xf1],
+            status::INTEGER_DIVIDE_BY_ZERO,
+            0,
+        ), // xor ecx,ecx; div ecx
         ("cli", &[0xfa], status::PRIVILEGED_INSTRUCTION, 13),
         ("int3", &[0xcc], status::BREAKPOINT, 3),
     ];
     for (name, code, want, vector) in cases {
         let p = run_code(name, code)?;
         let exit = exit_of(&p)?;
-        ensure!(exit.code == want, "{name}: {exit}, expected status {want:#x}");
-        ensure!(exit.fault.map(|f| f.0) == Some(vector), "{name}: fault {:?}", exit.fault);
+        ensure!(
+            exit.code == want,
+            "{name}: {exit}, expected status {want:#x}"
+        );
+        ensure!(
+            exit.fault.map(|f| f.0) == Some(vector),
+            "{name}: fault {:?}",
+            exit.fault
+        );
     }
-    Ok(detail!("#UD, #DE, #GP (cli) and #BP in ring 3 each ended only their process"))
+    Ok(detail!(
+        "#UD, #DE, #GP (cli) and #BP in ring 3 each ended only their process"
+    ))
 }
 
 use crate::pe::{spawn, Placement, SpawnError};
@@ -145,10 +251,18 @@ const RELOCATION_OFFSET: u64 = 0x1000_0000;
 fn pe_rejects_broken(ctx: &Context<'_>) -> Outcome {
     type Want = fn(&PeError) -> bool;
     let cases: [(&str, &str, Want); 4] = [
-        ("broken-truncated.exe", "truncated", |e| matches!(e, PeError::Truncated { .. })),
-        ("broken-magic.exe", "bad DOS signature", |e| matches!(e, PeError::BadDosSignature(_))),
-        ("broken-missing-dll.exe", "missing DLL", |e| matches!(e, PeError::MissingDll(_))),
-        ("broken-missing-export.exe", "missing export", |e| matches!(e, PeError::MissingExport { .. })),
+        ("broken-truncated.exe", "truncated", |e| {
+            matches!(e, PeError::Truncated { .. })
+        }),
+        ("broken-magic.exe", "bad DOS signature", |e| {
+            matches!(e, PeError::BadDosSignature(_))
+        }),
+        ("broken-missing-dll.exe", "missing DLL", |e| {
+            matches!(e, PeError::MissingDll(_))
+        }),
+        ("broken-missing-export.exe", "missing export", |e| {
+            matches!(e, PeError::MissingExport { .. })
+        }),
     ];
     let mut seen = alloc::vec::Vec::new();
     for (name, what, want) in cases {
@@ -161,30 +275,66 @@ fn pe_rejects_broken(ctx: &Context<'_>) -> Outcome {
     for line in &seen {
         log::info!("rejected as expected: {line}");
     }
-    Ok(detail!("truncated, bad magic, missing DLL and missing export each refused with their own error"))
+    Ok(detail!(
+        "truncated, bad magic, missing DLL and missing export each refused with their own error"
+    ))
 }
 
 fn pe_hello_runs(ctx: &Context<'_>) -> Outcome {
-    let (process, plan) = spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
-    ensure!(plan.modules.len() == 2, "{} modules loaded, expected hello.exe + runtime.dll", plan.modules.len());
+    let (process, plan) =
+        spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    ensure!(
+        plan.modules.len() == 2,
+        "{} modules loaded, expected hello.exe + runtime.dll",
+        plan.modules.len()
+    );
     let p = task::run(process);
     let exit = exit_of(&p)?;
-    ensure!(exit == ExitStatus { code: 0, fault: None }, "hello.exe {exit}");
-    ensure!(p.output().contains("Hello from hello.exe"), "output was {:?}", p.output());
+    ensure!(
+        exit == ExitStatus {
+            code: 0,
+            fault: None
+        },
+        "hello.exe {exit}"
+    );
+    ensure!(
+        p.output().contains("Hello from hello.exe"),
+        "output was {:?}",
+        p.output()
+    );
     let images = p.images().len();
-    Ok(detail!("hello.exe + runtime.dll ({images} images) printed through runtime.dll and exited 0"))
+    Ok(detail!(
+        "hello.exe + runtime.dll ({images} images) printed through runtime.dll and exited 0"
+    ))
 }
 
 fn pe_m2_tests_relocated(ctx: &Context<'_>) -> Outcome {
-    let (process, plan) = spawn(ctx.info, "m2-tests.exe", Placement::ProgramShifted(RELOCATION_OFFSET))
-        .map_err(|e| detail!("{e}"))?;
+    let (process, plan) = spawn(
+        ctx.info,
+        "m2-tests.exe",
+        Placement::ProgramShifted(RELOCATION_OFFSET),
+    )
+    .map_err(|e| detail!("{e}"))?;
     let exe = &plan.modules[0];
-    ensure!(exe.image.base == exe.pe.preferred_base() + RELOCATION_OFFSET, "m2-tests.exe at {:#x}", exe.image.base);
-    ensure!(exe.image.relocations_applied > 0, "no relocation was applied");
+    ensure!(
+        exe.image.base == exe.pe.preferred_base() + RELOCATION_OFFSET,
+        "m2-tests.exe at {:#x}",
+        exe.image.base
+    );
+    ensure!(
+        exe.image.relocations_applied > 0,
+        "no relocation was applied"
+    );
     let relocations = exe.image.relocations_applied;
     let p = task::run(process);
     let exit = exit_of(&p)?;
-    ensure!(exit == ExitStatus { code: 0, fault: None }, "m2-tests.exe {exit} (see its CHECK lines)");
+    ensure!(
+        exit == ExitStatus {
+            code: 0,
+            fault: None
+        },
+        "m2-tests.exe {exit} (see its CHECK lines)"
+    );
     Ok(detail!(
         "m2-tests.exe loaded {RELOCATION_OFFSET:#x} above its preferred base ({relocations} relocations) and passed"
     ))
@@ -199,19 +349,34 @@ fn pe_fault_programs(ctx: &Context<'_>) -> Outcome {
         ("fault-kread.exe", status::ACCESS_VIOLATION, 14),
     ];
     for (name, want, vector) in cases {
-        let (process, _) = spawn(ctx.info, name, Placement::Preferred).map_err(|e| detail!("{name}: {e}"))?;
+        let (process, _) =
+            spawn(ctx.info, name, Placement::Preferred).map_err(|e| detail!("{name}: {e}"))?;
         let p = task::run(process);
         let exit = exit_of(&p)?;
-        ensure!(exit.code == want && exit.fault.map(|f| f.0) == Some(vector), "{name}: {exit}");
+        ensure!(
+            exit.code == want && exit.fault.map(|f| f.0) == Some(vector),
+            "{name}: {exit}"
+        );
     }
     // fault-peek.exe reads a page that only another live process maps.
-    let (mut owner, _) = spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    let (mut owner, _) =
+        spawn(ctx.info, "hello.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
     let probe = abi::testing::ISOLATION_PROBE_ADDRESS;
-    owner.space_mut().map_page(probe, b"secret", Access::READ_WRITE).map_err(|e| detail!("{e}"))?;
-    let (peek, _) = spawn(ctx.info, "fault-peek.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
-    ensure!(peek.root() != owner.root(), "the two processes share a PML4");
+    owner
+        .space_mut()
+        .map_page(probe, b"secret", Access::READ_WRITE)
+        .map_err(|e| detail!("{e}"))?;
+    let (peek, _) =
+        spawn(ctx.info, "fault-peek.exe", Placement::Preferred).map_err(|e| detail!("{e}"))?;
+    ensure!(
+        peek.root() != owner.root(),
+        "the two processes share a PML4"
+    );
     let p = task::run(peek);
     let exit = exit_of(&p)?;
-    ensure!(exit.code == status::ACCESS_VIOLATION, "fault-peek.exe {exit}");
+    ensure!(
+        exit.code == status::ACCESS_VIOLATION,
+        "fault-peek.exe {exit}"
+    );
     Ok(detail!("faults.exe as #PF, #GP, #UD, #DE, kernel read and cross-process peek: each ended only itself"))
 }

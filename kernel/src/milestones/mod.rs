@@ -159,16 +159,33 @@ pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64)
             return;
         }
     }
-    let ctx = Context { info, serial, mm, reclaimed };
+    let ctx = Context {
+        info,
+        serial,
+        mm,
+        reclaimed,
+    };
     run_checks(m0::CHECKS, &ctx);
     run_checks(m1::CHECKS, &ctx);
     bench::kernel_benchmarks();
     run_checks(m2::CHECKS, &ctx);
     if let Some(tsc) = crate::task::first_user_tsc() {
         let hz = crate::arch::tsc::frequency().max(1) as f64;
-        raw_line(format_args!("BOOT name=boot_to_user tsc={tsc} ms={:.3}\n", tsc as f64 * 1000.0 / hz));
+        raw_line(format_args!(
+            "BOOT name=boot_to_user tsc={tsc} ms={:.3}\n",
+            tsc as f64 * 1000.0 / hz
+        ));
     }
-    let (passed, failed) = (PASSED.load(Ordering::Relaxed), FAILED.load(Ordering::Relaxed));
-    raw_line(format_args!("milestones: {passed} passed, {failed} failed\n"));
-    exit(if failed == 0 { Exit::Success } else { Exit::Failure });
+    let (passed, failed) = (
+        PASSED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed),
+    );
+    raw_line(format_args!(
+        "milestones: {passed} passed, {failed} failed\n"
+    ));
+    exit(if failed == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    });
 }

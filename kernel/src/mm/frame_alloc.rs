@@ -3,24 +3,19 @@
 use super::MmError;
 use crate::arch::cpu::without_interrupts;
 use crate::boot::Region;
-use frames::{FrameAllocator, FrameError, FrameStats, Region as FrameRegion};
+use frames::{FrameAllocator, FrameError, FrameStats};
 use spin::Mutex;
 
 type Storage = &'static mut [u64];
 
 static FRAMES: Mutex<Option<FrameAllocator<Storage>>> = Mutex::new(None);
 
-fn to_frames(r: Region) -> FrameRegion {
-    FrameRegion::from_limine(r.base, r.length, r.kind as u64)
-}
-
 /// Places the allocator's bitmap in usable memory and starts the allocator.
 /// Returns (bitmap bytes, bitmap physical address).
 pub fn init(map: impl Iterator<Item = Region> + Clone) -> Result<(u64, u64), MmError> {
-    let map = map.map(to_frames);
     let bytes = frames::storage_bytes(map.clone());
-    let at = frames::find_storage(map.clone(), bytes)
-        .ok_or(MmError::Frames(FrameError::OutOfFrames))?;
+    let at =
+        frames::find_storage(map.clone(), bytes).ok_or(MmError::Frames(FrameError::OutOfFrames))?;
     let words = (bytes / 8) as usize;
     // SAFETY: `find_storage` picked `bytes` of usable RAM that nothing uses
     // yet (the loader's own data is never in usable entries); `claim` below

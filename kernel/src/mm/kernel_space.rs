@@ -52,8 +52,16 @@ struct Specials {
 
 impl Specials {
     fn new() -> Self {
-        let empty = Special { start: 0, end: 0, flags: Flags::empty() };
-        Self { items: [empty; 24], len: 0, overflowed: false }
+        let empty = Special {
+            start: 0,
+            end: 0,
+            flags: Flags::empty(),
+        };
+        Self {
+            items: [empty; 24],
+            len: 0,
+            overflowed: false,
+        }
     }
 
     /// Adds a page, merging with the previous range when contiguous.
@@ -96,7 +104,9 @@ fn map_linear(
 ) -> Result<(), MmError> {
     while phys < end {
         let virt = offset + phys;
-        let fits = |size: u64| virt.is_multiple_of(size) && phys.is_multiple_of(size) && end - phys >= size;
+        let fits = |size: u64| {
+            virt.is_multiple_of(size) && phys.is_multiple_of(size) && end - phys >= size
+        };
         let (size, index) = if huge && fits(GIB1) {
             (PageSize::Size1G, 2)
         } else if fits(MIB2) {
@@ -149,7 +159,10 @@ pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
             (k.text.clone(), global),
             (k.rodata.clone(), global | Flags::NO_EXECUTE),
             (k.data.clone(), global | Flags::WRITABLE | Flags::NO_EXECUTE),
-            (k.boot_stack.clone(), global | Flags::WRITABLE | Flags::NO_EXECUTE),
+            (
+                k.boot_stack.clone(),
+                global | Flags::WRITABLE | Flags::NO_EXECUTE,
+            ),
         ];
         for (range, flags) in segments {
             for virt in range.step_by(KIB4 as usize) {
@@ -173,12 +186,40 @@ pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
             if s.end <= start {
                 continue;
             }
-            let flags = if overflowed && !s.flags.contains(Flags::WRITABLE) { default } else { s.flags };
-            map_linear(&mut space, &mut frames, offset, (cursor, start), default, huge, &mut report.hhdm_pages)?;
-            map_linear(&mut space, &mut frames, offset, (start, s.end), flags, huge, &mut report.hhdm_pages)?;
+            let flags = if overflowed && !s.flags.contains(Flags::WRITABLE) {
+                default
+            } else {
+                s.flags
+            };
+            map_linear(
+                &mut space,
+                &mut frames,
+                offset,
+                (cursor, start),
+                default,
+                huge,
+                &mut report.hhdm_pages,
+            )?;
+            map_linear(
+                &mut space,
+                &mut frames,
+                offset,
+                (start, s.end),
+                flags,
+                huge,
+                &mut report.hhdm_pages,
+            )?;
             cursor = s.end;
         }
-        map_linear(&mut space, &mut frames, offset, (cursor, top.max(cursor)), default, huge, &mut report.hhdm_pages)?;
+        map_linear(
+            &mut space,
+            &mut frames,
+            offset,
+            (cursor, top.max(cursor)),
+            default,
+            huge,
+            &mut report.hhdm_pages,
+        )?;
         report.image_alias_read_only = !overflowed;
 
         // Every kernel-half PML4 slot gets its PDPT now, so every process
@@ -235,7 +276,9 @@ pub fn protect(virt: u64, flags: Flags) -> Result<(), MmError> {
 
 /// Translates a kernel virtual address.
 pub fn translate(virt: u64) -> Option<Translation> {
-    with_space(|space| Ok(space.translate(&Hhdm, virt))).ok().flatten()
+    with_space(|space| Ok(space.translate(&Hhdm, virt)))
+        .ok()
+        .flatten()
 }
 
 /// Physical address of the kernel PML4.

@@ -16,7 +16,9 @@ static RANGES: Mutex<Option<RangeAllocator>> = Mutex::new(None);
 /// Starts the allocator; the HHDM must end below the window.
 pub fn init(hhdm_end: u64) -> Result<(), MmError> {
     if hhdm_end > BASE {
-        return Err(MmError::Range(vrange::RangeError::Exhausted { bytes: hhdm_end - BASE }));
+        return Err(MmError::Range(vrange::RangeError::Exhausted {
+            bytes: hhdm_end - BASE,
+        }));
     }
     let ranges = RangeAllocator::new(BASE, SIZE);
     without_interrupts(|| *RANGES.lock() = Some(ranges));

@@ -83,7 +83,9 @@ pub struct MmReport {
 
 /// Brings up memory management on the loader's hand-off.
 pub fn init(handoff: &crate::boot::Handoff) -> Result<MmReport, MmError> {
-    let offset = handoff.hhdm_offset.ok_or(MmError::MissingResponse("HHDM"))?;
+    let offset = handoff
+        .hhdm_offset
+        .ok_or(MmError::MissingResponse("HHDM"))?;
     hhdm::init(offset);
     let bitmap = frame_alloc::init(handoff.memory_map())?;
     let space = kernel_space::build_and_switch(handoff)?;

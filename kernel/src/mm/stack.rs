@@ -74,7 +74,11 @@ const IST_PAGES: u64 = 4;
 /// Replaces the boot-time IST stacks (in .bss, unguarded) with guarded
 /// stacks from the kernel virtual range.
 pub fn move_ist_stacks() -> Result<(), MmError> {
-    for (slot, owner) in [(1u8, "#DF IST stack"), (2, "NMI IST stack"), (3, "#MC IST stack")] {
+    for (slot, owner) in [
+        (1u8, "#DF IST stack"),
+        (2, "NMI IST stack"),
+        (3, "#MC IST stack"),
+    ] {
         let top = KernelStack::new(IST_PAGES, owner)?.leak();
         crate::arch::set_ist_stack(slot, top);
     }

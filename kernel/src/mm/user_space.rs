@@ -19,11 +19,20 @@ pub struct Access {
 
 impl Access {
     /// Read-only data.
-    pub const READ: Self = Self { write: false, execute: false };
+    pub const READ: Self = Self {
+        write: false,
+        execute: false,
+    };
     /// Read-write data.
-    pub const READ_WRITE: Self = Self { write: true, execute: false };
+    pub const READ_WRITE: Self = Self {
+        write: true,
+        execute: false,
+    };
     /// Code.
-    pub const EXECUTE: Self = Self { write: false, execute: true };
+    pub const EXECUTE: Self = Self {
+        write: false,
+        execute: true,
+    };
 
     fn flags(self) -> Flags {
         let mut f = Flags::USER;
@@ -48,11 +57,16 @@ impl UserSpace {
     /// A new space: empty user half, the kernel's upper half.
     pub fn new() -> Result<Self, MmError> {
         let space = kernel_space::new_sharing()?;
-        Ok(Self { space: Some(space), pages: 0 })
+        Ok(Self {
+            space: Some(space),
+            pages: 0,
+        })
     }
 
     fn space(&mut self) -> Result<&mut AddressSpace, MmError> {
-        self.space.as_mut().ok_or(MmError::NotInitialised("user space"))
+        self.space
+            .as_mut()
+            .ok_or(MmError::NotInitialised("user space"))
     }
 
     /// Physical address of its PML4 (for CR3).
@@ -83,7 +97,14 @@ impl UserSpace {
         }
         let space = self.space()?;
         let mapped = frame_alloc::with(|fa| {
-            space.map(&mut Hhdm, &mut TableFrames(fa), virt, frame, PageSize::Size4K, access.flags())
+            space.map(
+                &mut Hhdm,
+                &mut TableFrames(fa),
+                virt,
+                frame,
+                PageSize::Size4K,
+                access.flags(),
+            )
         })?;
         if let Err(e) = mapped {
             let _ = frame_alloc::free(frame);
@@ -110,7 +131,8 @@ impl UserSpace {
         let loaded = crate::arch::paging::current_root() == self.root();
         for page in (virt..virt + bytes).step_by(PAGE as usize) {
             let space = self.space()?;
-            let unmapped = frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
+            let unmapped =
+                frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
             if loaded {
                 crate::arch::paging::flush_page(unmapped.flush.virt());
             } else {
@@ -130,13 +152,17 @@ impl UserSpace {
 
 impl Drop for UserSpace {
     fn drop(&mut self) {
-        let Some(space) = self.space.take() else { return };
+        let Some(space) = self.space.take() else {
+            return;
+        };
         if crate::arch::paging::current_root() == space.pml4() {
             log::error!("dropping the loaded address space (bug); leaking it");
             return;
         }
-        let leaves: Vec<(u64, u64)> =
-            space.mappings(&Hhdm, 0, abi::USER_END).map(|m| (m.virt, m.phys)).collect();
+        let leaves: Vec<(u64, u64)> = space
+            .mappings(&Hhdm, 0, abi::USER_END)
+            .map(|m| (m.virt, m.phys))
+            .collect();
         let mut space = space;
         let result = frame_alloc::with(|fa| {
             let mut frames = TableFrames(fa);
@@ -158,5 +184,7 @@ impl Drop for UserSpace {
 
 /// Whether `virt` is mapped user-accessible in `space`.
 pub fn is_user_mapped(space: &UserSpace, virt: u64) -> bool {
-    space.translate(virt).is_some_and(|t| t.flags.contains(Flags::USER))
+    space
+        .translate(virt)
+        .is_some_and(|t| t.flags.contains(Flags::USER))
 }

@@ -50,7 +50,10 @@ pub fn find_file<'a>(info: &'a BootInfo, name: &str) -> Option<&'a [u8]> {
         .iter()
         .find(|m| {
             m.cmdline.eq_ignore_ascii_case(name)
-                || m.path.rsplit('/').next().is_some_and(|base| base.eq_ignore_ascii_case(name))
+                || m.path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|base| base.eq_ignore_ascii_case(name))
         })
         .map(|m| &*m.data)
 }
@@ -67,7 +70,11 @@ fn access(p: ::pe::Protection) -> Option<Access> {
 
 /// Loads `exe` and the DLLs it imports from the boot modules, relocates and
 /// binds them, and builds the process (not started yet).
-pub fn spawn(info: &BootInfo, exe: &str, placement: Placement) -> Result<(Process, ::pe::ProcessImage), SpawnError> {
+pub fn spawn(
+    info: &BootInfo,
+    exe: &str,
+    placement: Placement,
+) -> Result<(Process, ::pe::ProcessImage), SpawnError> {
     let files = |name: &str| find_file(info, name);
     let mut place = |name: &str, preferred: u64, _size: u64| match placement {
         Placement::ProgramShifted(offset) if name.eq_ignore_ascii_case(exe) => preferred + offset,
@@ -90,7 +97,12 @@ pub fn spawn(info: &BootInfo, exe: &str, placement: Placement) -> Result<(Proces
         .modules
         .iter()
         .zip(&page_access)
-        .map(|(m, pages)| Image { name: &m.name, base: m.image.base, memory: &m.image.memory, pages })
+        .map(|(m, pages)| Image {
+            name: &m.name,
+            base: m.image.base,
+            memory: &m.image.memory,
+            pages,
+        })
         .collect();
     let process = Process::new(exe, &images, plan.entry).map_err(SpawnError::Process)?;
     Ok((process, plan))

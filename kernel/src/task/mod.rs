@@ -7,7 +7,9 @@
 
 mod process;
 
-pub use process::{ExitStatus, Image, Process, ProcessError};
+#[cfg(feature = "milestones")]
+pub use process::ExitStatus;
+pub use process::{Image, Process, ProcessError};
 
 use crate::arch::cpu::without_interrupts;
 use crate::arch::{percpu, user};

@@ -92,7 +92,11 @@ impl fmt::Display for ExitStatus {
                 }
                 write!(f, ": status {:#010x}", self.code)
             }
-            None => write!(f, "exited with code {} ({:#x})", self.code as i32, self.code),
+            None => write!(
+                f,
+                "exited with code {} ({:#x})",
+                self.code as i32, self.code
+            ),
         }
     }
 }
@@ -127,17 +131,31 @@ impl Process {
                     image.base
                 )));
             }
-            if loaded.iter().any(|l: &LoadedImage| image.base < l.base + l.size && l.base < end) {
-                return Err(ProcessError::BadLayout(alloc::format!("{} overlaps another image", image.name)));
+            if loaded
+                .iter()
+                .any(|l: &LoadedImage| image.base < l.base + l.size && l.base < end)
+            {
+                return Err(ProcessError::BadLayout(alloc::format!(
+                    "{} overlaps another image",
+                    image.name
+                )));
             }
             for (i, chunk) in image.memory.chunks(PAGE as usize).enumerate() {
                 if let Some(access) = image.pages.get(i).copied().flatten() {
                     space.map_page(image.base + i as u64 * PAGE, chunk, access)?;
                 }
             }
-            loaded.push(LoadedImage { name: image.name.into(), base: image.base, size });
+            loaded.push(LoadedImage {
+                name: image.name.into(),
+                base: image.base,
+                size,
+            });
         }
-        space.map_zeroed(USER_STACK_TOP - USER_STACK_BYTES, USER_STACK_BYTES, Access::READ_WRITE)?;
+        space.map_zeroed(
+            USER_STACK_TOP - USER_STACK_BYTES,
+            USER_STACK_BYTES,
+            Access::READ_WRITE,
+        )?;
         let kernel_stack = KernelStack::new(KERNEL_STACK_PAGES, "user thread's kernel stack")?;
         Ok(Self {
             id: NEXT_PID.fetch_add(1, Ordering::Relaxed),
@@ -202,7 +220,9 @@ impl Process {
 
     /// The image called `name`.
     pub fn image(&self, name: &str) -> Option<&LoadedImage> {
-        self.images.iter().find(|i| i.name.eq_ignore_ascii_case(name))
+        self.images
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
     }
 
     /// Fills the ABI's process information for a thread at `rsp`.
@@ -225,8 +245,13 @@ impl Process {
 
     /// Commits `bytes` of zeroed pages with `access`; returns the address.
     pub fn allocate(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
-        let bytes = bytes.checked_next_multiple_of(PAGE).ok_or(abi::Error::InvalidArgument)?;
-        let at = self.heap.alloc(bytes, PAGE).map_err(|_| abi::Error::NoMemory)?;
+        let bytes = bytes
+            .checked_next_multiple_of(PAGE)
+            .ok_or(abi::Error::InvalidArgument)?;
+        let at = self
+            .heap
+            .alloc(bytes, PAGE)
+            .map_err(|_| abi::Error::NoMemory)?;
         if self.space.map_zeroed(at, bytes, access).is_err() {
             let _ = self.heap.free(at, bytes);
             return Err(abi::Error::NoMemory);
@@ -243,8 +268,12 @@ impl Process {
         }
         self.allocations.remove(&at);
         let size = bytes.next_multiple_of(PAGE);
-        self.space.unmap_range(at, size).map_err(|_| abi::Error::InvalidArgument)?;
-        self.heap.free(at, size).map_err(|_| abi::Error::InvalidArgument)
+        self.space
+            .unmap_range(at, size)
+            .map_err(|_| abi::Error::InvalidArgument)?;
+        self.heap
+            .free(at, size)
+            .map_err(|_| abi::Error::InvalidArgument)
     }
 
     /// Appends debug output (kept up to a limit).
@@ -274,7 +303,10 @@ impl Process {
     }
 
     pub(super) fn set_exit(&mut self, code: u32) {
-        self.exit = Some(ExitStatus { code, fault: self.fault });
+        self.exit = Some(ExitStatus {
+            code,
+            fault: self.fault,
+        });
     }
 
     /// How it ended (None while it has not run).

@@ -20,9 +20,6 @@
 pub mod rt;
 
 use core::ffi::{c_char, c_void};
-#[cfg(windows)]
-use core::fmt::Write;
-
 // `crt` defines the compiler's intrinsics under their C names; naming the
 // crate links it into every program.
 use crt as _;
@@ -105,46 +102,13 @@ macro_rules! main {
     };
 }
 
-/// A fixed buffer for the panic message.
-#[cfg(windows)]
-struct PanicText {
-    bytes: [u8; 256],
-    len: usize,
-}
-
-#[cfg(windows)]
-impl Write for PanicText {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let n = s.len().min(self.bytes.len() - 2 - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
-}
-
 // Only for Windows targets: on others (a host `cargo clippy --workspace`)
 // the programs link std, which has its own.
 #[cfg(windows)]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    let mut text = PanicText {
-        bytes: [0; 256],
-        len: 0,
-    };
-    match info.location() {
-        Some(at) => write!(text, "panic at {at}: {}", info.message()),
-        None => write!(text, "panic: {}", info.message()),
-    }
-    .ok();
-    // One line per DEBUG_WRITE: a multi-line message is joined.
-    text.bytes[..text.len]
-        .iter_mut()
-        .filter(|b| **b == b'\n')
-        .for_each(|b| *b = b' ');
-    // `write_str` keeps two bytes free for the newline and the NUL.
-    text.bytes[text.len] = b'\n';
-    text.bytes[text.len + 1] = 0;
-    // SAFETY: `text.bytes` is NUL-terminated at `len`.
-    unsafe { rt::OutputDebugStringA(text.bytes.as_ptr().cast()) };
+    let line = crt::panic_line::PanicLine::new("", info);
+    // SAFETY: `c_str` is NUL-terminated.
+    unsafe { rt::OutputDebugStringA(line.c_str().as_ptr().cast()) };
     rt::exit_process(abi::exit_code::PANIC)
 }

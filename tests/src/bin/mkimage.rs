@@ -14,7 +14,12 @@ fn main() -> ExitCode {
         .and_then(|files| ferrite_tests::fat::write_volume(&image, &files).map(|()| files.len()));
     match result {
         Ok(n) => {
-            println!("mkimage: {} files from {} -> {}", n, dir.display(), image.display());
+            println!(
+                "mkimage: {} files from {} -> {}",
+                n,
+                dir.display(),
+                image.display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

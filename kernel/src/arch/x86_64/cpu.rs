@@ -56,7 +56,12 @@ pub struct CpuidResult {
 /// Executes CPUID with `leaf`/`subleaf`.
 pub fn cpuid(leaf: u32, subleaf: u32) -> CpuidResult {
     let r = core::arch::x86_64::__cpuid_count(leaf, subleaf);
-    CpuidResult { eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx }
+    CpuidResult {
+        eax: r.eax,
+        ebx: r.ebx,
+        ecx: r.ecx,
+        edx: r.edx,
+    }
 }
 
 /// The CPU's brand string (CPUID 0x80000002..4), or "unknown".
@@ -71,7 +76,9 @@ pub fn brand_string(buf: &mut [u8; 48]) -> &str {
         }
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    core::str::from_utf8(&buf[..end]).unwrap_or("unknown").trim()
+    core::str::from_utf8(&buf[..end])
+        .unwrap_or("unknown")
+        .trim()
 }
 
 /// Current stack pointer.

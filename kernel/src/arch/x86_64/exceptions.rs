@@ -256,11 +256,17 @@ fn fixup_for(rip: u64) -> Option<u64> {
         let len = (__extable_end.as_ptr() as usize - start as usize) / 8;
         core::slice::from_raw_parts(start, len)
     };
-    table.chunks_exact(2).find(|pair| pair[0] == rip).map(|pair| pair[1])
+    table
+        .chunks_exact(2)
+        .find(|pair| pair[0] == rip)
+        .map(|pair| pair[1])
 }
 
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
-    let fault = Fault { frame: *frame, cr2: super::cpu::cr2() };
+    let fault = Fault {
+        frame: *frame,
+        cr2: super::cpu::cr2(),
+    };
     let policy = POLICY.get();
     if fault.is_user() {
         match policy {
@@ -392,7 +398,11 @@ impl fmt::Display for PageFaultCode {
         write!(
             f,
             "{} {} from {} mode",
-            if self.present { "protection violation on" } else { "not-present page on" },
+            if self.present {
+                "protection violation on"
+            } else {
+                "not-present page on"
+            },
             access,
             if self.user { "user" } else { "supervisor" }
         )?;
@@ -430,7 +440,11 @@ impl SelectorCode {
         } else {
             "GDT"
         };
-        Self { external: code & 1 != 0, table, index: ((code >> 3) & 0x1fff) as u16 }
+        Self {
+            external: code & 1 != 0,
+            table,
+            index: ((code >> 3) & 0x1fff) as u16,
+        }
     }
 }
 
@@ -472,7 +486,11 @@ impl fmt::Display for Analysis<'_> {
                     if s.external { ", external event" } else { "" }
                 )?;
             }
-            8 => writeln!(f, "  error code {:#x}; CR2 {:#018x}", t.error_code, fault.cr2)?,
+            8 => writeln!(
+                f,
+                "  error code {:#x}; CR2 {:#018x}",
+                t.error_code, fault.cr2
+            )?,
             _ if has_error_code(v) => writeln!(f, "  error code {:#x}", t.error_code)?,
             _ => {}
         }
@@ -497,6 +515,10 @@ impl fmt::Display for Analysis<'_> {
             "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
             t.r9, t.r10, t.r11, t.r12
         )?;
-        write!(f, "  R13 {:#018x} R14 {:#018x} R15 {:#018x}", t.r13, t.r14, t.r15)
+        write!(
+            f,
+            "  R13 {:#018x} R14 {:#018x} R15 {:#018x}",
+            t.r13, t.r14, t.r15
+        )
     }
 }

@@ -58,7 +58,8 @@ pub fn enable_protection() {
 /// `root` must be a valid PML4 that maps the kernel image, the current
 /// stack and everything the kernel touches next, with the same addresses.
 pub unsafe fn switch_root(root: u64) {
-    let frame = x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(root));
+    let frame =
+        x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(root));
     let (_, flags) = Cr3::read();
     // SAFETY: the caller guarantees the new tables keep the kernel running.
     unsafe { Cr3::write(frame, flags) };

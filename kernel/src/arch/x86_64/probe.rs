@@ -55,7 +55,10 @@ pub(super) fn exec_fixup(rip: u64) -> Option<(u64, u64)> {
     if target == 0 || rip != target {
         return None;
     }
-    Some((ferrite_probe_exec_fixup as *const () as u64, EXEC_PROBE_RSP.load(Ordering::Relaxed)))
+    Some((
+        ferrite_probe_exec_fixup as *const () as u64,
+        EXEC_PROBE_RSP.load(Ordering::Relaxed),
+    ))
 }
 
 /// RAX:RDX as returned by the probe routines (SysV returns a 16-byte
@@ -124,7 +127,11 @@ pub fn rewrite_u8(addr: u64) -> Result<u8, ProbeFault> {
 /// `Ok` means the CPU executed the byte.
 pub fn exec_ret(addr: u64) -> Result<(), ProbeFault> {
     if read_u8(addr)? != 0xc3 {
-        return Err(ProbeFault { vector: 0xff, error_code: 0, address: addr });
+        return Err(ProbeFault {
+            vector: 0xff,
+            error_code: 0,
+            address: addr,
+        });
     }
     // SAFETY: the target holds a single `ret` (checked just above), so if it
     // executes it returns at once without touching anything; if the fetch

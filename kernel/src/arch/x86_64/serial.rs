@@ -28,14 +28,23 @@ pub fn init() -> SerialStatus {
     // this module is their only user (the emergency writer only polls LSR and
     // writes THR, which is harmless alongside).
     let Ok(mut uart) = (unsafe { Uart16550::new_port(COM1) }) else {
-        return SerialStatus { present: false, loopback_ok: false };
+        return SerialStatus {
+            present: false,
+            loopback_ok: false,
+        };
     };
     if uart.init(Config::default()).is_err() {
-        return SerialStatus { present: false, loopback_ok: false };
+        return SerialStatus {
+            present: false,
+            loopback_ok: false,
+        };
     }
     let loopback_ok = uart.test_loopback().is_ok();
     super::cpu::without_interrupts(|| *PORT.lock() = Some(uart));
-    SerialStatus { present: true, loopback_ok }
+    SerialStatus {
+        present: true,
+        loopback_ok,
+    }
 }
 
 /// Writes bytes to COM1, translating `\n` to `\r\n`. Does nothing before

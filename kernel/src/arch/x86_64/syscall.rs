@@ -120,7 +120,8 @@ extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
 /// Enables SYSCALL and points it at the kernel's `handler`.
 pub fn init(handler: fn(&mut SyscallFrame)) {
     HANDLER.call_once(|| handler);
-    let star = (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
+    let star =
+        (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
     // SAFETY: STAR selects our GDT's layout (kernel CS 0x08/SS 0x10; SYSRET
     // gives user SS 0x18|3 and CS 0x20|3); LSTAR is the entry stub above,
     // which switches to the per-CPU kernel stack before using the stack;

@@ -73,7 +73,11 @@ pub unsafe fn copy(dst: *mut u8, src: *const u8, len: usize) -> Result<(), Probe
         }
     };
     if r.rax & PROBE_FAULT != 0 {
-        Err(ProbeFault { vector: r.rax as u8, error_code: (r.rax >> 8) as u32, address: r.rdx })
+        Err(ProbeFault {
+            vector: r.rax as u8,
+            error_code: (r.rax >> 8) as u32,
+            address: r.rdx,
+        })
     } else {
         Ok(())
     }
