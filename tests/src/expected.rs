@@ -52,6 +52,7 @@ pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc", "null_syscall"];
 pub const M2: &[&str] = &[
     "user_protection",
     "ring3_syscall_exit",
+    "ring3_exit_thread",
     "ring3_bad_pointer",
     "ring3_kernel_read_faults",
     "ring3_isolation",

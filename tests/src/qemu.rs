@@ -96,6 +96,8 @@ pub struct Boot<'a> {
     pub stop_on: Option<&'a str>,
     /// Name for the saved logs.
     pub name: &'a str,
+    /// More QEMU arguments (e.g. `-vga none`).
+    pub extra_args: &'a [&'a str],
 }
 
 /// Boots and waits for QEMU to exit, the stop pattern, or the time limit.
@@ -139,6 +141,7 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
         cmd.arg("-drive")
             .arg(format!("format=raw,file={}", b.image.display()));
     }
+    cmd.args(b.extra_args);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

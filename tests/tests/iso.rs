@@ -23,6 +23,7 @@ fn make_iso_boots_to_the_banner() {
         timeout: Duration::from_secs(300),
         stop_on: Some("boot complete; idle"),
         name: "iso",
+        extra_args: &[],
     })
     .unwrap_or_else(|e| panic!("could not boot the ISO: {e}"));
     let text = transcript::clean(&run.serial);

@@ -103,6 +103,7 @@ fn boot_suite() -> Result<Run, String> {
         timeout: boot_timeout(),
         stop_on: None,
         name: "suite",
+        extra_args: &[],
     })
 }
 

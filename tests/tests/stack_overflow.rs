@@ -21,6 +21,7 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
             timeout: Duration::from_secs(300),
             stop_on: None,
             name: "stack-overflow",
+            extra_args: &[],
         })
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"));

@@ -21,6 +21,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M2",
+        name: "ring3_exit_thread",
+        run: ring3_exit_thread,
+    },
+    Check {
+        milestone: "M2",
         name: "ring3_bad_pointer",
         run: ring3_bad_pointer,
     },
@@ -118,6 +123,28 @@ fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
         "process teardown leaked frames: {before:?} -> {after:?}"
     );
     Ok(detail!("IRETQ to ring 3, NOP syscall, EXIT_PROCESS(42) reached the kernel; teardown freed every frame"))
+}
+
+fn ring3_exit_thread(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let code = [
+        0xbf, 0x07, 0, 0, 0,          // mov edi, 7
+        0xb8, 0x02, 0, 0, 0,          // mov eax, EXIT_THREAD
+        0x0f, 0x05,                   // syscall
+        0x0f, 0x0b,                   // ud2                 ; never reached
+    ];
+    let p = run_code("exitthread", &code)?;
+    let exit = exit_of(&p)?;
+    ensure!(
+        exit == ExitStatus {
+            code: 7,
+            fault: None
+        },
+        "exit {exit}"
+    );
+    Ok(detail!(
+        "EXIT_THREAD(7) of the only thread ended the process with code 7"
+    ))
 }
 
 fn ring3_bad_pointer(_: &Context<'_>) -> Outcome {

@@ -17,10 +17,9 @@ pub fn init(map: impl Iterator<Item = Region> + Clone) -> Result<(u64, u64), MmE
     let at =
         frames::find_storage(map.clone(), bytes).ok_or(MmError::Frames(FrameError::OutOfFrames))?;
     let words = (bytes / 8) as usize;
-    // SAFETY: `find_storage` picked `bytes` of usable RAM that nothing uses
-    // yet (the loader's own data is never in usable entries); `claim` below
-    // marks those frames used, so the allocator never hands them out; the
-    // HHDM maps them, 8-byte aligned (page aligned), for the kernel's life.
+    // `claim` below marks these frames used, so they are never handed out.
+    // SAFETY: `find_storage` picked page-aligned usable RAM nothing uses yet
+    // (loader data is never in usable entries), mapped by the HHDM for good.
     let storage: Storage = unsafe {
         core::slice::from_raw_parts_mut(super::hhdm::phys_to_virt(at) as *mut u64, words)
     };

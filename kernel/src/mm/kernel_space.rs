@@ -231,10 +231,9 @@ pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
     report.pml4 = space.pml4();
     report.hhdm_bytes = top;
     report.hhdm_end = offset + top;
-    // SAFETY: the new tables map the kernel image at the addresses it runs
-    // at (copied page by page from the loader's tables), the boot stack we
-    // are on, and the HHDM at the same offset, so every address the kernel
-    // uses stays valid across the switch.
+    // SAFETY: the new tables map the kernel image where it runs (copied page
+    // by page from the loader's), the boot stack we are on, and the HHDM at
+    // the same offset: every address the kernel uses stays valid.
     unsafe { arch_paging::switch_root(space.pml4()) };
     without_interrupts(|| *SPACE.lock() = Some(space));
     Ok(report)

@@ -84,11 +84,13 @@ pub fn matrix(r: &mut Report, ro_page: u64) {
         sys(nr::GET_PROCESS_INFO, [addr, 0, 0, 0, 0])
     });
 
-    // SAFETY: RDATA is a live static; volatile so the compiler cannot assume
-    // its contents from the initialiser.
-    let intact = RDATA
-        .iter()
-        .all(|w| unsafe { (w as *const u64).read_volatile() } == 0x5a5a_5a5a_5a5a_5a5a);
+    // Volatile, so the compiler cannot assume the contents from the
+    // initialiser.
+    let intact = RDATA.iter().all(|w| {
+        // SAFETY: `w` points into RDATA, a live static.
+        let value = unsafe { (w as *const u64).read_volatile() };
+        value == 0x5a5a_5a5a_5a5a_5a5a
+    });
     crate::check!(
         r,
         "rdata_intact",

@@ -111,10 +111,10 @@ pub fn enable_user_protection() -> UserProtection {
         smap: leaf7.ebx & (1 << 20) != 0,
         umip: leaf7.ecx & (1 << 2) != 0,
     };
-    // SAFETY: SMEP/SMAP/UMIP only restrict what ring 0 may do with user
-    // pages and what ring 3 may execute; the kernel touches user memory
-    // only through `user_copy`, which brackets its access with STAC/CLAC
-    // once the SMAP flag below is set.
+    // The kernel touches user memory only through `user_copy`, which uses
+    // STAC/CLAC once the SMAP flag below is set.
+    // SAFETY: these bits only restrict ring 0's access to user pages and
+    // which instructions ring 3 may run.
     unsafe {
         Cr4::update(|f| {
             f.set(Cr4Flags::SUPERVISOR_MODE_EXECUTION_PROTECTION, has.smep);

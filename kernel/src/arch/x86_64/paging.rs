@@ -35,11 +35,10 @@ pub fn has_nx() -> bool {
 /// honoured), CR0.WP (read-only pages bind the kernel too), CR4.PGE (global
 /// kernel pages survive CR3 switches), and programs the PAT.
 pub fn enable_protection() {
-    // SAFETY: NXE only makes the NX bit meaningful (the current tables set
-    // it only on pages that must not run); WP only makes supervisor writes
-    // to read-only pages fault, which the kernel never does outside its
-    // probes; PGE keeps global translations across CR3 loads; the PAT value
-    // keeps the entries the loader's tables use (0–5) unchanged.
+    // NXE: the current tables set NX only on pages that must not run. WP:
+    // the kernel writes read-only pages only in its probes. PGE: global
+    // translations survive CR3 loads. PAT: entries 0–5 keep their values.
+    // SAFETY: none of these changes what any current mapping allows.
     unsafe {
         if has_nx() {
             Efer::update(|f| f.insert(EferFlags::NO_EXECUTE_ENABLE));

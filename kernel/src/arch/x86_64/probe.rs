@@ -133,10 +133,9 @@ pub fn exec_ret(addr: u64) -> Result<(), ProbeFault> {
             address: addr,
         });
     }
-    // SAFETY: the target holds a single `ret` (checked just above), so if it
-    // executes it returns at once without touching anything; if the fetch
-    // faults, the dispatcher resumes at the probe's fixup with the probe's
-    // own stack pointer. The probe clobbers only RAX, RDX and RDI, which
-    // are caller-saved in the SysV ABI the call uses.
+    // If the fetch faults, the dispatcher resumes at the probe's fixup with
+    // the probe's own stack pointer. The probe clobbers only RAX, RDX, RDI.
+    // SAFETY: the target is a lone `ret` (checked above): if it runs, it
+    // returns at once without touching anything.
     decode(unsafe { ferrite_probe_exec(addr) }).map(|_| ())
 }

@@ -122,10 +122,10 @@ pub fn init(handler: fn(&mut SyscallFrame)) {
     HANDLER.call_once(|| handler);
     let star =
         (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
-    // SAFETY: STAR selects our GDT's layout (kernel CS 0x08/SS 0x10; SYSRET
-    // gives user SS 0x18|3 and CS 0x20|3); LSTAR is the entry stub above,
-    // which switches to the per-CPU kernel stack before using the stack;
+    // STAR: kernel CS 0x08/SS 0x10; SYSRET gives user SS 0x18|3, CS 0x20|3.
     // FMASK clears IF/TF/DF/AC on entry; SCE turns the instructions on.
+    // SAFETY: LSTAR is the entry stub above, which switches to the per-CPU
+    // kernel stack before it uses any stack.
     unsafe {
         Msr::new(IA32_STAR).write(star);
         Msr::new(IA32_LSTAR).write(ferrite_syscall_entry as *const () as u64);

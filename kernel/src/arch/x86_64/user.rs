@@ -79,12 +79,10 @@ pub fn run_user(rip: u64, rsp: u64) -> u64 {
         return u64::from(abi::status::ACCESS_VIOLATION);
     }
     IN_USER.store(true, Ordering::Relaxed);
-    // SAFETY: rip and rsp are user-half addresses (checked); the IRETQ
-    // frame selects ring-3 segments, so the thread cannot touch kernel
-    // pages; every way back into the kernel (SYSCALL, exceptions) switches
-    // to the kernel stack set by the caller, and the only way out of ring 3
-    // for good is `leave_user`, which restores this function's saved
-    // callee-saved registers and stack and returns here.
+    // SYSCALL and exceptions come back on the kernel stack the caller set;
+    // `leave_user` restores the context saved here and returns from it.
+    // SAFETY: rip and rsp are user-half addresses (checked) and the IRETQ
+    // frame selects ring-3 segments: the thread cannot touch kernel pages.
     let status = unsafe { ferrite_enter_user(rip, rsp, USER_RFLAGS) };
     IN_USER.store(false, Ordering::Relaxed);
     status
