@@ -6,6 +6,9 @@
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
 #   make test       lint, then host unit tests + the milestone suite in QEMU
 #   make lint       rustfmt and clippy (-D warnings) on every crate
+#   make bench      Ferrite's BENCH/BOOT figures beside Linux 6.1's, same QEMU
+#                   (make bench ICOUNT=1: instruction-counted, repeatable)
+#                   (ICOUNT=1: instruction-counted, repeatable figures)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -34,9 +37,10 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 	-cdrom $(ISO) -display $(QEMU_DISPLAY)
 
 APT_PACKAGES := qemu-system-x86 ovmf xorriso
+ICOUNT ?= 0
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug test lint deps need-tools kernel loader user clean
+.PHONY: all iso qemu qemu-log qemu-debug test lint bench deps need-tools kernel loader user clean
 
 all: iso
 
@@ -55,6 +59,7 @@ deps:
 	fi
 	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)
+	@rustup component add rustfmt clippy >/dev/null 2>&1 || rustup component add rustfmt clippy
 	@echo "deps: rust $$(rustc --version | cut -d' ' -f2) with $(RUST_TARGETS)"
 
 need-tools:
@@ -117,6 +122,9 @@ qemu-debug: iso $(TARGET)/ovmf-vars.fd
 
 test: need-tools lint
 	$(CARGO) test
+
+bench: need-tools
+	FERRITE_BENCH_ICOUNT=$(ICOUNT) $(CARGO) run -q --release -p ferrite-tests --bin bench
 
 lint:
 	$(CARGO) fmt --all --check

@@ -7,7 +7,9 @@
 pub mod expected;
 pub mod fat;
 pub mod images;
+pub mod peer;
 pub mod qemu;
+pub mod suite;
 pub mod transcript;
 
 use std::path::PathBuf;

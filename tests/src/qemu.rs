@@ -84,12 +84,29 @@ pub struct Run {
     pub log_paths: (PathBuf, PathBuf),
 }
 
+/// What the machine boots from (always through OVMF).
+#[derive(Clone, Copy, Debug)]
+pub enum Medium<'a> {
+    /// A raw disk image (our FAT boot volume).
+    Disk(&'a Path),
+    /// An ISO as a CD-ROM.
+    Cdrom(&'a Path),
+    /// A Linux kernel with an initramfs, loaded by OVMF through fw_cfg
+    /// (the benchmark peer).
+    Linux {
+        /// bzImage.
+        kernel: &'a Path,
+        /// newc cpio archive.
+        initrd: &'a Path,
+        /// Kernel command line.
+        append: &'a str,
+    },
+}
+
 /// What to boot and how long to wait.
 pub struct Boot<'a> {
-    /// Disk image (raw FAT volume) or ISO.
-    pub image: &'a Path,
-    /// Boot the image as a CD-ROM instead of a disk.
-    pub cdrom: bool,
+    /// What to boot.
+    pub medium: Medium<'a>,
     /// Time limit.
     pub timeout: Duration,
     /// Stop as soon as the serial output contains this.
@@ -135,11 +152,26 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
             cmd.arg("-bios").arg(&fw.code);
         }
     }
-    if b.cdrom {
-        cmd.arg("-cdrom").arg(b.image);
-    } else {
-        cmd.arg("-drive")
-            .arg(format!("format=raw,file={}", b.image.display()));
+    match b.medium {
+        Medium::Disk(image) => {
+            cmd.arg("-drive")
+                .arg(format!("format=raw,file={}", image.display()));
+        }
+        Medium::Cdrom(iso) => {
+            cmd.arg("-cdrom").arg(iso);
+        }
+        Medium::Linux {
+            kernel,
+            initrd,
+            append,
+        } => {
+            cmd.arg("-kernel")
+                .arg(kernel)
+                .arg("-initrd")
+                .arg(initrd)
+                .arg("-append")
+                .arg(append);
+        }
     }
     cmd.args(b.extra_args);
     cmd.stdin(Stdio::null())

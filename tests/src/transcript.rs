@@ -146,6 +146,50 @@ pub fn judge_milestone(run: &Run, milestone: &str, expected: &[&str]) -> Result<
     }
 }
 
+/// One BENCH line's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchFigure {
+    /// Benchmark name.
+    pub name: String,
+    /// Iterations.
+    pub iters: u64,
+    /// TSC ticks per operation.
+    pub cycles_per_op: f64,
+    /// Nanoseconds per operation.
+    pub ns_per_op: f64,
+}
+
+/// The BENCH lines of a transcript, in order.
+pub fn bench_figures(serial: &str) -> Vec<BenchFigure> {
+    clean(serial)
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("BENCH ")?;
+            let field = |key: &str| {
+                rest.split_whitespace()
+                    .find_map(|f| f.strip_prefix(key)?.strip_prefix('='))
+            };
+            Some(BenchFigure {
+                name: field("name")?.to_string(),
+                iters: field("iters")?.parse().ok()?,
+                cycles_per_op: field("cycles_per_op")?.parse().ok()?,
+                ns_per_op: field("ns_per_op")?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The BOOT line's (tsc, ms), if printed.
+pub fn boot_figure(serial: &str) -> Option<(u64, f64)> {
+    clean(serial).lines().find_map(|line| {
+        let rest = line.strip_prefix("BOOT name=boot_to_user ")?;
+        let mut fields = rest.split_whitespace().filter_map(|f| f.split_once('='));
+        let tsc = fields.next().filter(|(k, _)| *k == "tsc")?.1.parse().ok()?;
+        let ms = fields.next().filter(|(k, _)| *k == "ms")?.1.parse().ok()?;
+        Some((tsc, ms))
+    })
+}
+
 /// Checks that every named benchmark printed a well-formed BENCH line
 /// (`BENCH name=<n> iters=<n> cycles_per_op=<f> ns_per_op=<f>`, preceded by
 /// its `INFO bench=<n> mark_id=<id>` line). The figures are not judged.
@@ -251,6 +295,19 @@ mod tests {
         assert!(judge_benches(&run(good), &["a", "b"]).is_err());
         let bad = "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles=1.5\n";
         assert!(judge_benches(&run(bad), &["a"]).is_err());
+    }
+
+    #[test]
+    fn bench_and_boot_figures_are_read() {
+        let serial = "noise\nBOOT name=boot_to_user tsc=123 ms=4.5\n\
+                      BENCH name=a iters=10 cycles_per_op=1.50 ns_per_op=0.5\nBENCH name=b\n";
+        let figures = bench_figures(serial);
+        assert_eq!(figures.len(), 1);
+        assert_eq!(figures[0].name, "a");
+        assert_eq!(figures[0].iters, 10);
+        assert_eq!(figures[0].cycles_per_op, 1.5);
+        assert_eq!(boot_figure(serial), Some((123, 4.5)));
+        assert_eq!(boot_figure("BOOT name=boot_to_user ms=1 tsc=2"), None);
     }
 
     #[test]

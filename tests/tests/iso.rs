@@ -1,6 +1,6 @@
 //! `make iso` builds an ISO that boots to the banner (as a CD on OVMF).
 
-use ferrite_tests::qemu::{self, Boot, Ending};
+use ferrite_tests::qemu::{self, Boot, Ending, Medium};
 use ferrite_tests::{transcript, workspace_root};
 use std::process::Command;
 use std::time::Duration;
@@ -18,8 +18,7 @@ fn make_iso_boots_to_the_banner() {
     assert!(iso.exists(), "make iso did not produce {}", iso.display());
 
     let run = qemu::boot(&Boot {
-        image: &iso,
-        cdrom: true,
+        medium: Medium::Cdrom(&iso),
         timeout: Duration::from_secs(300),
         stop_on: Some("boot complete; idle"),
         name: "iso",

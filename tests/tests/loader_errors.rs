@@ -3,7 +3,7 @@
 //! module, malformed ELF.
 
 use ferrite_tests::images::{self, KernelFlavor, Volume};
-use ferrite_tests::qemu::{self, Boot};
+use ferrite_tests::qemu::{self, Boot, Medium};
 use ferrite_tests::transcript;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,8 +22,7 @@ fn expect_error(name: &str, volume: Volume, needles: &[&str]) {
     let image = images::scratch_dir().join(format!("{name}.img"));
     volume.write(&image).unwrap_or_else(|e| panic!("{e}"));
     let run = qemu::boot(&Boot {
-        image: &image,
-        cdrom: false,
+        medium: Medium::Disk(&image),
         timeout: Duration::from_secs(240),
         stop_on: Some(ERROR_PREFIX),
         name,

@@ -1,106 +1,15 @@
 //! Boots the milestone kernel once through our loader and judges each
 //! milestone's checks in the serial report.
 
-use ferrite_tests::images::{self, KernelFlavor, Volume};
-use ferrite_tests::qemu::{self, Boot, Run};
-use ferrite_tests::{expected, transcript};
+use ferrite_tests::qemu::{self, Boot, Medium, Run};
+use ferrite_tests::{expected, suite, transcript};
 use std::sync::OnceLock;
-use std::time::Duration;
-
-/// The M0 test module: the kernel's `modules` check looks for this string
-/// and these contents.
-const M0_MODULE: (&str, &str) = ("boot/m0-module.txt", "m0-test-module");
-const M0_MODULE_TEXT: &[u8] =
-    b"Ferrite M0 test module\nThe kernel reads this file through the module response.\n";
-
-fn boot_timeout() -> Duration {
-    let secs = std::env::var("FERRITE_BOOT_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    Duration::from_secs(secs)
-}
-
-/// The fault programs: one file, loaded under each of these names.
-const FAULT_NAMES: &[&str] = &[
-    "fault-pf.exe",
-    "fault-gp.exe",
-    "fault-ud.exe",
-    "fault-de.exe",
-    "fault-kread.exe",
-    "fault-peek.exe",
-];
-
-/// Broken variants of hello.exe the kernel must refuse, each made by one
-/// patch: (module name, bytes to find, replacement; empty = truncate).
-fn broken_variants(hello: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let mut out = Vec::new();
-    out.push((
-        "broken-truncated.exe".to_string(),
-        hello[..hello.len().min(200)].to_vec(),
-    ));
-    let mut magic = hello.to_vec();
-    magic[..2].copy_from_slice(b"ZM");
-    out.push(("broken-magic.exe".to_string(), magic));
-    for (name, from, to) in [
-        (
-            "broken-missing-dll.exe",
-            &b"runtime.dll"[..],
-            &b"nosuchx.dll"[..],
-        ),
-        (
-            "broken-missing-export.exe",
-            &b"ExitProcess"[..],
-            &b"ExitProcesz"[..],
-        ),
-    ] {
-        let mut bytes = hello.to_vec();
-        if images::patch_bytes(&mut bytes, from, to) == 0 {
-            return Err(format!(
-                "hello.exe has no '{}' to patch",
-                String::from_utf8_lossy(from)
-            ));
-        }
-        out.push((name.to_string(), bytes));
-    }
-    Ok(out)
-}
 
 fn boot_suite() -> Result<Run, String> {
-    let kernel = images::build_kernel(KernelFlavor::Milestones)?;
-    let loader = images::build_loader()?;
-    let user = images::build_user()?;
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let hello = read(&user.hello)?;
-    let faults = read(&user.faults)?;
-    let broken = broken_variants(&hello)?;
-    let mut modules: Vec<(String, String)> =
-        vec![(M0_MODULE.0.to_string(), M0_MODULE.1.to_string())];
-    let mut volume = Volume::new(&loader, &kernel, "")?.with_file(M0_MODULE.0, M0_MODULE_TEXT);
-    for (name, data) in [
-        ("runtime.dll", read(&user.runtime_dll)?),
-        ("hello.exe", hello.clone()),
-        ("m2-tests.exe", read(&user.m2_tests)?),
-    ]
-    .into_iter()
-    .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))
-    .chain(broken.iter().map(|(n, d)| (n.as_str(), d.clone())))
-    {
-        let path = format!("boot/{name}");
-        volume = volume.with_file(&path, data);
-        modules.push((path, name.to_string()));
-    }
-    let refs: Vec<(&str, &str)> = modules
-        .iter()
-        .map(|(p, n)| (p.as_str(), n.as_str()))
-        .collect();
-    let config = images::limine_conf("test=suite", &refs);
-    let image = images::scratch_dir().join("suite.img");
-    volume.with_file("limine.conf", config).write(&image)?;
+    let image = suite::build_image()?;
     qemu::boot(&Boot {
-        image: &image,
-        cdrom: false,
-        timeout: boot_timeout(),
+        medium: Medium::Disk(&image),
+        timeout: suite::boot_timeout(),
         stop_on: None,
         name: "suite",
         extra_args: &[],

@@ -2,7 +2,7 @@
 //! kernel runs without its screen console instead of failing.
 
 use ferrite_tests::images::{self, KernelFlavor, Volume};
-use ferrite_tests::qemu::{self, Boot, Ending};
+use ferrite_tests::qemu::{self, Boot, Ending, Medium};
 use ferrite_tests::transcript;
 use std::time::Duration;
 
@@ -14,8 +14,7 @@ fn boots_without_a_framebuffer() {
         let image = images::scratch_dir().join("no-framebuffer.img");
         Volume::new(&loader, &kernel, &images::limine_conf("", &[]))?.write(&image)?;
         qemu::boot(&Boot {
-            image: &image,
-            cdrom: false,
+            medium: Medium::Disk(&image),
             timeout: Duration::from_secs(300),
             stop_on: Some("boot complete; idle"),
             name: "no-framebuffer",

@@ -3,7 +3,7 @@
 //! resetting the machine.
 
 use ferrite_tests::images::{self, KernelFlavor, Volume};
-use ferrite_tests::qemu::{self, Boot, Ending, EXIT_FATAL};
+use ferrite_tests::qemu::{self, Boot, Ending, Medium, EXIT_FATAL};
 use ferrite_tests::transcript;
 use std::time::Duration;
 
@@ -16,8 +16,7 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
         let image = images::scratch_dir().join("stack-overflow.img");
         Volume::new(&loader, &kernel, &config)?.write(&image)?;
         qemu::boot(&Boot {
-            image: &image,
-            cdrom: false,
+            medium: Medium::Disk(&image),
             timeout: Duration::from_secs(300),
             stop_on: None,
             name: "stack-overflow",
