@@ -8,7 +8,6 @@
 #   make lint       rustfmt and clippy (-D warnings) on every crate
 #   make bench      Ferrite's BENCH/BOOT figures beside Linux 6.1's, same QEMU
 #                   (make bench ICOUNT=1: instruction-counted, repeatable)
-#                   (ICOUNT=1: instruction-counted, repeatable figures)
 
 SHELL := /bin/bash
 CARGO ?= cargo

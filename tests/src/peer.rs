@@ -91,7 +91,7 @@ pub struct CpioEntry<'a> {
 /// (Documentation/driver-api/early-userspace/buffer-format.rst).
 pub fn cpio_newc(entries: &[CpioEntry<'_>]) -> Vec<u8> {
     fn pad(out: &mut Vec<u8>) {
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
     }
