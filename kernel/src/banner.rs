@@ -137,14 +137,13 @@ pub fn memory(report: &crate::mm::MmReport, reclaimed: u64) {
     );
     log::info!(
         "mm: HHDM covers {} MiB with {} x 1 GiB, {} x 2 MiB, {} x 4 KiB pages; kernel image {} pages \
-         (W^X){}{}",
+         (W^X){}; the image's HHDM alias read-only",
         s.hhdm_bytes >> 20,
         s.hhdm_pages[2],
         s.hhdm_pages[1],
         s.hhdm_pages[0],
         s.kernel_pages,
         if s.framebuffer_wc { "; framebuffer write-combining" } else { "" },
-        if s.image_alias_read_only { "; image's HHDM alias read-only" } else { "" },
     );
     if let Some(f) = crate::mm::frame_alloc::stats() {
         log::info!(

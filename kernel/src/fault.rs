@@ -52,13 +52,20 @@ fn user_status(fault: &Fault) -> u32 {
 /// fault, and return to the kernel.
 fn user_fault(fault: &Fault) -> ! {
     let status = user_status(fault);
-    let who = crate::task::with_current(|p| {
+    // Nothing that owns heap memory may live in this frame: `leave_user`
+    // abandons the stack without dropping it.
+    let known = crate::task::with_current(|p| {
         let address = if fault.vector() == 14 { fault.cr2 } else { 0 };
         p.set_fault(fault.vector(), address, fault.frame.rip);
-        alloc::format!("process {} '{}'", p.id(), p.name())
-    })
-    .unwrap_or_else(|| alloc::string::String::from("unknown process"));
-    log::warn!("{who} faulted; ending it with status {status:#010x}");
+        log::warn!(
+            "process {} '{}' faulted; ending it with status {status:#010x}",
+            p.id(),
+            p.name()
+        );
+    });
+    if known.is_none() {
+        log::warn!("a fault in ring 3 with no current process; status {status:#010x}");
+    }
     crate::logger::block(format_args!("{}\n", Analysis(fault)));
     crate::arch::user::leave_user(u64::from(status))
 }
@@ -88,8 +95,13 @@ fn report(fault: &Fault, outcome: Outcome) {
 
 fn fatal(fault: &Fault) -> ! {
     emergency(format_args!("\n{}\n", Analysis(fault)));
-    let guard = crate::mm::layout::guard_page_owner(fault.cr2)
-        .or_else(|| crate::mm::layout::guard_page_owner(fault.frame.rsp));
+    // CR2 means something only for #PF and #DF (whose cause is a #PF).
+    let cr2_guard = if matches!(fault.vector(), 8 | 14) {
+        crate::mm::layout::guard_page_owner(fault.cr2)
+    } else {
+        None
+    };
+    let guard = cr2_guard.or_else(|| crate::mm::layout::guard_page_owner(fault.frame.rsp));
     if let Some(owner) = guard {
         emergency(format_args!(
             "  diagnosis: kernel stack overflow: the {owner} ran into its guard page \

@@ -26,6 +26,21 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M2",
+        name: "ring3_flags_do_not_leak",
+        run: ring3_flags_do_not_leak,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_fpu_state_is_clean",
+        run: ring3_fpu_state_is_clean,
+    },
+    Check {
+        milestone: "M2",
+        name: "ring3_fault_does_not_leak",
+        run: ring3_fault_does_not_leak,
+    },
+    Check {
+        milestone: "M2",
         name: "ring3_bad_pointer",
         run: ring3_bad_pointer,
     },
@@ -144,6 +159,132 @@ fn ring3_exit_thread(_: &Context<'_>) -> Outcome {
     );
     Ok(detail!(
         "EXIT_THREAD(7) of the only thread ended the process with code 7"
+    ))
+}
+
+fn ring3_flags_do_not_leak(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let code = [
+        0x9c,                                             // pushfq
+        0x48, 0x81, 0x0c, 0x24, 0x00, 0x40, 0x04, 0x00,   // or qword [rsp], NT|AC
+        0x9d,                                             // popfq
+        0xbf, 0x05, 0, 0, 0,                              // mov edi, 5
+        0xb8, 0x01, 0, 0, 0,                              // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                       // syscall
+    ];
+    let p = run_code("flags", &code)?;
+    ensure!(
+        exit_of(&p)?
+            == ExitStatus {
+                code: 5,
+                fault: None
+            },
+        "exit {}",
+        exit_of(&p)?
+    );
+    let after_syscall = cpu::rflags();
+    // The same flags, then a fault instead of a system call.
+    let mut faulting = code;
+    faulting[10..].copy_from_slice(&[
+        0x0f, 0x0b, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+    ]);
+    let p = run_code("flags-ud2", &faulting)?;
+    ensure!(
+        exit_of(&p)?.code == status::ILLEGAL_INSTRUCTION,
+        "exit {}",
+        exit_of(&p)?
+    );
+    let after_fault = cpu::rflags();
+    const NT_AC: u64 = 0x4000 | 0x4_0000;
+    ensure!(
+        after_syscall & NT_AC == 0,
+        "kernel RFLAGS {after_syscall:#x} after the exit call"
+    );
+    ensure!(
+        after_fault & NT_AC == 0,
+        "kernel RFLAGS {after_fault:#x} after the fault"
+    );
+    // And the next entry into ring 3 still works (an IRETQ with NT set faults).
+    let p = run_code(
+        "after-flags",
+        &[0x31, 0xff, 0xb8, 0x01, 0, 0, 0, 0x0f, 0x05],
+    )?;
+    ensure!(
+        exit_of(&p)?
+            == ExitStatus {
+                code: 0,
+                fault: None
+            },
+        "next process {}",
+        exit_of(&p)?
+    );
+    Ok(detail!(
+        "NT and AC set in ring 3 stay there: kernel RFLAGS {after_syscall:#x} / {after_fault:#x}"
+    ))
+}
+
+fn ring3_fpu_state_is_clean(_: &Context<'_>) -> Outcome {
+    #[rustfmt::skip]
+    let writer = [
+        0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, // mov rax, 0x1122334455667788
+        0x66, 0x48, 0x0f, 0x6e, 0xc0,                               // movq xmm0, rax
+        0x66, 0x48, 0x0f, 0x6e, 0xf8,                               // movq xmm7, rax
+        0x31, 0xff,                                                 // xor edi, edi
+        0xb8, 0x01, 0, 0, 0,                                        // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                                 // syscall
+    ];
+    #[rustfmt::skip]
+    let reader = [
+        0x66, 0x48, 0x0f, 0x7e, 0xc7,                               // movq rdi, xmm0
+        0x66, 0x48, 0x0f, 0x7e, 0xf8,                               // movq rax, xmm7
+        0x48, 0x09, 0xc7,                                           // or rdi, rax
+        0x48, 0x89, 0xf8,                                           // mov rax, rdi
+        0x48, 0xc1, 0xe8, 0x20,                                     // shr rax, 32
+        0x09, 0xc7,                                                 // or edi, eax
+        0xb8, 0x01, 0, 0, 0,                                        // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                                                 // syscall
+    ];
+    let p = run_code("sse-writer", &writer)?;
+    ensure!(exit_of(&p)?.code == 0, "writer {}", exit_of(&p)?);
+    let p = run_code("sse-reader", &reader)?;
+    let exit = exit_of(&p)?;
+    ensure!(
+        exit == ExitStatus {
+            code: 0,
+            fault: None
+        },
+        "the next process saw XMM bits {:#x}",
+        exit.code
+    );
+    Ok(detail!(
+        "XMM0/XMM7 written by one process read as zero in the next"
+    ))
+}
+
+fn ring3_fault_does_not_leak(_: &Context<'_>) -> Outcome {
+    // Warm up once (first-use allocations), then compare.
+    drop(run_code("leak-warmup", &[0x0f, 0x0b])?);
+    let heap = crate::mm::heap::stats();
+    let frames = crate::mm::frame_alloc::stats().map(|s| s.used);
+    for _ in 0..3 {
+        drop(run_code("leak-ud2", &[0x0f, 0x0b])?);
+    }
+    let heap_after = crate::mm::heap::stats();
+    ensure!(
+        heap_after.allocations == heap.allocations && heap_after.allocated == heap.allocated,
+        "heap {} allocations / {} bytes -> {} / {}",
+        heap.allocations,
+        heap.allocated,
+        heap_after.allocations,
+        heap_after.allocated
+    );
+    ensure!(
+        crate::mm::frame_alloc::stats().map(|s| s.used) == frames,
+        "frames leaked"
+    );
+    Ok(detail!(
+        "three faulting processes left heap ({} allocations) and frames as they were",
+        heap.allocations
     ))
 }
 

@@ -31,8 +31,6 @@ pub struct SpaceReport {
     pub kernel_pages: usize,
     /// Whether the framebuffer is mapped write-combining.
     pub framebuffer_wc: bool,
-    /// Whether the HHDM alias of the kernel image is read-only.
-    pub image_alias_read_only: bool,
 }
 
 /// A physical range with its own HHDM flags.
@@ -179,18 +177,19 @@ pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
         }
 
         let default = Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
-        let overflowed = specials.overflowed;
+        if specials.overflowed {
+            // More discontiguous kernel runs than the fixed list holds: the
+            // image's HHDM alias would stay writable. Refuse rather than
+            // boot with a writable alias of kernel text.
+            return Err(MmError::Fragmented("kernel image"));
+        }
         let mut cursor = 0;
         for s in specials.sorted() {
             let start = s.start.max(cursor);
             if s.end <= start {
                 continue;
             }
-            let flags = if overflowed && !s.flags.contains(Flags::WRITABLE) {
-                default
-            } else {
-                s.flags
-            };
+            let flags = s.flags;
             map_linear(
                 &mut space,
                 &mut frames,
@@ -220,7 +219,6 @@ pub fn build_and_switch(handoff: &Handoff) -> Result<SpaceReport, MmError> {
             huge,
             &mut report.hhdm_pages,
         )?;
-        report.image_alias_read_only = !overflowed;
 
         // Every kernel-half PML4 slot gets its PDPT now, so every process
         // created later shares all future kernel mappings.

@@ -39,6 +39,8 @@ pub enum MmError {
     KernelNotMapped(u64),
     /// A subsystem was used before `init`.
     NotInitialised(&'static str),
+    /// Too many physical pieces to map with the protections they need.
+    Fragmented(&'static str),
 }
 
 impl fmt::Display for MmError {
@@ -50,6 +52,7 @@ impl fmt::Display for MmError {
             Self::Range(e) => write!(f, "kernel virtual ranges: {e}"),
             Self::KernelNotMapped(v) => write!(f, "kernel page {v:#x} is not mapped by the loader"),
             Self::NotInitialised(what) => write!(f, "{what} used before initialisation"),
+            Self::Fragmented(what) => write!(f, "{what} is in too many physical pieces"),
         }
     }
 }

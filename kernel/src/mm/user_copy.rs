@@ -38,15 +38,21 @@ pub fn write(ptr: u64, data: &[u8]) -> Result<(), Error> {
 }
 
 /// `#[repr(C)]` ABI structures without padding, safe to copy as bytes.
-pub trait Plain: Copy {}
-impl Plain for SystemInfo {}
-impl Plain for ProcessInfo {}
+///
+/// # Safety
+/// Implementors must be `#[repr(C)]`, contain only integers (and arrays of
+/// them) and have no padding, so that every byte is initialised.
+pub unsafe trait Plain: Copy {}
+// SAFETY: four u32 then five u64, no padding (size 56, pinned by the abi
+// crate's layout test).
+unsafe impl Plain for SystemInfo {}
+// SAFETY: seven u64 then [u8; 32], no padding (size 88, pinned likewise).
+unsafe impl Plain for ProcessInfo {}
 
 /// Copies a plain ABI structure to user memory at `ptr`.
 pub fn write_value<T: Plain>(ptr: u64, value: &T) -> Result<(), Error> {
-    // SAFETY: `T: Plain` types are `#[repr(C)]` structs of integers with no
-    // padding (their layouts are pinned by the abi crate's tests), so all
-    // `size_of::<T>()` bytes are initialised.
+    // SAFETY: `T: Plain` promises a `#[repr(C)]` integer struct without
+    // padding, so all `size_of::<T>()` bytes are initialised.
     let bytes = unsafe {
         core::slice::from_raw_parts(value as *const T as *const u8, core::mem::size_of::<T>())
     };

@@ -12,7 +12,7 @@ pub use process::ExitStatus;
 pub use process::{Image, Process, ProcessError};
 
 use crate::arch::cpu::without_interrupts;
-use crate::arch::{percpu, user};
+use crate::arch::user;
 use crate::mm::kernel_space;
 use spin::Mutex;
 
@@ -40,7 +40,7 @@ pub fn first_user_tsc() -> Option<u64> {
 pub fn run(process: Process) -> Process {
     let entry = process.entry();
     let rsp = process.initial_stack_pointer();
-    percpu::set_kernel_stack(process.kernel_stack_top());
+    let kernel_stack = process.kernel_stack_top();
     process.space().activate();
     without_interrupts(|| *CURRENT.lock() = Some(process));
     log::debug!("entering ring 3 at {entry:#x} with RSP {rsp:#x}");
@@ -50,7 +50,7 @@ pub fn run(process: Process) -> Process {
         core::sync::atomic::Ordering::Relaxed,
         core::sync::atomic::Ordering::Relaxed,
     );
-    let status = user::run_user(entry, rsp);
+    let status = user::run_user(entry, rsp, kernel_stack);
     kernel_space::activate();
     let mut process = without_interrupts(|| CURRENT.lock().take())
         .expect("the running process disappeared (bug)");

@@ -262,12 +262,14 @@ impl Process {
 
     /// Releases an allocation made by [`allocate`](Self::allocate).
     pub fn release(&mut self, at: u64, bytes: u64) -> Result<(), abi::Error> {
+        let size = bytes
+            .checked_next_multiple_of(PAGE)
+            .ok_or(abi::Error::InvalidArgument)?;
         match self.allocations.get(&at) {
-            Some(&size) if size == bytes.next_multiple_of(PAGE) => {}
+            Some(&allocated) if allocated == size => {}
             _ => return Err(abi::Error::NotFound),
         }
         self.allocations.remove(&at);
-        let size = bytes.next_multiple_of(PAGE);
         self.space
             .unmap_range(at, size)
             .map_err(|_| abi::Error::InvalidArgument)?;

@@ -155,3 +155,8 @@ pub fn enable_user_fpu() {
         core::arch::asm!("fninit", options(nomem, nostack));
     }
 }
+
+/// The current RFLAGS.
+pub fn rflags() -> u64 {
+    x86_64::registers::rflags::read_raw()
+}

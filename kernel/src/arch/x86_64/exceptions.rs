@@ -61,6 +61,10 @@ global_asm!(
     "    test byte ptr [rsp + 24], 3",
     "    jz 2f",
     "    swapgs",
+    // RFLAGS.AC from ring 3 would switch SMAP off for the handler: start
+    // from clean flags (IF is already off: interrupt gate).
+    "    push 2",
+    "    popfq",
     "2:  push rax",
     "    push rbx",
     "    push rcx",
@@ -268,6 +272,14 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         cr2: super::cpu::cr2(),
     };
     let policy = POLICY.get();
+    // NMI, #DF and #MC are about the machine, not the running thread:
+    // they never end a user process and never take a fixup.
+    if matches!(fault.vector(), 2 | 8 | 18) {
+        match policy {
+            Some(p) => (p.fatal)(&fault),
+            None => super::cpu::halt_forever(),
+        }
+    }
     if fault.is_user() {
         match policy {
             Some(p) => (p.user_fault)(&fault),
@@ -282,7 +294,9 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         return;
     }
     if !fault.is_user() {
-        if let Some((fixup, rsp)) = super::probe::exec_fixup(frame.rip) {
+        if let Some((fixup, rsp)) =
+            super::probe::exec_fixup(frame.rip).filter(|_| fault.vector() == 14)
+        {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
             frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | frame.vector;
             frame.rdx = fault.cr2;
@@ -293,7 +307,9 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             }
             return;
         }
-        if let Some(fixup) = fixup_for(frame.rip) {
+        // Only faults a memory access can raise take a fixup.
+        let fixable = matches!(fault.vector(), 12 | 13 | 14 | 17);
+        if let Some(fixup) = fixup_for(frame.rip).filter(|_| fixable) {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
             frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | frame.vector;
             frame.rdx = fault.cr2;

@@ -12,7 +12,7 @@ use x86_64::VirtAddr;
 const INTERRUPT_GATE: u8 = 0x8e;
 /// The same with DPL 3: `int3` and `into` may be executed in ring 3 (a
 /// DPL-0 gate would turn them into #GP; Intel SDM Vol. 3A §6.12.1.1).
-const USER_TRAP_GATE: u8 = 0xee;
+const USER_INTERRUPT_GATE: u8 = 0xee;
 
 /// One 16-byte IDT gate descriptor (Intel SDM Vol. 3A §6.14.1).
 #[repr(C)]
@@ -69,7 +69,7 @@ pub fn init() {
             };
             *gate = Gate::interrupt(stub_address(vector), ist);
             if matches!(vector, 3 | 4) {
-                gate.type_attr = USER_TRAP_GATE;
+                gate.type_attr = USER_INTERRUPT_GATE;
             }
         }
         Idt(gates)

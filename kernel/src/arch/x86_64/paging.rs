@@ -38,7 +38,9 @@ pub fn enable_protection() {
     // NXE: the current tables set NX only on pages that must not run. WP:
     // the kernel writes read-only pages only in its probes. PGE: global
     // translations survive CR3 loads. PAT: entries 0–5 keep their values.
-    // SAFETY: none of these changes what any current mapping allows.
+    // SAFETY: none of these widens what any mapping allows; WP narrows
+    // kernel writes to read-only pages, which the kernel makes only in its
+    // fault-tolerant probes.
     unsafe {
         if has_nx() {
             Efer::update(|f| f.insert(EferFlags::NO_EXECUTE_ENABLE));

@@ -8,8 +8,12 @@ use x86_64::registers::model_specific::{Efer, EferFlags, Msr};
 const IA32_STAR: u32 = 0xc000_0081;
 const IA32_LSTAR: u32 = 0xc000_0082;
 const IA32_FMASK: u32 = 0xc000_0084;
-/// RFLAGS bits cleared on entry: TF, IF, DF, AC.
-const FMASK: u64 = 0x100 | 0x200 | 0x400 | 0x4_0000;
+/// RFLAGS bits cleared on entry: TF, IF, DF, IOPL, NT, AC (a user-set NT
+/// would otherwise make the kernel's next IRETQ fault).
+const FMASK: u64 = 0x100 | 0x200 | 0x400 | 0x3000 | 0x4000 | 0x4_0000;
+/// RFLAGS bits a user thread may carry back through SYSRET: CF PF AF ZF SF
+/// TF IF DF OF AC ID; never IOPL, NT, RF or VM (bit 1 is always set).
+const USER_RFLAGS_MASK: u64 = 0x0024_0fd5;
 
 /// Registers of a user thread at a system call, lowest address first.
 #[repr(C)]
@@ -110,6 +114,7 @@ extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
         Some(handler) => handler(frame),
         None => frame.rax = u64::MAX,
     }
+    frame.rflags = (frame.rflags & USER_RFLAGS_MASK) | 0x2;
     // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
     // RSP (Intel SDM Vol. 2B, SYSRET): never let one through.
     if !x86_64::VirtAddr::try_new(frame.rip).is_ok_and(|v| v.as_u64() < abi::USER_END) {
@@ -123,7 +128,7 @@ pub fn init(handler: fn(&mut SyscallFrame)) {
     let star =
         (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
     // STAR: kernel CS 0x08/SS 0x10; SYSRET gives user SS 0x18|3, CS 0x20|3.
-    // FMASK clears IF/TF/DF/AC on entry; SCE turns the instructions on.
+    // FMASK clears IF/TF/DF/IOPL/NT/AC on entry; SCE turns SYSCALL on.
     // SAFETY: LSTAR is the entry stub above, which switches to the per-CPU
     // kernel stack before it uses any stack.
     unsafe {

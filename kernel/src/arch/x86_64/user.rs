@@ -19,6 +19,28 @@ global_asm!(
     "    push r14",
     "    push r15",
     "    mov gs:[{return_rsp}], rsp",
+    // A clean x87/SSE state: nothing of the previous thread's registers
+    // reaches this one (FNINIT, zeroed XMM0-15, default MXCSR 0x1F80).
+    "    fninit",
+    "    push 0x1f80",
+    "    ldmxcsr [rsp]",
+    "    add rsp, 8",
+    "    pxor xmm0, xmm0",
+    "    pxor xmm1, xmm1",
+    "    pxor xmm2, xmm2",
+    "    pxor xmm3, xmm3",
+    "    pxor xmm4, xmm4",
+    "    pxor xmm5, xmm5",
+    "    pxor xmm6, xmm6",
+    "    pxor xmm7, xmm7",
+    "    pxor xmm8, xmm8",
+    "    pxor xmm9, xmm9",
+    "    pxor xmm10, xmm10",
+    "    pxor xmm11, xmm11",
+    "    pxor xmm12, xmm12",
+    "    pxor xmm13, xmm13",
+    "    pxor xmm14, xmm14",
+    "    pxor xmm15, xmm15",
     "    push {user_ss}",
     "    push rsi",
     "    push rdx",
@@ -44,6 +66,9 @@ global_asm!(
     ".global ferrite_leave_user",
     "ferrite_leave_user:",
     "    mov rsp, gs:[{return_rsp}]",
+    // Whatever flags the user context left (AC, NT, ...) stay behind.
+    "    push 2",
+    "    popfq",
     "    mov rax, rdi",
     "    pop r15",
     "    pop r14",
@@ -69,15 +94,17 @@ const USER_RFLAGS: u64 = 0x2;
 static IN_USER: AtomicBool = AtomicBool::new(false);
 
 /// Runs a user thread from `rip` with stack pointer `rsp` until it leaves
-/// through [`leave_user`]; returns the status it left with.
+/// through [`leave_user`]; returns the status it left with. `kernel_stack`
+/// is the top of the thread's kernel stack (SYSCALL entry and TSS RSP0);
+/// afterwards both point nowhere, so a stale stack is never reused.
 ///
-/// The caller must have loaded the thread's address space (CR3) and its
-/// kernel stack (`percpu::set_kernel_stack`).
-pub fn run_user(rip: u64, rsp: u64) -> u64 {
+/// The caller must have loaded the thread's address space (CR3).
+pub fn run_user(rip: u64, rsp: u64, kernel_stack: u64) -> u64 {
     let canonical_user = |a: u64| a < abi::USER_END;
     if !canonical_user(rip) || !canonical_user(rsp) {
         return u64::from(abi::status::ACCESS_VIOLATION);
     }
+    super::percpu::set_kernel_stack(kernel_stack);
     IN_USER.store(true, Ordering::Relaxed);
     // SYSCALL and exceptions come back on the kernel stack the caller set;
     // `leave_user` restores the context saved here and returns from it.
@@ -85,11 +112,15 @@ pub fn run_user(rip: u64, rsp: u64) -> u64 {
     // frame selects ring-3 segments: the thread cannot touch kernel pages.
     let status = unsafe { ferrite_enter_user(rip, rsp, USER_RFLAGS) };
     IN_USER.store(false, Ordering::Relaxed);
+    super::percpu::set_kernel_stack(0);
     status
 }
 
 /// Ends the current user thread: returns to `run_user`'s caller with
 /// `status`. Called from a system call or a fault taken in ring 3.
+///
+/// Nothing on the abandoned kernel stack is dropped: callers must not own
+/// heap memory or hold a lock guard in any frame below this call.
 pub fn leave_user(status: u64) -> ! {
     if !IN_USER.load(Ordering::Relaxed) {
         panic!("leave_user without a user thread running");
