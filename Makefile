@@ -20,9 +20,15 @@ USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
 USER_PACKAGES := runtime-dll hello m2-tests faults
 STAGE := iso
 
-# Real Limine is used when its binaries are found (LIMINE_DIR, or a system
-# install); otherwise the ISO boots with our own loader on UEFI.
-LIMINE_DIR ?= $(firstword $(wildcard /usr/share/limine /usr/local/share/limine))
+# Real Limine is used when its binaries are found (LIMINE_DIR, a system
+# install, or target/limine from `make iso LIMINE_FETCH=1`, which clones
+# Limine's binary release branch where the network allows); otherwise the
+# ISO boots with our own loader on UEFI.
+LIMINE_FETCH ?= 0
+LIMINE_BRANCH ?= v8.x-binary
+LIMINE_REPO ?= https://github.com/limine-bootloader/limine.git
+LIMINE_DIR ?= $(firstword $(wildcard $(TARGET)/limine/limine-uefi-cd.bin /usr/share/limine/limine-uefi-cd.bin /usr/local/share/limine/limine-uefi-cd.bin))
+LIMINE_DIR := $(patsubst %/limine-uefi-cd.bin,%,$(LIMINE_DIR))
 HAVE_LIMINE := $(if $(and $(LIMINE_DIR),$(wildcard $(LIMINE_DIR)/limine-uefi-cd.bin)),yes,)
 LIMINE_TOOL ?= $(firstword $(wildcard $(LIMINE_DIR)/limine) $(shell command -v limine 2>/dev/null))
 
@@ -75,6 +81,16 @@ user:
 	CARGO_TARGET_DIR=$(TARGET)/user $(CARGO) build --release --target x86_64-pc-windows-msvc \
 		$(addprefix -p ,$(USER_PACKAGES))
 
+ifeq ($(LIMINE_FETCH),1)
+iso:
+	@if [ ! -f $(TARGET)/limine/limine-uefi-cd.bin ]; then \
+		rm -rf $(TARGET)/limine; \
+		timeout 120 git clone --quiet --depth=1 --branch=$(LIMINE_BRANCH) $(LIMINE_REPO) $(TARGET)/limine \
+			&& $(MAKE) -C $(TARGET)/limine >/dev/null \
+			|| { echo "iso: could not fetch Limine ($(LIMINE_BRANCH)); using our loader"; rm -rf $(TARGET)/limine; }; \
+	fi
+	@$(MAKE) --no-print-directory iso LIMINE_FETCH=0
+else
 iso: need-tools kernel user $(if $(HAVE_LIMINE),,loader)
 	@find $(STAGE) -mindepth 1 ! -name README.md -delete
 	@mkdir -p $(STAGE)/boot $(STAGE)/EFI/BOOT
@@ -100,6 +116,7 @@ else
 	xorriso -as mkisofs -R -J -V FERRITE -e efiboot.img -no-emul-boot \
 		-isohybrid-gpt-basdat -o $(ISO) $(STAGE) 2>/dev/null
 	@echo "iso: $(ISO) boots with the Ferrite loader (UEFI only)"
+endif
 endif
 
 $(TARGET)/ovmf-vars.fd:
