@@ -109,6 +109,28 @@ fn ending_problem(run: &Run) -> Option<String> {
     }
 }
 
+/// Checks that the transcript has a line containing each `(needle, what
+/// is wrong without it)` and that the run ended as `ending`.
+pub fn expect_lines(run: &Run, needles: &[(&str, &str)], ending: Ending) -> Result<(), String> {
+    let text = clean(&run.serial);
+    let mut problems: Vec<String> = needles
+        .iter()
+        .filter(|(needle, _)| !text.contains(needle))
+        .map(|(needle, what)| format!("{what} (no line with '{needle}')"))
+        .collect();
+    if run.ending != ending {
+        problems.push(format!(
+            "the run ended {:?}, expected {ending:?}",
+            run.ending
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(failure(run, &problems))
+    }
+}
+
 /// Checks one milestone of a suite run: every expected check present and
 /// ok, no unknown check of that milestone, no panic, a summary, and a
 /// normal exit.
@@ -308,6 +330,23 @@ mod tests {
         assert_eq!(figures[0].cycles_per_op, 1.5);
         assert_eq!(boot_figure(serial), Some((123, 4.5)));
         assert_eq!(boot_figure("BOOT name=boot_to_user ms=1 tsc=2"), None);
+    }
+
+    #[test]
+    fn expect_lines_wants_every_line_and_the_ending() {
+        let run = Run {
+            serial: "a line\nanother\n".into(),
+            ending: Ending::Stopped,
+            elapsed: std::time::Duration::from_secs(1),
+            log_paths: Default::default(),
+        };
+        assert!(expect_lines(&run, &[("a line", "x"), ("another", "y")], Ending::Stopped).is_ok());
+        let err = expect_lines(&run, &[("missing", "no such line")], Ending::Stopped).unwrap_err();
+        assert!(
+            err.contains("no such line (no line with 'missing')"),
+            "{err}"
+        );
+        assert!(expect_lines(&run, &[("a line", "x")], Ending::TimedOut).is_err());
     }
 
     #[test]

@@ -25,30 +25,24 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"));
 
-    let text = transcript::clean(&run.serial);
-    let mut problems = Vec::new();
-    if !text.contains("overflowing the boot stack on purpose") {
-        problems.push("the scenario never started".to_string());
-    }
-    if !text.contains("EXCEPTION #DF double fault (vector 8) in kernel mode") {
-        problems.push("no double-fault analysis".to_string());
-    }
-    if !text.contains("diagnosis: kernel stack overflow: the boot stack ran into its guard page") {
-        problems.push("the analysis does not name the stack overflow".to_string());
-    }
-    if !text.contains("  R13 ") || !text.contains(" R15 ") {
-        problems.push("the register dump is incomplete".to_string());
-    }
-    if !text.contains("FATAL: kernel stopped") {
-        problems.push("no FATAL line".to_string());
-    }
-    if run.ending != Ending::Exited(EXIT_FATAL) {
-        problems.push(format!(
-            "QEMU ending {:?}, expected the fatal exit status {EXIT_FATAL}",
-            run.ending
-        ));
-    }
-    if !problems.is_empty() {
-        panic!("{}", transcript::failure(&run, &problems));
+    let needles = [
+        (
+            "overflowing the boot stack on purpose",
+            "the scenario never started",
+        ),
+        (
+            "EXCEPTION #DF double fault (vector 8) in kernel mode",
+            "no double-fault analysis",
+        ),
+        (
+            "diagnosis: kernel stack overflow: the boot stack ran into its guard page",
+            "the analysis does not name the stack overflow",
+        ),
+        ("  R13 ", "the register dump is incomplete"),
+        (" R15 ", "the register dump is incomplete"),
+        ("FATAL: kernel stopped", "no FATAL line"),
+    ];
+    if let Err(report) = transcript::expect_lines(&run, &needles, Ending::Exited(EXIT_FATAL)) {
+        panic!("{report}");
     }
 }

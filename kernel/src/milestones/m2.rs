@@ -110,6 +110,17 @@ fn exit_of(p: &Process) -> Result<ExitStatus, Detail> {
         .ok_or_else(|| detail!("{} has no exit status", p.name()))
 }
 
+/// Fails unless `p` exited by itself (no fault) with `code`.
+fn expect_code(p: &Process, code: u32) -> Result<(), Detail> {
+    let exit = exit_of(p)?;
+    ensure!(
+        exit == ExitStatus { code, fault: None },
+        "{} {exit}, expected code {code:#x}",
+        p.name()
+    );
+    Ok(())
+}
+
 fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
     #[rustfmt::skip]
     let code = [
@@ -123,14 +134,7 @@ fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
     ];
     let before = crate::mm::frame_alloc::stats().map(|s| s.used);
     let p = run_code("exit42", &code)?;
-    let exit = exit_of(&p)?;
-    ensure!(
-        exit == ExitStatus {
-            code: 42,
-            fault: None
-        },
-        "exit {exit}"
-    );
+    expect_code(&p, 42)?;
     drop(p);
     let after = crate::mm::frame_alloc::stats().map(|s| s.used);
     ensure!(
@@ -149,14 +153,7 @@ fn ring3_exit_thread(_: &Context<'_>) -> Outcome {
         0x0f, 0x0b,                   // ud2                 ; never reached
     ];
     let p = run_code("exitthread", &code)?;
-    let exit = exit_of(&p)?;
-    ensure!(
-        exit == ExitStatus {
-            code: 7,
-            fault: None
-        },
-        "exit {exit}"
-    );
+    expect_code(&p, 7)?;
     Ok(detail!(
         "EXIT_THREAD(7) of the only thread ended the process with code 7"
     ))
@@ -173,15 +170,7 @@ fn ring3_flags_do_not_leak(_: &Context<'_>) -> Outcome {
         0x0f, 0x05,                                       // syscall
     ];
     let p = run_code("flags", &code)?;
-    ensure!(
-        exit_of(&p)?
-            == ExitStatus {
-                code: 5,
-                fault: None
-            },
-        "exit {}",
-        exit_of(&p)?
-    );
+    expect_code(&p, 5)?;
     let after_syscall = cpu::rflags();
     // The same flags, then a fault instead of a system call.
     let mut faulting = code;
@@ -209,15 +198,7 @@ fn ring3_flags_do_not_leak(_: &Context<'_>) -> Outcome {
         "after-flags",
         &[0x31, 0xff, 0xb8, 0x01, 0, 0, 0, 0x0f, 0x05],
     )?;
-    ensure!(
-        exit_of(&p)?
-            == ExitStatus {
-                code: 0,
-                fault: None
-            },
-        "next process {}",
-        exit_of(&p)?
-    );
+    expect_code(&p, 0)?;
     Ok(detail!(
         "NT and AC set in ring 3 stay there: kernel RFLAGS {after_syscall:#x} / {after_fault:#x}"
     ))
@@ -300,15 +281,8 @@ fn ring3_bad_pointer(_: &Context<'_>) -> Outcome {
         0x0f, 0x05,                                           // syscall
     ];
     let p = run_code("badptr", &code)?;
-    let exit = exit_of(&p)?;
     let want = abi::encode(Err(abi::Error::BadPointer)) as u32;
-    ensure!(
-        exit == ExitStatus {
-            code: want,
-            fault: None
-        },
-        "exit {exit}, expected {want:#x}"
-    );
+    expect_code(&p, want)?;
     Ok(detail!(
         "DEBUG_WRITE from a kernel address returned BadPointer to ring 3, no kernel fault"
     ))
@@ -457,14 +431,7 @@ fn pe_hello_runs(ctx: &Context<'_>) -> Outcome {
         plan.modules.len()
     );
     let p = task::run(process);
-    let exit = exit_of(&p)?;
-    ensure!(
-        exit == ExitStatus {
-            code: 0,
-            fault: None
-        },
-        "hello.exe {exit}"
-    );
+    expect_code(&p, 0)?;
     ensure!(
         p.output().contains("Hello from hello.exe"),
         "output was {:?}",
@@ -495,14 +462,7 @@ fn pe_m2_tests_relocated(ctx: &Context<'_>) -> Outcome {
     );
     let relocations = exe.image.relocations_applied;
     let p = task::run(process);
-    let exit = exit_of(&p)?;
-    ensure!(
-        exit == ExitStatus {
-            code: 0,
-            fault: None
-        },
-        "m2-tests.exe {exit} (see its CHECK lines)"
-    );
+    expect_code(&p, 0)?;
     Ok(detail!(
         "m2-tests.exe loaded {RELOCATION_OFFSET:#x} above its preferred base ({relocations} relocations) and passed"
     ))

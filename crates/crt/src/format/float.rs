@@ -115,15 +115,7 @@ fn push_exponent(t: &mut Text, exp: i32, upper: bool) {
 
 /// Formats one floating-point conversion.
 pub(super) fn format<S: Sink>(out: &mut Counted<'_, S>, spec: &Spec, kind: FloatKind, x: f64) {
-    let sign: &[u8] = if x.is_sign_negative() {
-        b"-"
-    } else if spec.plus {
-        b"+"
-    } else if spec.space {
-        b" "
-    } else {
-        b""
-    };
+    let sign = spec.sign_prefix(x.is_sign_negative());
     if !x.is_finite() {
         let word: &[u8] = match (x.is_nan(), spec.upper) {
             (true, false) => b"nan",

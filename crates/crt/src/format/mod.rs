@@ -136,15 +136,7 @@ fn convert<S: Sink>(out: &mut Counted<'_, S>, spec: &Spec, args: &mut impl Args)
     match spec.conversion {
         Conversion::Signed => {
             let v = spec.length.signed(args.int());
-            let sign: &[u8] = if v < 0 {
-                b"-"
-            } else if spec.plus {
-                b"+"
-            } else if spec.space {
-                b" "
-            } else {
-                b""
-            };
+            let sign = spec.sign_prefix(v < 0);
             integer(out, spec, sign, v.unsigned_abs(), 10, false);
         }
         Conversion::Unsigned(base) => {

@@ -83,6 +83,20 @@ fn number(s: &[u8], i: &mut usize) -> usize {
 }
 
 impl Spec {
+    /// The sign prefix of a signed conversion: `-` for a negative value,
+    /// else `+` with the `+` flag, a space with the ` ` flag, or nothing.
+    pub fn sign_prefix(&self, negative: bool) -> &'static [u8] {
+        if negative {
+            b"-"
+        } else if self.plus {
+            b"+"
+        } else if self.space {
+            b" "
+        } else {
+            b""
+        }
+    }
+
     /// Parses the specification after a `%`, taking `*` arguments from
     /// `args`; returns it with the number of bytes it spans.
     pub(super) fn parse(s: &[u8], args: &mut impl Args) -> (Self, usize) {
