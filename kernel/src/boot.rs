@@ -248,6 +248,17 @@ impl BootInfo {
         }
     }
 
+    /// The RSDP's physical address: base revision 2 reports an HHDM
+    /// address (Limine protocol, RSDP feature), later revisions a
+    /// physical one; either is accepted.
+    pub fn rsdp(&self) -> Option<u64> {
+        let rsdp = self.rsdp?;
+        match self.hhdm_offset {
+            Some(offset) if rsdp >= offset => Some(rsdp - offset),
+            _ => Some(rsdp),
+        }
+    }
+
     /// The kernel command line ("" if none).
     pub fn cmdline(&self) -> &str {
         self.kernel_file.as_ref().map_or("", |f| f.cmdline.as_str())

@@ -6,8 +6,8 @@
 
 use crate::arch::cpu::without_interrupts;
 use crate::boot::FramebufferInfo;
+use crate::sync::SpinLock;
 use noto_sans_mono_bitmap::{get_raster, FontWeight, RasterHeight};
-use spin::Mutex;
 
 const FONT_HEIGHT: RasterHeight = RasterHeight::Size16;
 const LINE_HEIGHT: usize = 18;
@@ -22,7 +22,7 @@ pub struct FbConsole {
     row: usize,
 }
 
-static CONSOLE: Mutex<Option<FbConsole>> = Mutex::new(None);
+static CONSOLE: SpinLock<Option<FbConsole>> = SpinLock::new(None);
 
 /// Why the console could not start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

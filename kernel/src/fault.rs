@@ -9,7 +9,15 @@ pub const POLICY: exceptions::Policy = exceptions::Policy {
     report,
     user_fault,
     fatal,
+    interrupt: crate::irq::dispatch,
+    after_interrupt,
 };
+
+/// After an interrupt or a user fault: the scheduler's chance to preempt,
+/// and the point where a thread asked to exit ends.
+fn after_interrupt(from_user: bool, interrupts_were_on: bool) {
+    crate::task::sched::after_interrupt(from_user, interrupts_were_on);
+}
 
 /// Opcodes of instructions that raise #GP in ring 3 because they are
 /// privileged (CLI, STI, HLT, IN/OUT, and 0F 01/06/08/09/20-23/30/32).
@@ -49,11 +57,9 @@ fn user_status(fault: &Fault) -> u32 {
 }
 
 /// A fault in ring 3 ends only its process: log the analysis, record the
-/// fault, and return to the kernel.
-fn user_fault(fault: &Fault) -> ! {
+/// fault, and mark the thread to end on its way back to ring 3.
+fn user_fault(fault: &Fault) {
     let status = user_status(fault);
-    // Nothing that owns heap memory may live in this frame: `leave_user`
-    // abandons the stack without dropping it.
     let known = crate::task::with_current(|p| {
         let address = if fault.vector() == 14 { fault.cr2 } else { 0 };
         p.set_fault(fault.vector(), address, fault.frame.rip);
@@ -67,7 +73,9 @@ fn user_fault(fault: &Fault) -> ! {
         log::warn!("a fault in ring 3 with no current process; status {status:#010x}");
     }
     crate::logger::block(format_args!("{}\n", Analysis(fault)));
-    crate::arch::user::leave_user(u64::from(status))
+    if let Some(t) = crate::task::sched::current() {
+        t.request_exit(status);
+    }
 }
 
 fn report(fault: &Fault, outcome: Outcome) {

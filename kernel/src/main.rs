@@ -7,19 +7,23 @@
 
 extern crate alloc;
 
+mod acpi;
 mod arch;
 mod banner;
 mod boot;
 mod console;
 mod fault;
+mod irq;
 mod logger;
 #[cfg(feature = "milestones")]
 mod milestones;
 mod mm;
 mod panic;
 mod pe;
+mod sync;
 mod syscall;
 mod task;
+mod time;
 
 use boot::{BootInfo, Handoff};
 
@@ -67,6 +71,13 @@ pub extern "C" fn kmain() -> ! {
         on_off(protection.umip)
     );
     let info = BootInfo::collect(&handoff);
+    if let Err(e) = task::sched::init() {
+        log::error!("sched: cannot start the scheduler: {e}; stopping");
+        fault::stop();
+    }
+    let platform = bring_up_platform(info.rsdp());
+    #[cfg(not(feature = "milestones"))]
+    let _ = platform;
     logger::apply_cmdline(info.cmdline());
     let reclaimed = mm::reclaim_loader_memory();
     banner::print(&info);
@@ -82,7 +93,7 @@ pub extern "C" fn kmain() -> ! {
     );
 
     #[cfg(feature = "milestones")]
-    milestones::run(&info, serial, &report, reclaimed);
+    milestones::run(&info, serial, &report, reclaimed, platform);
 
     run_init(&info);
 
@@ -90,6 +101,58 @@ pub extern "C" fn kmain() -> ! {
     loop {
         arch::cpu::wait_for_interrupt();
     }
+}
+
+/// What ACPI, interrupts and timers came up with.
+#[derive(Clone, Copy, Debug)]
+pub struct PlatformReport {
+    /// The interrupt controllers.
+    pub irq: Option<irq::IrqReport>,
+    /// Clock calibration.
+    pub time: Option<time::TimeReport>,
+}
+
+/// ACPI tables, then the interrupt controllers, then the timers; then
+/// interrupts on. Each failure is logged and leaves the kernel running
+/// without what failed.
+fn bring_up_platform(rsdp: Option<u64>) -> PlatformReport {
+    let mut report = PlatformReport {
+        irq: None,
+        time: None,
+    };
+    let platform = match acpi::init(rsdp) {
+        Ok(p) => p,
+        Err(e) => {
+            log::error!("acpi: {e}; no interrupts or timers");
+            return report;
+        }
+    };
+    log::info!(
+        "acpi: revision {}, {} CPU(s), {} I/O APIC(s), {} override(s), HPET {}, S5 {}",
+        platform.revision,
+        platform.cpus.len(),
+        platform.io_apics.len(),
+        platform.overrides.len(),
+        if platform.hpet.is_some() { "yes" } else { "no" },
+        if platform.s5.is_some() {
+            "found"
+        } else {
+            "missing"
+        }
+    );
+    match irq::init(platform) {
+        Ok(r) => report.irq = Some(r),
+        Err(e) => {
+            log::error!("irq: {e}; no interrupts");
+            return report;
+        }
+    }
+    match time::init(platform) {
+        Ok(r) => report.time = Some(r),
+        Err(e) => log::error!("time: {e}; no timer tick"),
+    }
+    arch::cpu::enable_interrupts();
+    report
 }
 
 fn on_off(on: bool) -> &'static str {

@@ -7,6 +7,8 @@
 pub mod expected;
 pub mod fat;
 pub mod images;
+#[cfg(test)]
+mod judge_tests;
 pub mod peer;
 pub mod qemu;
 pub mod suite;

@@ -1,17 +1,42 @@
 //! Reads the milestone kernel's serial report and judges it.
+//!
+//! Protocol lines (`CHECK`, `BENCH`, `BOOT`, `INFO bench=`, `milestones:`)
+//! come only from the kernel, and only at the start of a line: the kernel
+//! prints whatever a user program writes behind a `u<pid>| ` prefix, so no
+//! program can start a line with one of them. The parsers here therefore
+//! match at column 0 only (`strip_prefix` / `starts_with`), and a line that
+//! merely contains `CHECK ` or `milestones: ` further in is ignored. A
+//! protocol line printed twice is a problem in itself: the second copy could
+//! only come from a bug or a forgery, and the judge would otherwise have to
+//! guess which one to believe.
 
+use crate::expected::ALLOWED_SKIPS;
 use crate::qemu::{Ending, Run, EXIT_FAILURE, EXIT_SUCCESS};
+use std::collections::HashSet;
 
-/// One `CHECK <milestone> <name> <ok|FAIL> <detail>` line.
+/// The status word of a check line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// `ok`: the check passed.
+    Ok,
+    /// `FAIL` (or any word the protocol does not define): it failed.
+    Fail,
+    /// `skip`: the check could not run here (e.g. the CPU lacks a feature);
+    /// a problem unless `expected::ALLOWED_SKIPS` lists it.
+    Skip,
+}
+
+/// One `CHECK <milestone> <name> <ok|FAIL|skip> <detail>` line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckLine {
     /// Milestone, e.g. `M0`.
     pub milestone: String,
     /// Check name.
     pub name: String,
-    /// Whether it passed.
-    pub ok: bool,
-    /// The explanation after the status.
+    /// What the check reported.
+    pub status: Status,
+    /// The explanation after the status (for an unknown status word, the
+    /// word is named at the front).
     pub detail: String,
 }
 
@@ -20,8 +45,11 @@ pub struct CheckLine {
 pub struct Transcript {
     /// Every check line, in order.
     pub checks: Vec<CheckLine>,
-    /// The `milestones: N passed, N failed` summary, if printed.
-    pub summary: Option<(usize, usize)>,
+    /// Every `milestones: N passed, N failed` summary, in order (the kernel
+    /// prints exactly one).
+    pub summaries: Vec<(usize, usize)>,
+    /// The name of every `BOOT name=<name> ...` line, in order.
+    pub boots: Vec<String>,
     /// Lines that mean the kernel stopped abnormally.
     pub fatal: Vec<String>,
 }
@@ -57,28 +85,54 @@ pub fn parse(serial: &str) -> Transcript {
         let line = line.trim_end();
         if let Some(rest) = line.strip_prefix("CHECK ") {
             let mut parts = rest.splitn(4, ' ');
-            let (Some(milestone), Some(name), Some(status)) =
+            let (Some(milestone), Some(name), Some(word)) =
                 (parts.next(), parts.next(), parts.next())
             else {
                 continue;
             };
+            let detail = parts.next().unwrap_or("");
+            let (status, detail) = match word {
+                "ok" => (Status::Ok, detail.to_string()),
+                "FAIL" => (Status::Fail, detail.to_string()),
+                "skip" => (Status::Skip, detail.to_string()),
+                other => (Status::Fail, format!("unknown status '{other}': {detail}")),
+            };
             t.checks.push(CheckLine {
                 milestone: milestone.to_string(),
                 name: name.to_string(),
-                ok: status == "ok",
-                detail: parts.next().unwrap_or("").to_string(),
+                status,
+                detail,
             });
         } else if let Some(rest) = line.strip_prefix("milestones: ") {
             if let Some((p, f)) = rest.split_once(" passed, ") {
                 if let (Ok(p), Ok(f)) = (p.trim().parse(), f.trim_end_matches(" failed").parse()) {
-                    t.summary = Some((p, f));
+                    t.summaries.push((p, f));
                 }
             }
+        } else if let Some(rest) = line.strip_prefix("BOOT ") {
+            let name = rest
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("name="))
+                .unwrap_or("");
+            t.boots.push(name.to_string());
         } else if line.contains("KERNEL PANIC") || line.starts_with("FATAL:") {
             t.fatal.push(line.to_string());
         }
     }
     t
+}
+
+/// The items that occur more than once, each named once, in the order of
+/// their second occurrence.
+fn repeated<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for item in items {
+        if !seen.insert(item) && !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
 }
 
 /// Formats a failure: the problems, then the whole cleaned transcript.
@@ -92,6 +146,14 @@ pub fn failure(run: &Run, problems: &[String]) -> String {
         run.log_paths.1.display(),
         clean(&run.serial)
     )
+}
+
+fn verdict(run: &Run, problems: &[String]) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(failure(run, problems))
+    }
 }
 
 fn ending_problem(run: &Run) -> Option<String> {
@@ -109,46 +171,84 @@ fn ending_problem(run: &Run) -> Option<String> {
     }
 }
 
+/// The problem with the summary lines unless there is exactly one.
+fn summary_problem(t: &Transcript) -> Option<String> {
+    match t.summaries.len() {
+        0 => Some("no `milestones: N passed, N failed` summary".into()),
+        1 => None,
+        n => Some(format!("{n} `milestones:` summary lines, expected one")),
+    }
+}
+
 /// Checks that the transcript has a line containing each `(needle, what
-/// is wrong without it)` and that the run ended as `ending`.
+/// is wrong without it)`, that no line reports a kernel panic or a fatal
+/// stop (anywhere, also after the stop pattern), and that the run ended as
+/// `ending`.
 pub fn expect_lines(run: &Run, needles: &[(&str, &str)], ending: Ending) -> Result<(), String> {
+    expect_lines_allowing_fatal(run, needles, &[], ending)
+}
+
+/// Like [`expect_lines`], for a scenario that is meant to stop the kernel:
+/// a panic or fatal line that contains one of `expected_fatal` is the
+/// expected outcome; any other such line is still a problem.
+pub fn expect_lines_allowing_fatal(
+    run: &Run,
+    needles: &[(&str, &str)],
+    expected_fatal: &[&str],
+    ending: Ending,
+) -> Result<(), String> {
     let text = clean(&run.serial);
     let mut problems: Vec<String> = needles
         .iter()
         .filter(|(needle, _)| !text.contains(needle))
         .map(|(needle, what)| format!("{what} (no line with '{needle}')"))
         .collect();
+    problems.extend(
+        parse(&run.serial)
+            .fatal
+            .iter()
+            .filter(|line| !expected_fatal.iter().any(|e| line.contains(e)))
+            .map(|line| format!("kernel stopped: {line}")),
+    );
     if run.ending != ending {
         problems.push(format!(
             "the run ended {:?}, expected {ending:?}",
             run.ending
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(failure(run, &problems))
-    }
+    verdict(run, &problems)
 }
 
-/// Checks one milestone of a suite run: every expected check present and
-/// ok, no unknown check of that milestone, no panic, a summary, and a
-/// normal exit.
+/// Checks one milestone of a suite run: every expected check present
+/// exactly once and ok (or skipped, if `expected::ALLOWED_SKIPS` allows
+/// it), no unknown check of that milestone, no panic, exactly one summary,
+/// and a normal exit.
 pub fn judge_milestone(run: &Run, milestone: &str, expected: &[&str]) -> Result<(), String> {
     let t = parse(&run.serial);
     let mut problems = Vec::new();
+    let mine: Vec<&CheckLine> = t
+        .checks
+        .iter()
+        .filter(|c| c.milestone == milestone)
+        .collect();
     for name in expected {
-        match t
-            .checks
-            .iter()
-            .find(|c| c.milestone == milestone && c.name == *name)
-        {
+        match mine.iter().find(|c| c.name == *name) {
             None => problems.push(format!("missing check {milestone} {name}")),
-            Some(c) if !c.ok => problems.push(format!("FAIL {milestone} {name}: {}", c.detail)),
-            Some(_) => {}
+            Some(c) => match c.status {
+                Status::Ok => {}
+                Status::Fail => problems.push(format!("FAIL {milestone} {name}: {}", c.detail)),
+                Status::Skip if ALLOWED_SKIPS.contains(&(milestone, *name)) => {}
+                Status::Skip => problems.push(format!(
+                    "skipped {milestone} {name}: {} (not in expected::ALLOWED_SKIPS)",
+                    c.detail
+                )),
+            },
         }
     }
-    for c in t.checks.iter().filter(|c| c.milestone == milestone) {
+    for name in repeated(mine.iter().map(|c| c.name.as_str())) {
+        problems.push(format!("duplicate check {milestone} {name}"));
+    }
+    for c in &mine {
         if !expected.contains(&c.name.as_str()) {
             problems.push(format!(
                 "unexpected check {milestone} {} (add it to tests/src/expected.rs)",
@@ -157,15 +257,9 @@ pub fn judge_milestone(run: &Run, milestone: &str, expected: &[&str]) -> Result<
         }
     }
     problems.extend(t.fatal.iter().map(|l| format!("kernel stopped: {l}")));
-    if t.summary.is_none() {
-        problems.push("no `milestones: N passed, N failed` summary".into());
-    }
+    problems.extend(summary_problem(&t));
     problems.extend(ending_problem(run));
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(failure(run, &problems))
-    }
+    verdict(run, &problems)
 }
 
 /// One BENCH line's figures.
@@ -212,9 +306,17 @@ pub fn boot_figure(serial: &str) -> Option<(u64, f64)> {
     })
 }
 
-/// Checks that every named benchmark printed a well-formed BENCH line
+/// The word that follows `prefix` on each line that starts with it.
+fn words_after<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    text.lines()
+        .filter_map(move |l| l.strip_prefix(prefix))
+        .map(|rest| rest.split_whitespace().next().unwrap_or(""))
+}
+
+/// Checks that every named benchmark printed one well-formed BENCH line
 /// (`BENCH name=<n> iters=<n> cycles_per_op=<f> ns_per_op=<f>`, preceded by
-/// its `INFO bench=<n> mark_id=<id>` line). The figures are not judged.
+/// its `INFO bench=<n> mark_id=<id>` line), and that no benchmark name, named
+/// or not, has two BENCH or two INFO lines. The figures are not judged.
 pub fn judge_benches(run: &Run, names: &[&str]) -> Result<(), String> {
     let text = clean(&run.serial);
     let mut problems = Vec::new();
@@ -240,21 +342,37 @@ pub fn judge_benches(run: &Run, names: &[&str]) -> Result<(), String> {
             }
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(failure(run, &problems))
+    for name in repeated(words_after(&text, "BENCH name=")) {
+        problems.push(format!("duplicate BENCH name={name}"));
     }
+    for name in repeated(words_after(&text, "INFO bench=")) {
+        problems.push(format!("duplicate INFO bench={name}"));
+    }
+    verdict(run, &problems)
 }
 
-/// Checks that the whole suite passed: summary with 0 failed, success exit.
+/// Checks that the whole suite passed: exactly one summary, with 0 failed;
+/// no check (of any milestone) and no BOOT figure reported twice; and the
+/// success exit.
 pub fn judge_suite(run: &Run) -> Result<(), String> {
     let t = parse(&run.serial);
     let mut problems = Vec::new();
-    match t.summary {
-        Some((_, 0)) => {}
-        Some((p, f)) => problems.push(format!("summary says {p} passed, {f} failed")),
-        None => problems.push("no summary line".into()),
+    problems.extend(summary_problem(&t));
+    if let [(p, f)] = t.summaries[..] {
+        if f != 0 {
+            problems.push(format!("summary says {p} passed, {f} failed"));
+        }
+    }
+    let keys: Vec<String> = t
+        .checks
+        .iter()
+        .map(|c| format!("{} {}", c.milestone, c.name))
+        .collect();
+    for key in repeated(keys.iter().map(String::as_str)) {
+        problems.push(format!("duplicate check {key}"));
+    }
+    for name in repeated(t.boots.iter().map(String::as_str)) {
+        problems.push(format!("duplicate BOOT name={name}"));
     }
     if run.ending != Ending::Exited(EXIT_SUCCESS) {
         problems.push(format!(
@@ -262,103 +380,5 @@ pub fn judge_suite(run: &Run) -> Result<(), String> {
             run.ending
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(failure(run, &problems))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_checks_summary_and_fatal_lines() {
-        let serial = "\u{1b}[2J\u{1b}[01;01Hnoise\r\nCHECK M0 serial ok COM1 fine\r\n\
-                      CHECK M0 int3 FAIL count 0 -> 0\nKERNEL PANIC: boom\nmilestones: 1 passed, 1 failed\n";
-        let t = parse(serial);
-        assert_eq!(t.checks.len(), 2);
-        assert_eq!(t.checks[0].name, "serial");
-        assert!(t.checks[0].ok);
-        assert_eq!(t.checks[0].detail, "COM1 fine");
-        assert!(!t.checks[1].ok);
-        assert_eq!(t.summary, Some((1, 1)));
-        assert_eq!(t.fatal, vec!["KERNEL PANIC: boom".to_string()]);
-    }
-
-    #[test]
-    fn judge_reports_missing_failed_and_unexpected_checks() {
-        let run = Run {
-            serial: "CHECK M0 a ok x\nCHECK M0 b FAIL y\nCHECK M0 z ok\nmilestones: 2 passed, 1 failed\n".into(),
-            ending: Ending::Exited(EXIT_FAILURE),
-            elapsed: std::time::Duration::from_secs(1),
-            log_paths: Default::default(),
-        };
-        let err = judge_milestone(&run, "M0", &["a", "b", "c"]).unwrap_err();
-        assert!(err.contains("FAIL M0 b: y"), "{err}");
-        assert!(err.contains("missing check M0 c"), "{err}");
-        assert!(err.contains("unexpected check M0 z"), "{err}");
-        assert!(!err.contains("missing check M0 a"), "{err}");
-        assert!(judge_suite(&run).is_err());
-    }
-
-    #[test]
-    fn judge_benches_wants_well_formed_lines() {
-        let run = |serial: &str| Run {
-            serial: serial.into(),
-            ending: Ending::Exited(EXIT_SUCCESS),
-            elapsed: std::time::Duration::from_secs(1),
-            log_paths: Default::default(),
-        };
-        let good =
-            "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles_per_op=1.50 ns_per_op=0.5\n";
-        assert!(judge_benches(&run(good), &["a"]).is_ok());
-        assert!(judge_benches(&run(good), &["a", "b"]).is_err());
-        let bad = "INFO bench=a mark_id=8\nBENCH name=a iters=10 cycles=1.5\n";
-        assert!(judge_benches(&run(bad), &["a"]).is_err());
-    }
-
-    #[test]
-    fn bench_and_boot_figures_are_read() {
-        let serial = "noise\nBOOT name=boot_to_user tsc=123 ms=4.5\n\
-                      BENCH name=a iters=10 cycles_per_op=1.50 ns_per_op=0.5\nBENCH name=b\n";
-        let figures = bench_figures(serial);
-        assert_eq!(figures.len(), 1);
-        assert_eq!(figures[0].name, "a");
-        assert_eq!(figures[0].iters, 10);
-        assert_eq!(figures[0].cycles_per_op, 1.5);
-        assert_eq!(boot_figure(serial), Some((123, 4.5)));
-        assert_eq!(boot_figure("BOOT name=boot_to_user ms=1 tsc=2"), None);
-    }
-
-    #[test]
-    fn expect_lines_wants_every_line_and_the_ending() {
-        let run = Run {
-            serial: "a line\nanother\n".into(),
-            ending: Ending::Stopped,
-            elapsed: std::time::Duration::from_secs(1),
-            log_paths: Default::default(),
-        };
-        assert!(expect_lines(&run, &[("a line", "x"), ("another", "y")], Ending::Stopped).is_ok());
-        let err = expect_lines(&run, &[("missing", "no such line")], Ending::Stopped).unwrap_err();
-        assert!(
-            err.contains("no such line (no line with 'missing')"),
-            "{err}"
-        );
-        assert!(expect_lines(&run, &[("a line", "x")], Ending::TimedOut).is_err());
-    }
-
-    #[test]
-    fn judge_rejects_reset_and_timeout() {
-        for ending in [Ending::Exited(0), Ending::TimedOut] {
-            let run = Run {
-                serial: "CHECK M0 a ok\nmilestones: 1 passed, 0 failed\n".into(),
-                ending,
-                elapsed: std::time::Duration::from_secs(1),
-                log_paths: Default::default(),
-            };
-            assert!(judge_milestone(&run, "M0", &["a"]).is_err());
-        }
-    }
+    verdict(run, &problems)
 }

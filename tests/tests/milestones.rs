@@ -51,6 +51,13 @@ fn m2_user_mode() {
 }
 
 #[test]
+fn m3_processes() {
+    if let Err(report) = transcript::judge_milestone(suite(), "M3", expected::M3) {
+        panic!("M3 failed:\n{report}");
+    }
+}
+
+#[test]
 fn benchmarks_are_reported() {
     if let Err(report) = transcript::judge_benches(suite(), expected::BENCHES) {
         panic!("benchmarks missing:\n{report}");

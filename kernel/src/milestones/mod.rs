@@ -12,6 +12,7 @@ mod bench;
 mod m0;
 mod m1;
 mod m2;
+mod m3;
 
 use crate::arch::serial::SerialStatus;
 use crate::boot::BootInfo;
@@ -74,6 +75,8 @@ pub struct Context<'a> {
     pub mm: &'a MmReport,
     /// Bytes of loader memory reclaimed at boot.
     pub reclaimed: u64,
+    /// ACPI, interrupt and timer bring-up.
+    pub platform: crate::PlatformReport,
 }
 
 /// A named check of one milestone.
@@ -143,7 +146,13 @@ fn report_line(milestone: &str, name: &str, status: &str, detail: &str) {
 }
 
 /// Runs the scenario the command line asks for and leaves QEMU.
-pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64) {
+pub fn run(
+    info: &BootInfo,
+    serial: SerialStatus,
+    mm: &MmReport,
+    reclaimed: u64,
+    platform: crate::PlatformReport,
+) {
     let scenario = info
         .cmdline()
         .split_whitespace()
@@ -164,11 +173,13 @@ pub fn run(info: &BootInfo, serial: SerialStatus, mm: &MmReport, reclaimed: u64)
         serial,
         mm,
         reclaimed,
+        platform,
     };
     run_checks(m0::CHECKS, &ctx);
     run_checks(m1::CHECKS, &ctx);
     bench::kernel_benchmarks();
     run_checks(m2::CHECKS, &ctx);
+    run_checks(m3::CHECKS, &ctx);
     if let Some(tsc) = crate::task::first_user_tsc() {
         let hz = crate::arch::tsc::frequency().max(1) as f64;
         raw_line(format_args!(

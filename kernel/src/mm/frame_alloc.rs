@@ -3,12 +3,12 @@
 use super::MmError;
 use crate::arch::cpu::without_interrupts;
 use crate::boot::Region;
+use crate::sync::SpinLock;
 use frames::{FrameAllocator, FrameError, FrameStats};
-use spin::Mutex;
 
 type Storage = &'static mut [u64];
 
-static FRAMES: Mutex<Option<FrameAllocator<Storage>>> = Mutex::new(None);
+static FRAMES: SpinLock<Option<FrameAllocator<Storage>>> = SpinLock::new(None);
 
 /// Places the allocator's bitmap in usable memory and starts the allocator.
 /// Returns (bitmap bytes, bitmap physical address).

@@ -50,7 +50,7 @@ unsafe impl talc::source::Source for FrameHeapSource {
 }
 
 #[global_allocator]
-static HEAP: TalcLock<spin::Mutex<()>, FrameHeapSource> = TalcLock::new(FrameHeapSource);
+static HEAP: TalcLock<crate::sync::IrqSpinRaw, FrameHeapSource> = TalcLock::new(FrameHeapSource);
 
 /// Heap statistics.
 #[derive(Clone, Copy, Debug)]

@@ -6,15 +6,15 @@ use super::{layout, MmError};
 use crate::arch::cpu::without_interrupts;
 use crate::arch::paging as arch_paging;
 use crate::boot::{Handoff, MemoryKind};
+use crate::sync::SpinLock;
 use paging::{AddressSpace, CacheType, Flags, KernelHalf, PageSize, Translation};
-use spin::Mutex;
 
 const KIB4: u64 = 4096;
 const MIB2: u64 = 2 << 20;
 const GIB1: u64 = 1 << 30;
 
 /// The kernel's PML4; processes share its upper half.
-static SPACE: Mutex<Option<AddressSpace>> = Mutex::new(None);
+static SPACE: SpinLock<Option<AddressSpace>> = SpinLock::new(None);
 
 /// What the new tables cover.
 #[derive(Clone, Copy, Debug, Default)]
@@ -289,13 +289,4 @@ pub fn new_sharing() -> Result<AddressSpace, MmError> {
         frame_alloc::with(|fa| AddressSpace::new_sharing(&mut Hhdm, &mut TableFrames(fa), kernel))?
             .map_err(MmError::from)
     })
-}
-
-/// Loads the kernel's own PML4 into CR3 (after running a process).
-pub fn activate() {
-    if let Some(root) = root() {
-        // SAFETY: the kernel PML4 maps everything the kernel uses; it is the
-        // table the kernel switched to at boot.
-        unsafe { arch_paging::switch_root(root) };
-    }
 }

@@ -2,7 +2,7 @@
 
 use super::MmError;
 use crate::arch::cpu::without_interrupts;
-use spin::Mutex;
+use crate::sync::SpinLock;
 use vrange::RangeAllocator;
 
 /// Start of the window: PML4 slot 384, far above any HHDM of a machine
@@ -11,7 +11,7 @@ pub const BASE: u64 = 0xffff_c000_0000_0000;
 /// Size of the window: one PML4 slot (512 GiB).
 pub const SIZE: u64 = 512 << 30;
 
-static RANGES: Mutex<Option<RangeAllocator>> = Mutex::new(None);
+static RANGES: SpinLock<Option<RangeAllocator>> = SpinLock::new(None);
 
 /// Starts the allocator; the HHDM must end below the window.
 pub fn init(hhdm_end: u64) -> Result<(), MmError> {

@@ -1,9 +1,9 @@
 //! The kernel image's own layout, from the linker script's symbols.
 
 use crate::arch::cpu::without_interrupts;
+use crate::sync::SpinLock;
 use alloc::collections::BTreeMap;
 use core::ops::Range;
-use spin::Mutex;
 
 extern "C" {
     static __kernel_start: u8;
@@ -56,7 +56,7 @@ pub fn kernel() -> KernelLayout {
 }
 
 /// Guard pages of kernel stacks outside the image: page address → owner.
-static GUARDS: Mutex<BTreeMap<u64, &'static str>> = Mutex::new(BTreeMap::new());
+static GUARDS: SpinLock<BTreeMap<u64, &'static str>> = SpinLock::new(BTreeMap::new());
 
 /// Records the guard page at `page` (for fault diagnosis).
 pub fn register_guard(page: u64, owner: &'static str) {

@@ -11,12 +11,14 @@
 //! frame allocator never allocates, so there is no cycle. All mm locks are
 //! taken with interrupts disabled, and interrupt handlers never allocate.
 
+pub mod acpi_memory;
 pub mod frame_alloc;
 pub mod heap;
 pub mod hhdm;
 pub mod kernel_space;
 pub mod kva;
 pub mod layout;
+pub mod mmio;
 pub mod phys;
 pub mod stack;
 pub mod user_copy;
@@ -41,6 +43,8 @@ pub enum MmError {
     NotInitialised(&'static str),
     /// Too many physical pieces to map with the protections they need.
     Fragmented(&'static str),
+    /// A device register range overlaps one already handed out.
+    AlreadyClaimed(u64),
 }
 
 impl fmt::Display for MmError {
@@ -53,6 +57,7 @@ impl fmt::Display for MmError {
             Self::KernelNotMapped(v) => write!(f, "kernel page {v:#x} is not mapped by the loader"),
             Self::NotInitialised(what) => write!(f, "{what} used before initialisation"),
             Self::Fragmented(what) => write!(f, "{what} is in too many physical pieces"),
+            Self::AlreadyClaimed(p) => write!(f, "registers at {p:#x} are already owned"),
         }
     }
 }

@@ -36,6 +36,21 @@ impl KernelStack {
         self.base + (self.pages + 1) * PAGE
     }
 
+    /// Writes `words` at the very top of the stack (the last word just
+    /// below `top()`) and returns the address of the first: a new thread's
+    /// initial frame. Only a stack no thread runs on can be written
+    /// (`&mut self`).
+    pub fn write_top(&mut self, words: &[u64]) -> u64 {
+        let bytes = (words.len() as u64 * 8).min(self.pages * PAGE);
+        let start = self.top() - bytes;
+        // SAFETY: `[start, top)` lies in the mapped pages of this stack,
+        // which `&mut self` proves nobody else uses.
+        unsafe {
+            core::ptr::copy_nonoverlapping(words.as_ptr(), start as *mut u64, (bytes / 8) as usize)
+        };
+        start
+    }
+
     /// The guard page's range.
     pub fn guard(&self) -> core::ops::Range<u64> {
         self.base..self.base + PAGE

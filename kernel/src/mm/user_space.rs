@@ -74,16 +74,6 @@ impl UserSpace {
         self.space.as_ref().map_or(0, |s| s.pml4())
     }
 
-    /// Loads this space into CR3 (kernel half unchanged).
-    pub fn activate(&self) {
-        if let Some(space) = &self.space {
-            // SAFETY: the space was made by `new_sharing`, so its upper
-            // half is the kernel's: code, stacks and HHDM stay mapped at the
-            // same addresses across the switch.
-            unsafe { crate::arch::paging::switch_root(space.pml4()) };
-        }
-    }
-
     /// Maps a fresh page at `virt` holding `contents` (zero-filled past its
     /// end).
     pub fn map_page(&mut self, virt: u64, contents: &[u8], access: Access) -> Result<(), MmError> {

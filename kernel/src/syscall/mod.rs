@@ -2,7 +2,7 @@
 #![forbid(unsafe_code)]
 
 use crate::arch::syscall::SyscallFrame;
-use crate::arch::{serial, tsc, user};
+use crate::arch::{serial, tsc};
 use crate::mm::user_copy;
 use crate::mm::user_space::Access;
 use crate::task;
@@ -14,14 +14,25 @@ const DEBUG_WRITE_MAX: u64 = 16 * 1024;
 
 /// Installs the dispatcher as the SYSCALL handler.
 pub fn init() {
-    crate::arch::syscall::init(dispatch);
+    crate::arch::syscall::init(dispatch, before_return);
+}
+
+/// After every system call, interrupts off: a pending reschedule, an exit
+/// request, or a return address SYSRET cannot take ends here.
+fn before_return(frame: &mut SyscallFrame) {
+    if !crate::arch::syscall::sysret_safe(frame.rip) {
+        if let Some(t) = task::sched::current() {
+            t.request_exit(abi::status::ACCESS_VIOLATION);
+        }
+    }
+    task::sched::after_interrupt(true, false);
 }
 
 fn dispatch(frame: &mut SyscallFrame) {
     let [a0, a1, a2, a3, _a4] = frame.args();
     let result: SysResult = match frame.number() {
         nr::NOP => Ok(0),
-        nr::EXIT_PROCESS | nr::EXIT_THREAD => user::leave_user(u64::from(a0 as u32)),
+        nr::EXIT_PROCESS | nr::EXIT_THREAD => exit(a0 as u32),
         nr::DEBUG_WRITE => debug_write(a0, a1),
         nr::GET_SYSTEM_INFO => system_info(a0),
         nr::GET_PROCESS_INFO => process_info(a0),
@@ -33,6 +44,15 @@ fn dispatch(frame: &mut SyscallFrame) {
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);
+}
+
+/// Ends the calling thread (and with it, for now, its process: M3's
+/// process-wide exit comes with CreateThread) on its way back to ring 3.
+fn exit(code: u32) -> SysResult {
+    if let Some(t) = task::sched::current() {
+        t.request_exit(code);
+    }
+    Ok(0)
 }
 
 fn debug_write(ptr: u64, len: u64) -> SysResult {
@@ -69,13 +89,9 @@ fn process_info(out: u64) -> SysResult {
     Ok(0)
 }
 
-/// M2 has no scheduler: the calling thread waits on the TSC with the CPU
-/// idle between checks. M3 makes it block.
+/// Blocks the calling thread for at least `ms` milliseconds.
 fn sleep(ms: u64) -> SysResult {
-    let until = tsc::nanos_since_boot().saturating_add(ms.saturating_mul(1_000_000));
-    while tsc::nanos_since_boot() < until {
-        core::hint::spin_loop();
-    }
+    task::sched::sleep_ns(ms.saturating_mul(1_000_000)).map_err(|_| Error::NoMemory)?;
     Ok(0)
 }
 

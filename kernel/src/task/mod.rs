@@ -1,62 +1,130 @@
-//! Processes and running them in ring 3.
+//! Processes, threads and the scheduler.
 #![forbid(unsafe_code)]
 //!
-//! M2 runs one process at a time to completion: [`run`] enters its thread
-//! in ring 3 and returns when the process exits or faults. The preemptive
-//! scheduler (M3) replaces this with threads that block and switch.
+//! A [`Thread`] is what the scheduler runs: its own guarded kernel stack,
+//! saved context and FPU area, state and priority. A [`Process`] owns an
+//! address space and the threads that run in it. [`run`] starts a
+//! process's main thread and waits for the process to end.
 
 mod process;
+pub mod sched;
+mod thread;
 
 #[cfg(feature = "milestones")]
 pub use process::ExitStatus;
 pub use process::{Image, Process, ProcessError};
+pub use thread::{priority, Entry, Thread};
 
-use crate::arch::cpu::without_interrupts;
-use crate::arch::user;
-use crate::mm::kernel_space;
-use spin::Mutex;
+use crate::sync::SpinLock;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-/// The process whose thread is in ring 3 (or in a system call) right now.
-static CURRENT: Mutex<Option<Process>> = Mutex::new(None);
-
-/// Runs `f` on the current process, if one is running.
+/// Runs `f` on the current thread's process, if it has one.
 pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
-    without_interrupts(|| CURRENT.lock().as_mut().map(f))
+    let thread = sched::current()?;
+    let process = thread.process()?.clone();
+    drop(thread);
+    let mut p = process.lock();
+    Some(f(&mut p))
 }
 
 /// TSC at the first entry into ring 3 (for the BOOT line), 0 before.
-static FIRST_USER_TSC: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+static FIRST_USER_TSC: AtomicU64 = AtomicU64::new(0);
 
 /// TSC read right before the first IRETQ into ring 3, if any process ran.
 pub fn first_user_tsc() -> Option<u64> {
-    match FIRST_USER_TSC.load(core::sync::atomic::Ordering::Relaxed) {
+    match FIRST_USER_TSC.load(Ordering::Relaxed) {
         0 => None,
         tsc => Some(tsc),
     }
 }
 
-/// Runs `process` until it exits or faults; returns it with its exit
-/// status set (its memory is still there for inspection; drop it to free).
+/// Called by the scheduler when a thread ends: the last thread of a
+/// process ends the process with its code.
+pub(crate) fn thread_exited(thread: &Thread, code: u32) {
+    if let Some(p) = thread.process() {
+        let mut p = p.lock();
+        if p.thread_ended() {
+            p.set_exit(code);
+            if let Some(exit) = p.exit_status() {
+                log::info!("process {} '{}' {exit}", p.id(), p.name());
+            }
+        }
+    }
+}
+
+/// Starts `process`'s main thread; returns it and the shared process.
+pub fn spawn(
+    process: Process,
+) -> Result<(Arc<Thread>, Arc<SpinLock<Process>>), crate::mm::MmError> {
+    let entry = process.entry();
+    let rsp = process.initial_stack_pointer();
+    let name = process.name_static();
+    let shared = Arc::new(SpinLock::new(process));
+    shared.lock().thread_started();
+    let thread = Thread::new(
+        name,
+        Some(shared.clone()),
+        Entry::User {
+            rip: entry,
+            rsp,
+            rcx: 0,
+            rdx: 0,
+        },
+        priority::NORMAL,
+    )?;
+    sched::start(thread.clone())?;
+    Ok((thread, shared))
+}
+
+/// Starts `process`'s main thread and waits until the process has ended;
+/// returns it with its exit status set (its memory is still there for
+/// inspection; drop it to free).
 pub fn run(process: Process) -> Process {
     let entry = process.entry();
     let rsp = process.initial_stack_pointer();
-    let kernel_stack = process.kernel_stack_top();
-    process.space().activate();
-    without_interrupts(|| *CURRENT.lock() = Some(process));
-    log::debug!("entering ring 3 at {entry:#x} with RSP {rsp:#x}");
-    let _ = FIRST_USER_TSC.compare_exchange(
-        0,
-        crate::arch::cpu::rdtsc(),
-        core::sync::atomic::Ordering::Relaxed,
-        core::sync::atomic::Ordering::Relaxed,
+    let name = process.name_static();
+    let shared = Arc::new(SpinLock::new(process));
+    shared.lock().thread_started();
+    let thread = Thread::new(
+        name,
+        Some(shared.clone()),
+        Entry::User {
+            rip: entry,
+            rsp,
+            rcx: 0,
+            rdx: 0,
+        },
+        priority::NORMAL,
     );
-    let status = user::run_user(entry, rsp, kernel_stack);
-    kernel_space::activate();
-    let mut process = without_interrupts(|| CURRENT.lock().take())
-        .expect("the running process disappeared (bug)");
-    process.set_exit(status as u32);
-    if let Some(exit) = process.exit_status() {
-        log::info!("process {} '{}' {exit}", process.id(), process.name());
+    let started = thread.and_then(|t| sched::start(t.clone()).map(|()| t));
+    match started {
+        Ok(thread) => {
+            let _ = FIRST_USER_TSC.compare_exchange(
+                0,
+                crate::arch::cpu::rdtsc(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            sched::join(&thread);
+        }
+        Err(e) => {
+            log::error!("process: cannot start its thread: {e}");
+            let mut p = shared.lock();
+            p.thread_ended();
+            p.set_exit(abi::status::UNHANDLED_EXCEPTION);
+        }
     }
-    process
+    // The exited thread's last reference goes when the next switch after
+    // its death completes; wait for that.
+    let mut shared = shared;
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(p) => return p.into_inner(),
+            Err(again) => {
+                shared = again;
+                sched::yield_now();
+            }
+        }
+    }
 }

@@ -1,6 +1,5 @@
 //! A process: its address space, images, stack and exit status.
 
-use crate::mm::stack::KernelStack;
 use crate::mm::user_space::{Access, UserSpace};
 use crate::mm::MmError;
 use alloc::collections::BTreeMap;
@@ -17,8 +16,6 @@ pub const USER_STACK_TOP: u64 = 0x0000_7fff_0000_0000;
 pub const USER_STACK_BYTES: u64 = 256 * 1024;
 /// Window for `ALLOCATE_PAGES`.
 const USER_HEAP: (u64, u64) = (0x0000_1000_0000_0000, 0x0000_1000_0000_0000);
-/// Kernel stack pages per thread.
-const KERNEL_STACK_PAGES: u64 = 8;
 /// Debug output kept per process (the rest still goes to serial).
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
@@ -108,7 +105,8 @@ pub struct Process {
     space: UserSpace,
     images: Vec<LoadedImage>,
     entry: u64,
-    kernel_stack: KernelStack,
+    /// Threads started and not yet ended.
+    live_threads: u32,
     heap: RangeAllocator,
     allocations: BTreeMap<u64, u64>,
     output: String,
@@ -156,14 +154,13 @@ impl Process {
             USER_STACK_BYTES,
             Access::READ_WRITE,
         )?;
-        let kernel_stack = KernelStack::new(KERNEL_STACK_PAGES, "user thread's kernel stack")?;
         Ok(Self {
             id: NEXT_PID.fetch_add(1, Ordering::Relaxed),
             name: name.into(),
             space,
             images: loaded,
             entry,
-            kernel_stack,
+            live_threads: 0,
             heap: RangeAllocator::new(USER_HEAP.0, USER_HEAP.1),
             allocations: BTreeMap::new(),
             output: String::new(),
@@ -193,9 +190,20 @@ impl Process {
         USER_STACK_TOP - abi::ENTRY_STACK_RESERVE - 8
     }
 
-    /// The thread's kernel stack top.
-    pub fn kernel_stack_top(&self) -> u64 {
-        self.kernel_stack.top()
+    /// A name for thread logs: the program's, if it is one we know.
+    pub fn name_static(&self) -> &'static str {
+        "user thread"
+    }
+
+    /// Counts a thread that starts in this process.
+    pub fn thread_started(&mut self) {
+        self.live_threads += 1;
+    }
+
+    /// Counts a thread that ended; true if it was the last.
+    pub fn thread_ended(&mut self) -> bool {
+        self.live_threads = self.live_threads.saturating_sub(1);
+        self.live_threads == 0
     }
 
     /// PML4 physical address.
@@ -305,6 +313,9 @@ impl Process {
     }
 
     pub(super) fn set_exit(&mut self, code: u32) {
+        if self.exit.is_some() {
+            return;
+        }
         self.exit = Some(ExitStatus {
             code,
             fault: self.fault,

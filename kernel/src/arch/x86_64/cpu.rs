@@ -17,6 +17,21 @@ pub fn wait_for_interrupt() {
     x86_64::instructions::hlt();
 }
 
+/// Enables maskable interrupts on this CPU.
+pub fn enable_interrupts() {
+    interrupts::enable();
+}
+
+/// Disables maskable interrupts on this CPU.
+pub fn disable_interrupts() {
+    interrupts::disable();
+}
+
+/// Whether maskable interrupts are enabled on this CPU.
+pub fn interrupts_enabled() -> bool {
+    interrupts::are_enabled()
+}
+
 /// Runs `f` with maskable interrupts disabled, restoring the previous state.
 pub fn without_interrupts<R>(f: impl FnOnce() -> R) -> R {
     interrupts::without_interrupts(f)

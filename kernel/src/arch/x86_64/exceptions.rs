@@ -20,7 +20,11 @@ global_asm!(
     "    push 0",
     "    .endif",
     "    push \\vec",
-    "    jmp exception_common",
+    "    .if \\vec == 2 || \\vec == 18",
+    "    jmp paranoid_common",
+    "    .else",
+    "    jmp trap_common",
+    "    .endif",
     ".endm",
     ".section .text.exceptions, \"ax\"",
     "EXC_STUB 0, 0",
@@ -55,17 +59,53 @@ global_asm!(
     "EXC_STUB 29, 1",
     "EXC_STUB 30, 1",
     "EXC_STUB 31, 0",
-    "exception_common:",
-    // From ring 3 (CS.RPL = 3 in the CPU's frame, 3 words up): swap in the
-    // kernel's GS base.
-    "    test byte ptr [rsp + 24], 3",
-    "    jz 2f",
+    // Interrupt vectors 32-255: one 16-byte stub each, in vector order.
+    ".p2align 4",
+    ".global irq_stubs",
+    "irq_stubs:",
+    ".set irq_vector, 32",
+    ".rept 224",
+    "    .p2align 4",
+    "    push 0",
+    "    push irq_vector",
+    "    jmp trap_common",
+    "    .set irq_vector, irq_vector + 1",
+    ".endr",
+    // NMI and #MC can arrive anywhere, even between a `swapgs` and the
+    // instruction that leaves the kernel, so the saved CS does not tell
+    // which GS base is live: IA32_GS_BASE does (a kernel base has bit 63
+    // set; Intel SDM Vol. 3A §6.14.6 on IST delivery).
+    "paranoid_common:",
+    "    push rax",
+    "    push rcx",
+    "    push rdx",
+    "    mov ecx, 0xc0000101",
+    "    rdmsr",
+    "    test edx, edx",
+    "    js 1f",
     "    swapgs",
-    // RFLAGS.AC from ring 3 would switch SMAP off for the handler: start
-    // from clean flags (IF is already off: interrupt gate).
+    "    bts qword ptr [rsp + 24], 63",
+    "1:  lfence",
+    "    pop rdx",
+    "    pop rcx",
+    "    pop rax",
+    "    jmp trap_save",
+    // Everything else: CS.RPL = 3 in the CPU's frame (3 words up) means the
+    // user's GS base is live. Bit 63 of the vector slot records the swap,
+    // so the exit undoes exactly what the entry did. LFENCE keeps a
+    // mispredicted branch from running kernel code on the user's GS.
+    "trap_common:",
+    "    test byte ptr [rsp + 24], 3",
+    "    jz 1f",
+    "    swapgs",
+    "    bts qword ptr [rsp], 63",
+    "1:  lfence",
+    "trap_save:",
+    // Clean flags on every entry (a user's or an interrupted user copy's
+    // AC would switch SMAP off for the handler; IF is already off).
     "    push 2",
     "    popfq",
-    "2:  push rax",
+    "    push rax",
     "    push rbx",
     "    push rcx",
     "    push rdx",
@@ -84,7 +124,6 @@ global_asm!(
     // 16-byte aligned here because the CPU aligned it before pushing
     // (Intel SDM Vol. 3A §6.14.2).
     "    mov rdi, rsp",
-    "    cld",
     "    call {dispatch}",
     "    pop r15",
     "    pop r14",
@@ -101,11 +140,11 @@ global_asm!(
     "    pop rcx",
     "    pop rbx",
     "    pop rax",
-    "    add rsp, 16",
-    "    test byte ptr [rsp + 8], 3",
-    "    jz 3f",
+    "    btr qword ptr [rsp], 63",
+    "    jnc 3f",
     "    swapgs",
-    "3:  iretq",
+    "3:  add rsp, 16",
+    "    iretq",
     ".section .rodata.exceptions, \"a\"",
     ".p2align 3",
     ".global exception_stub_table",
@@ -147,6 +186,7 @@ global_asm!(
 
 extern "C" {
     static exception_stub_table: [u64; 32];
+    static irq_stubs: [u8; 0];
     static __extable_start: [u64; 0];
     static __extable_end: [u64; 0];
 }
@@ -155,6 +195,13 @@ extern "C" {
 pub fn stub_address(vector: usize) -> u64 {
     // SAFETY: the table is 32 initialised quads in rodata, defined above.
     unsafe { exception_stub_table[vector] }
+}
+
+/// Address of the entry stub for interrupt vector `vector` (32–255): the
+/// stubs are 16 bytes apart, in vector order.
+pub fn irq_stub_address(vector: usize) -> u64 {
+    // Taking the address of the asm symbol reads nothing.
+    (&raw const irq_stubs) as u64 + (vector as u64 - 32) * 16
 }
 
 /// The registers saved on exception entry, lowest address first.
@@ -176,7 +223,7 @@ pub struct TrapFrame {
     pub rcx: u64,
     pub rbx: u64,
     pub rax: u64,
-    /// Exception vector, pushed by the stub.
+    /// Exception vector, pushed by the stub (bit 63: the entry swapped GS).
     pub vector: u64,
     /// CPU error code, or 0 for vectors that have none.
     pub error_code: u64,
@@ -222,10 +269,17 @@ pub enum Outcome {
 pub struct Policy {
     /// Called for exceptions that were handled and resume.
     pub report: fn(&Fault, Outcome),
-    /// Called for any exception raised in ring 3; ends that thread.
-    pub user_fault: fn(&Fault) -> !,
+    /// Called for any exception raised in ring 3: resolves it (demand
+    /// paging) or marks the thread to end; `after_interrupt` follows.
+    pub user_fault: fn(&Fault),
     /// Called for everything else; never returns.
     pub fatal: fn(&Fault) -> !,
+    /// Called for interrupt vectors 32–255 with interrupts disabled.
+    pub interrupt: fn(u8),
+    /// Called after an interrupt was handled, with whether it came from
+    /// ring 3 and whether the interrupted code had interrupts enabled (the
+    /// scheduler may switch threads here).
+    pub after_interrupt: fn(bool, bool),
 }
 
 static POLICY: Once<Policy> = Once::new();
@@ -267,6 +321,14 @@ fn fixup_for(rip: u64) -> Option<u64> {
 }
 
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
+    let vector = (frame.vector & 0xff) as u8;
+    if vector >= 32 {
+        if let Some(p) = POLICY.get() {
+            (p.interrupt)(vector);
+            (p.after_interrupt)(frame.cs & 3 == 3, frame.rflags & 0x200 != 0);
+        }
+        return;
+    }
     let fault = Fault {
         frame: *frame,
         cr2: super::cpu::cr2(),
@@ -282,7 +344,11 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     }
     if fault.is_user() {
         match policy {
-            Some(p) => (p.user_fault)(&fault),
+            Some(p) => {
+                (p.user_fault)(&fault);
+                (p.after_interrupt)(true, false);
+                return;
+            }
             None => super::cpu::halt_forever(),
         }
     }
@@ -298,7 +364,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             super::probe::exec_fixup(frame.rip).filter(|_| fault.vector() == 14)
         {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
-            frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | frame.vector;
+            frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | u64::from(vector);
             frame.rdx = fault.cr2;
             frame.rip = fixup;
             frame.rsp = rsp;
@@ -311,7 +377,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
         let fixable = matches!(fault.vector(), 12 | 13 | 14 | 17);
         if let Some(fixup) = fixup_for(frame.rip).filter(|_| fixable) {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
-            frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | frame.vector;
+            frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | u64::from(vector);
             frame.rdx = fault.cr2;
             frame.rip = fixup;
             if let Some(p) = policy {

@@ -1,6 +1,6 @@
-//! The IDT: 64-bit interrupt gates for the 32 exception vectors.
+//! The IDT: 64-bit interrupt gates for the exceptions and vectors 32–255.
 
-use super::exceptions::stub_address;
+use super::exceptions::{irq_stub_address, stub_address};
 use super::gdt::{IST_DOUBLE_FAULT, IST_MACHINE_CHECK, IST_NMI, KERNEL_CODE};
 use spin::Once;
 use x86_64::instructions::tables::lidt;
@@ -71,6 +71,9 @@ pub fn init() {
             if matches!(vector, 3 | 4) {
                 gate.type_attr = USER_INTERRUPT_GATE;
             }
+        }
+        for (vector, gate) in gates.iter_mut().enumerate().skip(EXCEPTION_VECTORS) {
+            *gate = Gate::interrupt(irq_stub_address(vector), 0);
         }
         Idt(gates)
     });

@@ -1,13 +1,18 @@
 //! x86-64 support: CPU tables, exceptions, serial port, time, QEMU exit.
 
 pub mod bench;
+pub mod context;
 pub mod cpu;
 mod entry;
 pub mod exceptions;
 mod gdt;
 mod idt;
+pub mod irq_lock;
+pub mod lapic;
 pub mod paging;
 pub mod percpu;
+pub mod pic;
+pub mod port;
 pub mod probe;
 pub mod qemu;
 pub mod serial;

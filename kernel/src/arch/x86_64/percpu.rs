@@ -13,8 +13,6 @@ use x86_64::VirtAddr;
 pub const OFFSET_KERNEL_RSP: usize = 8;
 /// Scratch slot for the user RSP during SYSCALL entry.
 pub const OFFSET_USER_RSP: usize = 16;
-/// Kernel RSP to return to when the user thread leaves ring 3 for good.
-pub const OFFSET_RETURN_RSP: usize = 32;
 
 /// One CPU's state. The layout is fixed: the entry asm uses the offsets.
 #[repr(C)]
@@ -27,8 +25,8 @@ pub struct PerCpu {
     user_rsp: u64,
     /// Logical CPU number.
     cpu_id: u64,
-    /// Saved kernel stack pointer of `run_user`'s caller.
-    return_rsp: u64,
+    /// Reserved (was M2's saved kernel stack pointer).
+    reserved: u64,
 }
 
 struct PerCpuCell(UnsafeCell<PerCpu>);
@@ -42,7 +40,7 @@ static BSP: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
     kernel_rsp: 0,
     user_rsp: 0,
     cpu_id: 0,
-    return_rsp: 0,
+    reserved: 0,
 }));
 
 /// Points GS at the bootstrap CPU's block.

@@ -1,6 +1,6 @@
 //! COM1 serial port (16550 UART through the `uart_16550` crate).
 
-use spin::Mutex;
+use crate::sync::SpinLock;
 use uart_16550::backend::PioBackend;
 use uart_16550::{Config, Uart16550};
 use x86_64::instructions::port::Port;
@@ -11,7 +11,7 @@ const COM1: u16 = 0x3f8;
 const LSR_OFFSET: u16 = 5;
 const LSR_THR_EMPTY: u8 = 1 << 5;
 
-static PORT: Mutex<Option<Uart16550<PioBackend>>> = Mutex::new(None);
+static PORT: SpinLock<Option<Uart16550<PioBackend>>> = SpinLock::new(None);
 
 /// What `init` found out about the port.
 #[derive(Clone, Copy, Debug)]

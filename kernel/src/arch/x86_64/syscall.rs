@@ -107,24 +107,44 @@ extern "C" {
     fn ferrite_syscall_entry();
 }
 
-static HANDLER: Once<fn(&mut SyscallFrame)> = Once::new();
-
-extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
-    match HANDLER.get() {
-        Some(handler) => handler(frame),
-        None => frame.rax = u64::MAX,
-    }
-    frame.rflags = (frame.rflags & USER_RFLAGS_MASK) | 0x2;
-    // SYSRET to a non-canonical RIP would fault in ring 0 with the user's
-    // RSP (Intel SDM Vol. 2B, SYSRET): never let one through.
-    if !x86_64::VirtAddr::try_new(frame.rip).is_ok_and(|v| v.as_u64() < abi::USER_END) {
-        super::user::leave_user(u64::from(abi::status::ACCESS_VIOLATION));
-    }
+/// The kernel's system-call handler and what runs on every return to
+/// ring 3 (exit requests, pending reschedules).
+struct Hooks {
+    handler: fn(&mut SyscallFrame),
+    before_return: fn(&mut SyscallFrame),
 }
 
-/// Enables SYSCALL and points it at the kernel's `handler`.
-pub fn init(handler: fn(&mut SyscallFrame)) {
-    HANDLER.call_once(|| handler);
+static HOOKS: Once<Hooks> = Once::new();
+
+extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
+    let Some(hooks) = HOOKS.get() else {
+        frame.rax = u64::MAX;
+        return;
+    };
+    // The entry stub runs with IF = 0 (FMASK); the handler may block and
+    // be preempted, so it runs with interrupts on.
+    super::cpu::enable_interrupts();
+    (hooks.handler)(frame);
+    super::cpu::disable_interrupts();
+    frame.rflags = (frame.rflags & USER_RFLAGS_MASK) | 0x2;
+    (hooks.before_return)(frame);
+    super::cpu::disable_interrupts();
+}
+
+/// Whether `rip` may be given to SYSRET: one that is not canonical would
+/// fault in ring 0 with the user's RSP (Intel SDM Vol. 2B, SYSRET).
+pub fn sysret_safe(rip: u64) -> bool {
+    x86_64::VirtAddr::try_new(rip).is_ok_and(|v| v.as_u64() < abi::USER_END)
+}
+
+/// Enables SYSCALL and points it at the kernel's `handler`; `before_return`
+/// runs (interrupts off) after each call, before SYSRET, and must not
+/// return if the frame's RIP fails [`sysret_safe`].
+pub fn init(handler: fn(&mut SyscallFrame), before_return: fn(&mut SyscallFrame)) {
+    HOOKS.call_once(|| Hooks {
+        handler,
+        before_return,
+    });
     let star =
         (u64::from(super::gdt::KERNEL_DATA) << 48) | (u64::from(super::gdt::KERNEL_CODE) << 32);
     // STAR: kernel CS 0x08/SS 0x10; SYSRET gives user SS 0x18|3, CS 0x20|3.

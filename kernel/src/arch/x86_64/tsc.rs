@@ -10,6 +10,9 @@ const CALIBRATION_MS: u64 = 10;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(0);
 static BOOT_TSC: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds at `BOOT_TSC` (moves forward when the frequency is
+/// refined, so the clock never jumps back).
+static BASE_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Measures the TSC frequency over a 10 ms PIT channel 2 one-shot and
 /// remembers the current TSC as the boot reference. Returns the frequency.
@@ -53,5 +56,15 @@ pub fn nanos_since_boot() -> u64 {
         return 0;
     }
     let ticks = super::cpu::rdtsc().saturating_sub(BOOT_TSC.load(Ordering::Relaxed));
-    (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+    BASE_NS.load(Ordering::Relaxed) + (u128::from(ticks) * 1_000_000_000 / u128::from(hz)) as u64
+}
+
+/// Replaces the frequency with a better measurement (against the HPET or
+/// the PM timer). The clock continues from where it is. Call with
+/// interrupts disabled, before other CPUs read the clock.
+pub fn set_frequency(hz: u64) {
+    let now = nanos_since_boot();
+    BOOT_TSC.store(super::cpu::rdtsc(), Ordering::Relaxed);
+    BASE_NS.store(now, Ordering::Relaxed);
+    TSC_HZ.store(hz.max(1), Ordering::Relaxed);
 }

@@ -1,0 +1,55 @@
+//! I/O port ranges as owned values: a driver gets a range once.
+
+use crate::sync::SpinLock;
+use alloc::collections::BTreeMap;
+use x86_64::instructions::port::Port;
+
+static CLAIMED: SpinLock<BTreeMap<u16, u16>> = SpinLock::new(BTreeMap::new());
+
+/// Ports `base .. base + len`, owned by the holder.
+#[derive(Debug)]
+pub struct IoPorts {
+    base: u16,
+    len: u16,
+}
+
+/// The range overlaps one already handed out (or wraps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PortsTaken(pub u16);
+
+impl IoPorts {
+    /// Claims `len` ports from `base`.
+    pub fn claim(base: u16, len: u16) -> Result<Self, PortsTaken> {
+        let end = base
+            .checked_add(len)
+            .filter(|_| len > 0)
+            .ok_or(PortsTaken(base))?;
+        let mut claimed = CLAIMED.lock();
+        if claimed
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > base)
+        {
+            return Err(PortsTaken(base));
+        }
+        claimed.insert(base, end);
+        Ok(Self { base, len })
+    }
+
+    fn port(&self, offset: u16, width: u16) -> Option<u16> {
+        (offset.checked_add(width)? <= self.len).then_some(self.base + offset)
+    }
+
+    /// Reads a double word at `offset`.
+    pub fn read32(&self, offset: u16) -> u32 {
+        // SAFETY: as in `read8`.
+        self.port(offset, 4)
+            .map_or(u32::MAX, |p| unsafe { Port::<u32>::new(p).read() })
+    }
+}
+
+impl Drop for IoPorts {
+    fn drop(&mut self) {
+        CLAIMED.lock().remove(&self.base);
+    }
+}
