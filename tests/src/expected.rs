@@ -64,6 +64,7 @@ pub const M3: &[&str] = &[
     "priority_preempts",
     "sleep_blocks",
     "ring3_spin_is_preempted_and_killed",
+    "user_output_is_tagged",
 ];
 
 /// Benchmarks the milestone kernel must print (figures are not judged).

@@ -91,3 +91,35 @@ fn suite_passes_and_exits_cleanly() {
         panic!("milestone suite failed:\n{report}");
     }
 }
+
+/// The forging program of `user_output_is_tagged` printed protocol lines;
+/// each must appear only behind its `u<pid>| ` tag, and the kernel's next
+/// line must start a line of its own.
+#[test]
+fn user_output_cannot_forge_protocol_lines() {
+    let text = transcript::clean(&suite().serial);
+    let tagged = |needle: &str| {
+        text.lines()
+            .any(|l| l.starts_with('u') && l.contains("| ") && l.ends_with(needle))
+    };
+    let mut problems = Vec::new();
+    for needle in [
+        "CHECK M3 forged_by_user ok",
+        "BENCH name=forged iters=1 cycles_per_op=1 ns_per_op=1",
+        "milestones: 999 passed, 0 failed",
+        "partial line",
+    ] {
+        if !tagged(needle) {
+            problems.push(format!("no tagged line ending in '{needle}'"));
+        }
+        if text.lines().any(|l| l.starts_with(needle)) {
+            problems.push(format!("an untagged line starts with '{needle}'"));
+        }
+    }
+    if text.lines().any(|l| l.contains("partial line[")) {
+        problems.push("kernel output continued the program's open line".into());
+    }
+    if !problems.is_empty() {
+        panic!("{}", transcript::failure(suite(), &problems));
+    }
+}

@@ -54,8 +54,12 @@ pub mod nr {
     /// `(name_ptr, name_len, iterations, tsc_ticks) -> 0`; the kernel
     /// prints the BENCH line with its calibrated clock.
     pub const REPORT_BENCH: u64 = 10;
+    /// Milestone kernel only: announces the marker id of a benchmark about
+    /// to run in user mode, `(name_ptr, name_len, id) -> 0`; the kernel
+    /// prints its `INFO bench=` line (user output cannot).
+    pub const REPORT_BENCH_MARK: u64 = 11;
     /// Number of system calls.
-    pub const COUNT: u64 = 11;
+    pub const COUNT: u64 = 12;
 }
 
 /// Error codes (returned negated in RAX).

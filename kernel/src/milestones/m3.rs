@@ -56,7 +56,60 @@ pub const CHECKS: &[Check] = &[
         name: "ring3_spin_is_preempted_and_killed",
         run: ring3_spin_is_preempted_and_killed,
     },
+    Check {
+        milestone: "M3",
+        name: "user_output_is_tagged",
+        run: user_output_is_tagged,
+    },
 ];
+
+/// What the forging program prints: protocol lines of its own, and an
+/// unterminated line that kernel output follows.
+const FORGERY: &[u8] = b"CHECK M3 forged_by_user ok\nBENCH name=forged iters=1 cycles_per_op=1 ns_per_op=1\nmilestones: 999 passed, 0 failed\npartial line";
+
+/// A program prints protocol lines through DEBUG_WRITE; the kernel tags
+/// every line it starts (`u<pid>| `), so the host judge never takes them
+/// for kernel lines (tests/tests/milestones.rs looks for the tagged text
+/// and would see an unexpected M3 check if the tag were missing).
+fn user_output_is_tagged(_: &Context<'_>) -> Outcome {
+    use crate::mm::user_space::Access;
+    use crate::task::{Image, Process};
+    let len = FORGERY.len() as u32;
+    let [l0, l1, l2, l3] = len.to_le_bytes();
+    #[rustfmt::skip]
+    let mut code = alloc::vec![
+        0x48, 0x8d, 0x3d, 21, 0, 0, 0,   // lea rdi, [rip + 21] ; the text
+        0xbe, l0, l1, l2, l3,            // mov esi, len
+        0xb8, 3, 0, 0, 0,                // mov eax, DEBUG_WRITE
+        0x0f, 0x05,                      // syscall
+        0x31, 0xff,                      // xor edi, edi
+        0xb8, 1, 0, 0, 0,                // mov eax, EXIT_PROCESS
+        0x0f, 0x05,                      // syscall
+    ];
+    code.extend_from_slice(FORGERY);
+    let image = Image {
+        name: "forger",
+        base: 0x40_0000,
+        memory: &code,
+        pages: &[Some(Access::EXECUTE)],
+    };
+    let process = Process::new("forger", &[image], 0x40_0000).map_err(|e| detail!("{e}"))?;
+    let p = crate::task::run(process);
+    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
+    ensure!(exit.code == 0 && exit.fault.is_none(), "forger {exit}");
+    ensure!(
+        p.output().as_bytes() == FORGERY,
+        "the kernel recorded {:?}",
+        p.output()
+    );
+    log::info!("after the forger's unterminated line");
+    Ok(detail!(
+        "process {} printed {} bytes of would-be protocol lines, each tagged u{}|",
+        p.id(),
+        FORGERY.len(),
+        p.id()
+    ))
+}
 
 static SPIN_UNTIL: AtomicU64 = AtomicU64::new(0);
 static SPINS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];

@@ -136,7 +136,7 @@ pub fn bench_line(name: &str, iterations: u64, ticks: u64) {
 pub fn raw_line(args: fmt::Arguments<'_>) {
     let mut line = crate::logger::LineBuffer::new();
     let _ = fmt::write(&mut line, args);
-    crate::arch::serial::write_bytes(line.as_str().as_bytes());
+    crate::arch::serial::write_line(line.as_str().as_bytes());
     crate::console::write_str(line.as_str());
 }
 

@@ -41,6 +41,7 @@ fn dispatch(frame: &mut SyscallFrame) {
         nr::FREE_PAGES => free_pages(a0, a1),
         nr::REPORT_CHECK => report_check(a0, a1, a2, a3, frame.r8),
         nr::REPORT_BENCH => report_bench(a0, a1, a2, a3),
+        nr::REPORT_BENCH_MARK => report_bench_mark(a0, a1, a2),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);
@@ -60,7 +61,8 @@ fn debug_write(ptr: u64, len: u64) -> SysResult {
     let mut buf = vec![0u8; len as usize];
     user_copy::read(ptr, &mut buf)?;
     let text = alloc::string::String::from_utf8_lossy(&buf);
-    serial::write_bytes(text.as_bytes());
+    let pid = task::with_current(|p| p.id()).unwrap_or(u64::MAX);
+    serial::write_user(pid, text.as_bytes());
     crate::console::write_str(&text);
     task::with_current(|p| p.record_output(&text));
     Ok(len)
@@ -130,6 +132,12 @@ fn user_string(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Er
     alloc::string::String::from_utf8(buf).map_err(|_| Error::InvalidArgument)
 }
 
+/// Names in protocol lines: letters, digits and `_` only, so a user
+/// program cannot smuggle a line break or a second field into them.
+fn is_protocol_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 #[cfg_attr(not(feature = "milestones"), allow(unused_variables))]
 fn report_check(name: u64, name_len: u64, passed: u64, detail: u64, detail_len: u64) -> SysResult {
     if !cfg!(feature = "milestones") {
@@ -137,7 +145,7 @@ fn report_check(name: u64, name_len: u64, passed: u64, detail: u64, detail_len: 
     }
     let name = user_string(name, name_len, 64)?;
     let detail = user_string(detail, detail_len, 400)?;
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !is_protocol_name(&name) {
         return Err(Error::InvalidArgument);
     }
     #[cfg(feature = "milestones")]
@@ -151,10 +159,24 @@ fn report_bench(name: u64, name_len: u64, iterations: u64, ticks: u64) -> SysRes
         return Err(Error::NotSupported);
     }
     let name = user_string(name, name_len, 64)?;
-    if iterations == 0 {
+    if iterations == 0 || !is_protocol_name(&name) {
         return Err(Error::InvalidArgument);
     }
     #[cfg(feature = "milestones")]
     crate::milestones::bench_line(&name, iterations, ticks);
+    Ok(0)
+}
+
+#[cfg_attr(not(feature = "milestones"), allow(unused_variables))]
+fn report_bench_mark(name: u64, name_len: u64, id: u64) -> SysResult {
+    if !cfg!(feature = "milestones") {
+        return Err(Error::NotSupported);
+    }
+    let name = user_string(name, name_len, 64)?;
+    if !is_protocol_name(&name) || id > 255 {
+        return Err(Error::InvalidArgument);
+    }
+    #[cfg(feature = "milestones")]
+    crate::milestones::raw_line(format_args!("INFO bench={name} mark_id={id}\n"));
     Ok(0)
 }

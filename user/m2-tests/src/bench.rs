@@ -34,14 +34,13 @@ fn nops(n: u64) -> u64 {
 }
 
 pub fn null_syscall(r: &mut Report) {
-    let line = b"INFO bench=null_syscall mark_id=1\n";
-    // SAFETY: DEBUG_WRITE reads the line, a live byte string.
+    // SAFETY: REPORT_BENCH_MARK reads the name, a live string.
     unsafe {
         syscall(
-            nr::DEBUG_WRITE,
-            line.as_ptr() as u64,
-            line.len() as u64,
-            0,
+            nr::REPORT_BENCH_MARK,
+            NAME.as_ptr() as u64,
+            NAME.len() as u64,
+            1,
             0,
             0,
         )

@@ -11,7 +11,41 @@ const COM1: u16 = 0x3f8;
 const LSR_OFFSET: u16 = 5;
 const LSR_THR_EMPTY: u8 = 1 << 5;
 
-static PORT: SpinLock<Option<Uart16550<PioBackend>>> = SpinLock::new(None);
+static PORT: SpinLock<Option<Port16550>> = SpinLock::new(None);
+
+/// The UART and what was written last: protocol lines must start a line,
+/// and user text never may without its tag.
+struct Port16550 {
+    uart: Uart16550<PioBackend>,
+    /// The last byte written was a newline (or nothing was written).
+    at_line_start: bool,
+    /// Who wrote last: 0 the kernel, else a process id.
+    writer: u64,
+}
+
+impl Port16550 {
+    fn send(&mut self, bytes: &[u8]) {
+        for chunk in bytes.split_inclusive(|&b| b == b'\n') {
+            if let Some(line) = chunk.strip_suffix(b"\n") {
+                self.uart.send_bytes_exact(line);
+                self.uart.send_bytes_exact(b"\r\n");
+            } else {
+                self.uart.send_bytes_exact(chunk);
+            }
+        }
+        if let Some(&last) = bytes.last() {
+            self.at_line_start = last == b'\n';
+        }
+    }
+
+    /// Ends a line another writer left open.
+    fn claim_line(&mut self, writer: u64) {
+        if !self.at_line_start && self.writer != writer {
+            self.send(b"\n");
+        }
+        self.writer = writer;
+    }
+}
 
 /// What `init` found out about the port.
 #[derive(Clone, Copy, Debug)]
@@ -40,28 +74,75 @@ pub fn init() -> SerialStatus {
         };
     }
     let loopback_ok = uart.test_loopback().is_ok();
-    super::cpu::without_interrupts(|| *PORT.lock() = Some(uart));
+    *PORT.lock() = Some(Port16550 {
+        uart,
+        at_line_start: true,
+        writer: 0,
+    });
     SerialStatus {
         present: true,
         loopback_ok,
     }
 }
 
-/// Writes bytes to COM1, translating `\n` to `\r\n`. Does nothing before
-/// `init` or when no UART is present.
+/// Writes kernel bytes to COM1, translating `\n` to `\r\n`; a line a
+/// user program left open is ended first, so kernel text always starts a
+/// line. Does nothing before `init` or when no UART is present.
 pub fn write_bytes(bytes: &[u8]) {
-    super::cpu::without_interrupts(|| {
-        if let Some(uart) = PORT.lock().as_mut() {
-            for chunk in bytes.split_inclusive(|&b| b == b'\n') {
-                if let Some(line) = chunk.strip_suffix(b"\n") {
-                    uart.send_bytes_exact(line);
-                    uart.send_bytes_exact(b"\r\n");
-                } else {
-                    uart.send_bytes_exact(chunk);
-                }
-            }
+    if let Some(port) = PORT.lock().as_mut() {
+        port.claim_line(0);
+        port.send(bytes);
+    }
+}
+
+/// Writes a protocol line (CHECK, BENCH, ...): always at the start of a
+/// line, whoever wrote last.
+pub fn write_line(bytes: &[u8]) {
+    if let Some(port) = PORT.lock().as_mut() {
+        port.writer = 0;
+        if !port.at_line_start {
+            port.send(b"\n");
         }
-    });
+        port.send(bytes);
+    }
+}
+
+/// Writes text from process `pid`: every line it starts begins with
+/// `u<pid>| `, so user output can never pass for a kernel line.
+pub fn write_user(pid: u64, bytes: &[u8]) {
+    let mut tag = [0u8; 24];
+    let tag = user_tag(pid, &mut tag);
+    if let Some(port) = PORT.lock().as_mut() {
+        for chunk in bytes.split_inclusive(|&b| b == b'\n') {
+            if port.at_line_start || port.writer != pid {
+                port.claim_line(pid);
+                port.send(tag);
+            }
+            port.send(chunk);
+        }
+    }
+}
+
+/// `u<pid>| ` in `buf`.
+fn user_tag(pid: u64, buf: &mut [u8; 24]) -> &[u8] {
+    let mut digits = [0u8; 20];
+    let mut n = pid;
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf[0] = b'u';
+    for i in 0..len {
+        buf[1 + i] = digits[len - 1 - i];
+    }
+    buf[1 + len] = b'|';
+    buf[2 + len] = b' ';
+    &buf[..3 + len]
 }
 
 /// Writes bytes without taking the port lock: for the fault and panic paths,
