@@ -227,3 +227,30 @@ fn floats_match_the_host_libc() {
         same!(c"[%f][%e][%g][%F][%10f][%-10e][%+g]", v, v, v, v, v, v, v);
     }
 }
+
+#[test]
+fn long_precisions_match_the_host_libc() {
+    // Each output stays under the 2048-byte buffers of `same!`.
+    // `%#g` keeps its trailing zeros: `%#.200g` of 0.01 has 201 fraction
+    // digits, 142 of them past the exact value's last nonzero digit.
+    for v in [0.01, 1.0, 123.456, 1e-5, -0.1, 5e-324] {
+        same!(c"[%#.200g][%#.250g][%#.300g]", v, v, v);
+        same!(c"[%.300g][%#.800g]", v, v);
+        same!(c"[%#.800G][%-#1000.766g|]", v, v);
+        same!(c"[%.250e][%.766e]", v, v);
+        same!(c"[%.800E][%.250f][%#.0f]", v, v, v);
+        same!(c"[%.1100f]", v);
+    }
+    // Doubles below 2^-148 (about 2.8e-45) can have nonzero fraction
+    // digits past the 200th (the old cap), up to the 1074th (5e-324); the
+    // largest subnormal has 767 significant digits.
+    let largest_subnormal = f64::from_bits(0x000f_ffff_ffff_ffff);
+    let subnormal = f64::from_bits(10_000);
+    for v in [1e-50, -1e-300, largest_subnormal, 5e-324, subnormal] {
+        same!(c"[%.300f][%.770e]", v, v);
+        same!(c"[%.1074f]", v);
+        same!(c"[%.800g][%#.770g]", v, v);
+    }
+    same!(c"[%.1074f]", f64::MAX);
+    same!(c"[%#.400g][%.320f]", f64::MAX, f64::MAX);
+}

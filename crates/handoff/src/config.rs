@@ -3,7 +3,8 @@
 //! Syntax (Limine 8.x): `name: value` lines, option names case-insensitive,
 //! `#` comment lines, and a line starting with `/` opens a menu entry.
 //! Options before the first entry (`timeout`, `serial`, ...) are global and
-//! ignored by us; so are entry options we do not implement.
+//! ignored by us; so are entry options we do not implement, and every entry
+//! but the one we boot (see [`parse`]).
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -117,11 +118,108 @@ fn resolve_path(value: &str, line: usize) -> Result<&str, ConfigError> {
     Ok(path)
 }
 
-/// Entry being collected while scanning.
+/// One non-blank, non-comment line.
+enum Line<'a> {
+    /// `/Title` (any number of slashes, optional `+`): opens an entry.
+    Title(&'a str),
+    /// `name: value`, both trimmed.
+    Option(&'a str, &'a str),
+    /// Anything else; an error only where we read options.
+    Malformed(ConfigError),
+}
+
+fn classify(raw: &str, line: usize) -> Option<Line<'_>> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return None;
+    }
+    if trimmed.starts_with('/') {
+        let name = trimmed
+            .trim_start_matches('/')
+            .trim_start_matches('+')
+            .trim();
+        return Some(Line::Title(name));
+    }
+    let Some((key, value)) = trimmed.split_once(':') else {
+        return Some(Line::Malformed(ConfigError::MalformedLine { line }));
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Some(Line::Malformed(ConfigError::EmptyKey { line }));
+    }
+    if key.contains(char::is_whitespace) {
+        return Some(Line::Malformed(ConfigError::MalformedLine { line }));
+    }
+    Some(Line::Option(key, value.trim()))
+}
+
+/// The lines of `text` with their 1-based numbers, classified.
+fn lines(text: &str) -> impl Iterator<Item = (usize, Line<'_>)> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, raw)| classify(raw, index + 1).map(|l| (index + 1, l)))
+}
+
+/// The option names we read, matched ASCII case-insensitively.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Protocol,
+    KernelPath,
+    Cmdline,
+    ModulePath,
+    ModuleString,
+    Other,
+}
+
+impl Key {
+    fn of(name: &str) -> Self {
+        let is = |k: &str| name.eq_ignore_ascii_case(k);
+        if is("protocol") {
+            Self::Protocol
+        } else if is("kernel_path") || is("path") {
+            Self::KernelPath
+        } else if is("cmdline") || is("kernel_cmdline") {
+            Self::Cmdline
+        } else if is("module_path") {
+            Self::ModulePath
+        } else if is("module_cmdline") || is("module_string") {
+            Self::ModuleString
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// Line number of the title of the entry we boot: the first whose first
+/// `protocol` option is `limine` (Limine, too, reads the first occurrence
+/// of an option). Nothing else is looked at.
+fn booted_entry(text: &str) -> Option<usize> {
+    let mut entry: Option<usize> = None;
+    let mut protocol_seen = false;
+    for (line, l) in lines(text) {
+        match l {
+            Line::Title(_) => {
+                entry = Some(line);
+                protocol_seen = false;
+            }
+            Line::Option(key, value)
+                if entry.is_some() && !protocol_seen && Key::of(key) == Key::Protocol =>
+            {
+                protocol_seen = true;
+                if value.eq_ignore_ascii_case("limine") {
+                    return entry;
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The booted entry while its options are read.
 struct Pending<'a> {
     name: &'a str,
     line: usize,
-    is_limine: bool,
     kernel_path: Option<&'a str>,
     cmdline: Option<&'a str>,
     modules: Vec<ModuleSpec<'a>>,
@@ -133,7 +231,6 @@ impl<'a> Pending<'a> {
         Self {
             name,
             line,
-            is_limine: false,
             kernel_path: None,
             cmdline: None,
             modules: Vec::new(),
@@ -141,8 +238,8 @@ impl<'a> Pending<'a> {
         }
     }
 
-    fn apply(&mut self, key: &str, value: &'a str, line: usize) -> Result<(), ConfigError> {
-        let once = |slot: &mut Option<&'a str>, name: &'static str| match slot {
+    fn apply(&mut self, key: Key, value: &'a str, line: usize) -> Result<(), ConfigError> {
+        let once = |slot: &mut Option<&'a str>, value: &'a str, name: &'static str| match slot {
             Some(_) => Err(ConfigError::DuplicateKey { line, key: name }),
             None => {
                 *slot = Some(value);
@@ -150,18 +247,20 @@ impl<'a> Pending<'a> {
             }
         };
         match key {
-            "protocol" => self.is_limine = value.eq_ignore_ascii_case("limine"),
-            "kernel_path" | "path" => {
-                resolve_path(value, line)?;
-                once(&mut self.kernel_path, "kernel_path")?;
+            // Decided by `booted_entry`; a later `protocol` line is not
+            // read (Limine reads the first).
+            Key::Protocol | Key::Other => {}
+            Key::KernelPath => {
+                let path = resolve_path(value, line)?;
+                once(&mut self.kernel_path, path, "kernel_path")?;
             }
-            "cmdline" | "kernel_cmdline" => once(&mut self.cmdline, "cmdline")?,
-            "module_path" => {
+            Key::Cmdline => once(&mut self.cmdline, value, "cmdline")?,
+            Key::ModulePath => {
                 let path = resolve_path(value, line)?;
                 self.modules.push(ModuleSpec { path, cmdline: "" });
                 self.module_has_string = false;
             }
-            "module_cmdline" | "module_string" => {
+            Key::ModuleString => {
                 let Some(last) = self.modules.last_mut() else {
                     return Err(ConfigError::ModuleStringWithoutModule { line });
                 };
@@ -174,201 +273,60 @@ impl<'a> Pending<'a> {
                 last.cmdline = value;
                 self.module_has_string = true;
             }
-            _ => {}
         }
         Ok(())
     }
 
-    fn finish(self) -> Result<Option<BootEntry<'a>>, ConfigError> {
-        if !self.is_limine {
-            return Ok(None);
-        }
+    fn finish(self) -> Result<BootEntry<'a>, ConfigError> {
         let kernel_path = self
             .kernel_path
             .ok_or(ConfigError::NoKernelPath { line: self.line })?;
-        Ok(Some(BootEntry {
+        Ok(BootEntry {
             name: self.name,
-            // Already validated in `apply`.
-            kernel_path: resolve_path(kernel_path, self.line)?,
+            kernel_path,
             cmdline: self.cmdline.unwrap_or(""),
             modules: self.modules,
-        }))
+        })
     }
 }
 
 /// Parses `limine.conf` and returns the first `protocol: limine` entry.
 ///
-/// Every line is checked for syntax, also in entries we do not boot, so a
-/// typo anywhere is reported with its line number.
+/// Only what we use is validated: the global lines before the first entry
+/// must be `name: value` syntax, and the booted entry is checked in full
+/// (syntax, paths, repeated keys, a `kernel_path`). Every other entry is
+/// skipped but for its `protocol`: Limine resolves and checks an entry only
+/// when it boots it, so another entry may name resources we cannot resolve
+/// (`boot(1):`, `uuid(...)`), lack options or repeat them, and a config real
+/// Limine boots must boot with us too.
 pub fn parse(text: &[u8]) -> Result<BootEntry<'_>, ConfigError> {
     let text = core::str::from_utf8(text).map_err(|_| ConfigError::NotUtf8)?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut chosen: Option<BootEntry<'_>> = None;
+    let booted = booted_entry(text);
+    let mut in_globals = true;
     let mut current: Option<Pending<'_>> = None;
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if trimmed.starts_with('/') {
-            if let Some(done) = current.take() {
-                let entry = done.finish()?;
-                chosen = chosen.or(entry);
+    for (line, l) in lines(text) {
+        match l {
+            Line::Title(name) => {
+                if current.is_some() {
+                    break;
+                }
+                in_globals = false;
+                if booted == Some(line) {
+                    current = Some(Pending::new(name, line));
+                }
             }
-            let name = trimmed
-                .trim_start_matches('/')
-                .trim_start_matches('+')
-                .trim();
-            current = Some(Pending::new(name, line));
-            continue;
-        }
-        let Some((key, value)) = trimmed.split_once(':') else {
-            return Err(ConfigError::MalformedLine { line });
-        };
-        let key = key.trim();
-        if key.is_empty() {
-            return Err(ConfigError::EmptyKey { line });
-        }
-        if key.contains(char::is_whitespace) {
-            return Err(ConfigError::MalformedLine { line });
-        }
-        let mut lower = [0u8; 32];
-        let key = ascii_lower(key, &mut lower);
-        if let Some(entry) = current.as_mut() {
-            entry.apply(key, value.trim(), line)?;
+            Line::Malformed(e) if in_globals || current.is_some() => return Err(e),
+            Line::Option(key, value) => {
+                if let Some(entry) = current.as_mut() {
+                    entry.apply(Key::of(key), value, line)?;
+                }
+            }
+            Line::Malformed(_) => {}
         }
     }
-    if let Some(done) = current.take() {
-        let entry = done.finish()?;
-        chosen = chosen.or(entry);
-    }
-    chosen.ok_or(ConfigError::NoLimineEntry)
-}
-
-/// Lower-cases an ASCII key into `buf`; keys longer than `buf` are returned
-/// unchanged (no option we know is that long, so they stay unknown).
-fn ascii_lower<'b>(key: &'b str, buf: &'b mut [u8; 32]) -> &'b str {
-    let bytes = key.as_bytes();
-    if bytes.len() > buf.len() || !key.is_ascii() {
-        return key;
-    }
-    let out = &mut buf[..bytes.len()];
-    out.copy_from_slice(bytes);
-    out.make_ascii_lowercase();
-    core::str::from_utf8(out).unwrap_or(key)
+    current.ok_or(ConfigError::NoLimineEntry)?.finish()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SAMPLE: &str = "timeout: 0\nserial: yes\n\n/Other\n    protocol: multiboot2\n    kernel_path: boot():/x\n\n/Our Kernel\n    protocol: limine\n    kernel_path: boot():/boot/kernel.elf\n    cmdline: loglevel=debug quiet\n    module_path: boot():/boot/initrd.tar\n    module_cmdline: initrd\n    module_path: /boot/font.psf\n\n/Later\n    protocol: limine\n    kernel_path: boot():/boot/other.elf\n";
-
-    #[test]
-    fn picks_first_limine_entry_with_modules() {
-        let entry = parse(SAMPLE.as_bytes()).unwrap();
-        assert_eq!(entry.name, "Our Kernel");
-        assert_eq!(entry.kernel_path, "/boot/kernel.elf");
-        assert_eq!(entry.cmdline, "loglevel=debug quiet");
-        assert_eq!(
-            entry.modules,
-            [
-                ModuleSpec {
-                    path: "/boot/initrd.tar",
-                    cmdline: "initrd"
-                },
-                ModuleSpec {
-                    path: "/boot/font.psf",
-                    cmdline: ""
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn accepts_aliases_and_case_insensitive_keys() {
-        let text = "/K\nPROTOCOL: Limine\nPath: boot():/k.elf\nkernel_cmdline: a b\nmodule_path: boot():/m\nmodule_string: s\n";
-        let entry = parse(text.as_bytes()).unwrap();
-        assert_eq!(entry.kernel_path, "/k.elf");
-        assert_eq!(entry.cmdline, "a b");
-        assert_eq!(entry.modules[0].cmdline, "s");
-    }
-
-    #[test]
-    fn values_keep_colons_and_crlf_is_fine() {
-        let text = "/K\r\n protocol: limine\r\n kernel_path: boot():/k\r\n cmdline: a:b c\r\n";
-        let entry = parse(text.as_bytes()).unwrap();
-        assert_eq!(entry.cmdline, "a:b c");
-        assert_eq!(entry.kernel_path, "/k");
-    }
-
-    #[test]
-    fn malformed_line_reports_its_number() {
-        let text = "timeout: 0\n/K\n protocol: limine\n kernel_path boot():/k\n";
-        assert_eq!(
-            parse(text.as_bytes()),
-            Err(ConfigError::MalformedLine { line: 4 })
-        );
-        let text = "/K\n: x\n";
-        assert_eq!(
-            parse(text.as_bytes()),
-            Err(ConfigError::EmptyKey { line: 2 })
-        );
-    }
-
-    #[test]
-    fn missing_pieces_are_errors() {
-        assert_eq!(parse(b"timeout: 3\n"), Err(ConfigError::NoLimineEntry));
-        assert_eq!(
-            parse(b"/A\nprotocol: linux\nkernel_path: /k\n"),
-            Err(ConfigError::NoLimineEntry)
-        );
-        assert_eq!(
-            parse(b"\n/A\nprotocol: limine\n"),
-            Err(ConfigError::NoKernelPath { line: 2 })
-        );
-        assert_eq!(
-            parse(b"/A\nprotocol: limine\nkernel_path: /k\nmodule_cmdline: x\n"),
-            Err(ConfigError::ModuleStringWithoutModule { line: 4 })
-        );
-        assert_eq!(
-            parse(b"/A\nprotocol: limine\nkernel_path: /k\nkernel_path: /j\n"),
-            Err(ConfigError::DuplicateKey {
-                line: 4,
-                key: "kernel_path"
-            })
-        );
-        assert_eq!(parse(b"\xff\xfe"), Err(ConfigError::NotUtf8));
-    }
-
-    #[test]
-    fn unsupported_resources_are_refused() {
-        for value in [
-            "hdd(1:1):/k",
-            "boot():k",
-            "boot():/k#abc",
-            "boot(2):/k",
-            "boot():/",
-        ] {
-            let text = alloc::format!("/A\nprotocol: limine\nkernel_path: {value}\n");
-            assert_eq!(
-                parse(text.as_bytes()),
-                Err(ConfigError::UnsupportedPath { line: 3 }),
-                "{value}"
-            );
-        }
-    }
-
-    #[test]
-    fn comments_and_global_options_are_ignored() {
-        let text = "# hello\ntimeout: no\nverbose: yes\n/A\n  # inside\n  protocol: limine\n  kaslr: no\n  kernel_path: /k\n";
-        assert_eq!(parse(text.as_bytes()).unwrap().kernel_path, "/k");
-    }
-
-    #[test]
-    fn display_mentions_the_line() {
-        let msg = alloc::format!("{}", ConfigError::MalformedLine { line: 7 });
-        assert!(msg.contains("line 7"), "{msg}");
-    }
-}
+mod tests;

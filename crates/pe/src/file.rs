@@ -6,6 +6,7 @@ use crate::error::PeError;
 use crate::exports::{parse_exports, Exports};
 use crate::headers::parse_headers;
 use crate::imports::{parse_imports, ImportDll};
+use crate::names::NameBudget;
 use crate::relocs::parse_relocs;
 use crate::section::{FileView, Section};
 use crate::tls::{parse_tls, TlsInfo};
@@ -39,12 +40,13 @@ pub fn parse(file: &[u8]) -> Result<PeFile, PeError> {
         sections: &headers.sections,
     };
     let size = headers.size_of_image;
+    let mut budget = NameBudget::new(file.len());
     let imports = match headers.import {
-        Some((rva, _)) => parse_imports(&view, rva, size)?,
+        Some((rva, _)) => parse_imports(&view, rva, size, &mut budget)?,
         None => Vec::new(),
     };
     let exports = match headers.export {
-        Some((rva, len)) => Some(parse_exports(&view, rva, len, size)?),
+        Some((rva, len)) => Some(parse_exports(&view, rva, len, size, &mut budget)?),
         None => None,
     };
     let reloc_sites = match headers.base_reloc {

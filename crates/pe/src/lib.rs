@@ -52,10 +52,18 @@
 //!   static TLS for it or refuses the program is the kernel's decision.
 //! - **Imports** are bound by name or ordinal; forwarded exports and
 //!   delay-load imports are refused with their own errors. DLL names match
-//!   ASCII case-insensitively; import cycles are refused.
+//!   ASCII case-insensitively; import cycles are refused. Symbol names
+//!   match exactly, through an index sorted once per exporter (the file's
+//!   own name table is not trusted to be sorted). When a DLL exports one
+//!   name at several ordinals, the lowest ordinal wins.
 //! - **Limits.** At most [`MAX_SECTIONS`] sections, [`MAX_IMAGE_SIZE`] bytes
-//!   of image and [`MAX_MODULES`] modules per process, so hostile headers
-//!   cannot make the kernel allocate without bound.
+//!   of image, [`MAX_IMPORTS`] imported symbols per image and
+//!   [`MAX_MODULES`] modules per process, so hostile headers cannot make the
+//!   kernel allocate without bound. Names are capped one by one
+//!   ([`MAX_SYMBOL_NAME`], [`MAX_DLL_NAME`], [`MAX_FORWARDER`]) and the
+//!   name bytes one image owns by its file length plus
+//!   [`NAME_BUDGET_SLACK`], so entries that all point at one long string
+//!   cannot multiply it.
 //!
 //! No input makes this crate panic: every offset is checked, arithmetic on
 //! header values is widened or checked, and allocation failure is an error.
@@ -71,6 +79,7 @@ mod file;
 mod headers;
 mod imports;
 mod load;
+mod names;
 mod process;
 mod relocs;
 mod section;
@@ -87,6 +96,7 @@ pub use exports::{Export, ExportTarget, Exports};
 pub use file::{parse, PeFile};
 pub use imports::{Import, ImportDll, ImportSymbol};
 pub use load::{LoadedImage, PageRange};
+pub use names::{MAX_DLL_NAME, MAX_FORWARDER, MAX_SYMBOL_NAME, NAME_BUDGET_SLACK};
 pub use process::{plan_process, Module, ProcessImage};
 pub use section::{Protection, Section};
 pub use tls::TlsInfo;
@@ -100,6 +110,14 @@ pub const MAX_IMAGE_SIZE: u32 = 256 << 20;
 /// Largest section count accepted (the Windows loader's limit, PE/COFF spec
 /// §3.3 "NumberOfSections").
 pub const MAX_SECTIONS: u16 = 96;
+
+/// Largest number of imported symbols (IAT slots) in one image: as many as
+/// one export table has ordinals (PE/COFF spec §6.3.1: they are 16-bit),
+/// far more than real programs import. An image is also held to one symbol
+/// per 8 bytes of its file: every symbol of a well-formed file has a lookup
+/// entry of its own (§6.4.2), so only descriptors that share one table can
+/// name more.
+pub const MAX_IMPORTS: usize = 1 << 16;
 
 /// Largest number of images (EXE plus DLLs) in one process.
 pub const MAX_MODULES: usize = 64;

@@ -26,6 +26,11 @@ pub struct Spec {
     pub name: &'static str,
     /// Named exports: (name, offset into `.text`).
     pub exports: Vec<(&'static str, u32)>,
+    /// Forwarded exports after them: (name, forwarder such as `b.Name`).
+    pub forwarders: Vec<(&'static str, &'static str)>,
+    /// Whether the name pointer table is sorted (as the spec requires);
+    /// `false` keeps it in export order, as a hostile file may.
+    pub sorted_names: bool,
     /// Imports per DLL.
     pub imports: Vec<(&'static str, Vec<Sym>)>,
     /// Absolute pointers into `.text` stored in `.data`, each relocated.
@@ -44,6 +49,8 @@ impl Spec {
             base: 0x1_4000_0000,
             name: "prog.exe",
             exports: Vec::new(),
+            forwarders: Vec::new(),
+            sorted_names: true,
             imports: Vec::new(),
             pointers: 0,
             bss: 0,
@@ -151,14 +158,22 @@ fn tables(spec: &Spec, rdata_rva: u32, text_rva: u32) -> Tables {
         import = Some((dir, 20 * (spec.imports.len() as u32 + 1)));
     }
     let mut export = None;
-    if !spec.exports.is_empty() {
+    if !spec.exports.is_empty() || !spec.forwarders.is_empty() {
         // §6.3.1: directory, address table, name pointers, ordinals, names.
-        let mut sorted: Vec<(usize, &(&str, u32))> = spec.exports.iter().enumerate().collect();
-        sorted.sort_by_key(|(_, (n, _))| *n);
-        let n = spec.exports.len() as u32;
+        let names: Vec<&str> = spec
+            .exports
+            .iter()
+            .map(|(n, _)| *n)
+            .chain(spec.forwarders.iter().map(|(n, _)| *n))
+            .collect();
+        let mut order: Vec<(usize, &str)> = names.iter().copied().enumerate().collect();
+        if spec.sorted_names {
+            order.sort_by_key(|(_, n)| *n);
+        }
+        let n = names.len() as u32;
         let dir = r.alloc(40, 4);
         let eat = r.alloc(4 * n as usize, 4);
-        let names = r.alloc(4 * n as usize, 4);
+        let name_table = r.alloc(4 * n as usize, 4);
         let ords = r.alloc(2 * n as usize, 2);
         let own = r.string(spec.name);
         r.put(dir + 12, &own.to_le_bytes());
@@ -166,15 +181,21 @@ fn tables(spec: &Spec, rdata_rva: u32, text_rva: u32) -> Tables {
         r.put(dir + 20, &n.to_le_bytes());
         r.put(dir + 24, &n.to_le_bytes());
         r.put(dir + 28, &eat.to_le_bytes());
-        r.put(dir + 32, &names.to_le_bytes());
+        r.put(dir + 32, &name_table.to_le_bytes());
         r.put(dir + 36, &ords.to_le_bytes());
         for (i, (_, offset)) in spec.exports.iter().enumerate() {
             r.put(eat + 4 * i as u32, &(text_rva + offset).to_le_bytes());
         }
-        for (k, (index, (name, _))) in sorted.iter().enumerate() {
+        for (k, (index, name)) in order.iter().enumerate() {
             let at = r.string(name);
-            r.put(names + 4 * k as u32, &at.to_le_bytes());
+            r.put(name_table + 4 * k as u32, &at.to_le_bytes());
             r.put(ords + 2 * k as u32, &(*index as u16).to_le_bytes());
+        }
+        // §6.3.2: a forwarder's address points into the export directory.
+        for (i, (_, target)) in spec.forwarders.iter().enumerate() {
+            let at = r.string(target);
+            let slot = spec.exports.len() + i;
+            r.put(eat + 4 * slot as u32, &at.to_le_bytes());
         }
         let end = r.rva + r.bytes.len() as u32;
         export = Some((dir, end - dir));
@@ -282,6 +303,88 @@ pub fn build(spec: &Spec) -> Built {
         data_rva: data.virtual_address,
         iat: t.iat,
     }
+}
+
+// Hostile shapes found by fuzzing: many entries sharing one long string or
+// one lookup table, so a parser that copies per entry multiplies the file.
+
+/// A string that lives as long as the test binary (the spec wants them).
+pub fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// File offset of the export directory's field at `field` (§6.3.1).
+fn export_field(bytes: &[u8], field: usize) -> usize {
+    let dir = get_u32(bytes, directory(bytes, pe::IMAGE_DIRECTORY_ENTRY_EXPORT));
+    file_offset(bytes, dir) + field
+}
+
+/// File offset of import descriptor `index` (§6.4.1).
+pub fn import_descriptor(bytes: &[u8], index: usize) -> usize {
+    let dir = get_u32(bytes, directory(bytes, pe::IMAGE_DIRECTORY_ENTRY_IMPORT));
+    file_offset(bytes, dir) + 20 * index
+}
+
+/// `lib.dll` with `count` exports whose name pointers all lead to one
+/// `len`-byte name.
+pub fn dll_sharing_one_export_name(count: usize, len: usize) -> Vec<u8> {
+    // "N..." sorts before "b": the long name is name pointer 0.
+    let long = leak("N".repeat(len));
+    let mut exports = vec![(long, 0x10)];
+    exports.extend((1..count).map(|i| ("b", 0x10 * (1 + i as u32 % 0x1f))));
+    let mut bytes = build(&Spec {
+        exports,
+        ..Spec::dll("lib.dll", &[])
+    })
+    .bytes;
+    let names = file_offset(&bytes, get_u32(&bytes, export_field(&bytes, 32)));
+    let shared = get_u32(&bytes, names);
+    for k in 0..count {
+        set_u32(&mut bytes, names + 4 * k, shared);
+    }
+    bytes
+}
+
+/// An EXE importing `count` symbols from `lib.dll` whose hint/name
+/// pointers all lead to one `len`-byte name.
+pub fn exe_sharing_one_import_name(count: usize, len: usize) -> Vec<u8> {
+    let long = leak("N".repeat(len));
+    let mut syms = vec![Sym::Name(long)];
+    syms.extend((1..count).map(|_| Sym::Ordinal(1)));
+    let mut bytes = build(&Spec {
+        imports: vec![("lib.dll", syms)],
+        ..Spec::exe()
+    })
+    .bytes;
+    let desc = import_descriptor(&bytes, 0);
+    for field in [0, 16] {
+        let table = file_offset(&bytes, get_u32(&bytes, desc + field));
+        let shared: [u8; 8] = bytes[table..table + 8].try_into().unwrap();
+        for k in 1..count {
+            bytes[table + 8 * k..table + 8 * k + 8].copy_from_slice(&shared);
+        }
+    }
+    bytes
+}
+
+/// An EXE with `descriptors` import descriptors that all share one lookup
+/// table (and IAT) of `thunks` ordinal imports.
+pub fn exe_sharing_one_lookup_table(descriptors: usize, thunks: usize) -> Vec<u8> {
+    let mut imports = vec![("lib.dll", vec![Sym::Ordinal(1); thunks])];
+    imports.extend((1..descriptors).map(|_| ("lib.dll", vec![Sym::Ordinal(1)])));
+    let mut bytes = build(&Spec {
+        imports,
+        ..Spec::exe()
+    })
+    .bytes;
+    let first = import_descriptor(&bytes, 0);
+    let (lookup, iat) = (get_u32(&bytes, first), get_u32(&bytes, first + 16));
+    for i in 1..descriptors {
+        let desc = import_descriptor(&bytes, i);
+        set_u32(&mut bytes, desc, lookup);
+        set_u32(&mut bytes, desc + 16, iat);
+    }
+    bytes
 }
 
 // Offsets for corrupting fields (PE/COFF spec §3.3, §3.4, §4).

@@ -103,7 +103,7 @@ fn runtime_dll_exports_the_native_calls() {
     assert!(dll.is_dll());
     let exports = dll.exports().expect("runtime.dll exports");
     let ours: BTreeMap<String, u32> = exports
-        .entries
+        .entries()
         .iter()
         .filter_map(|e| match (&e.name, &e.target) {
             (Some(n), pe::ExportTarget::Rva(r)) => Some((n.clone(), *r)),

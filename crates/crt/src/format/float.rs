@@ -10,21 +10,37 @@ use super::spec::{FloatKind, Spec};
 use super::{Counted, Sink};
 use core::fmt::Write;
 
-/// Fixed-notation digits past this many are printed as zeros. Every double
-/// is exact within 1074 fraction digits, but every ordinary one (not
-/// below about 1e-200) is exact well within this.
-const MAX_FRACTION: usize = 200;
+/// Fraction digits that can be nonzero in fixed notation. Every finite
+/// double is an integer multiple of 2^-1074 (the least subnormal, IEEE 754
+/// binary64), and 2^-k has exactly k fraction digits, so no double has a
+/// nonzero digit past the 1074th (5e-324 has one there). `%f` digits past
+/// this many are printed as zeros without formatting them.
+const MAX_FRACTION: usize = 1074;
+
+/// Fraction digits that can be nonzero in scientific notation: a double's
+/// exact decimal value has at most 767 significant digits (the most, 767,
+/// belong to the largest subnormal, (2^52 - 1) * 2^-1074), one before the
+/// point and 766 after it.
+const MAX_SCIENTIFIC: usize = 766;
+
+/// Integer digits of the largest double (about 1.8e308).
+const MAX_INTEGER: usize = 309;
+
+/// Bytes of the longest body: `DBL_MAX` in fixed notation with every
+/// fraction digit that can be nonzero, and `#`'s point. Scientific bodies
+/// (at most 1 + 1 + 766 bytes) are shorter.
+const BODY: usize = MAX_INTEGER + 1 + MAX_FRACTION + 1;
 
 /// A small stack buffer that `core::fmt` writes into.
-struct Text {
-    bytes: [u8; 528],
+struct Text<const N: usize> {
+    bytes: [u8; N],
     len: usize,
 }
 
-impl Text {
+impl<const N: usize> Text<N> {
     fn new() -> Self {
         Self {
-            bytes: [0; 528],
+            bytes: [0; N],
             len: 0,
         }
     }
@@ -41,7 +57,7 @@ impl Text {
     }
 }
 
-impl Write for Text {
+impl<const N: usize> Write for Text<N> {
     fn write_str(&mut self, s: &str) -> core::fmt::Result {
         if self.len + s.len() > self.bytes.len() {
             return Err(core::fmt::Error);
@@ -52,11 +68,13 @@ impl Write for Text {
 }
 
 /// Scientific digits of `a` (not negative) with `prec` fraction digits:
-/// the mantissa text ("d.ddd") and the decimal exponent.
-fn scientific(a: f64, prec: usize) -> (Text, i32) {
+/// the mantissa text ("d.ddd", at most [`MAX_SCIENTIFIC`] fraction digits),
+/// the decimal exponent and how many more (zero) digits to print after it.
+fn scientific(a: f64, prec: usize) -> (Text<BODY>, i32, usize) {
     let mut t = Text::new();
-    // `{:e}` never needs more than 1 + 1 + MAX_FRACTION + 6 bytes.
-    let _ = write!(t, "{:.*e}", prec.min(MAX_FRACTION), a);
+    let p = prec.min(MAX_SCIENTIFIC);
+    // 1 + 1 + MAX_SCIENTIFIC digits and `e-324` fit in BODY.
+    let _ = write!(t, "{:.*e}", p, a);
     let e = t
         .as_bytes()
         .iter()
@@ -72,21 +90,22 @@ fn scientific(a: f64, prec: usize) -> (Text, i32) {
         }
     }
     t.len = e;
-    (t, if neg { -exp } else { exp })
+    (t, if neg { -exp } else { exp }, prec - p)
 }
 
-/// The body (no sign) of `a` in fixed notation with `prec` fraction digits;
-/// `extra` is how many more zeros to print after it.
-fn fixed(a: f64, prec: usize) -> (Text, usize) {
+/// The body (no sign) of `a` in fixed notation with `prec` fraction digits
+/// (at most [`MAX_FRACTION`] of them) and how many more (zero) digits to
+/// print after it.
+fn fixed(a: f64, prec: usize) -> (Text<BODY>, usize) {
     let mut t = Text::new();
     let p = prec.min(MAX_FRACTION);
-    // 309 integer digits at most, a point and MAX_FRACTION digits fit.
+    // MAX_INTEGER digits, a point and MAX_FRACTION digits fit in BODY.
     let _ = write!(t, "{:.*}", p, a);
     (t, prec - p)
 }
 
 /// Removes trailing fraction zeros, and the point if nothing follows it.
-fn trim_zeros(t: &mut Text) {
+fn trim_zeros<const N: usize>(t: &mut Text<N>) {
     if !t.as_bytes().contains(&b'.') {
         return;
     }
@@ -99,7 +118,7 @@ fn trim_zeros(t: &mut Text) {
 }
 
 /// Appends C's exponent: `e`, the sign, at least two digits.
-fn push_exponent(t: &mut Text, exp: i32, upper: bool) {
+fn push_exponent<const N: usize>(t: &mut Text<N>, exp: i32, upper: bool) {
     t.push(if upper { b"E" } else { b"e" });
     t.push(if exp < 0 { b"-" } else { b"+" });
     let mut digits = [b'0'; 4];
@@ -134,32 +153,39 @@ pub(super) fn format<S: Sink>(out: &mut Counted<'_, S>, spec: &Spec, kind: Float
             (t, extra, None)
         }
         FloatKind::Exponent => {
-            let (m, e) = scientific(a, prec);
-            (m, prec - prec.min(MAX_FRACTION), Some(e))
+            let (m, e, extra) = scientific(a, prec);
+            (m, extra, Some(e))
         }
         FloatKind::General => {
+            // C11 §7.21.6.1p8: P significant digits; fixed style when the
+            // exponent X of the rounded value has P > X >= -4, with
+            // P - 1 - X fraction digits, else scientific with P - 1.
             let p = prec.max(1);
-            let (m, e) = scientific(a, p - 1);
-            let (mut t, exp) = if e < p as i32 && e >= -4 {
-                (fixed(a, (p as i32 - 1 - e) as usize).0, None)
+            let (m, e, extra) = scientific(a, p - 1);
+            let (mut t, mut extra, exp) = if e < p as i32 && e >= -4 {
+                let (t, extra) = fixed(a, (p as i32 - 1 - e) as usize);
+                (t, extra, None)
             } else {
-                (m, Some(e))
+                (m, extra, Some(e))
             };
+            // Without `#` the trailing zeros go, the unprinted ones too.
             if !spec.alt {
                 trim_zeros(&mut t);
+                extra = 0;
             }
-            (t, 0, exp)
+            (t, extra, exp)
         }
     };
     if spec.alt && !body.as_bytes().contains(&b'.') {
         body.push(b".");
     }
-    let mut tail = Text::new();
+    let mut tail = Text::<8>::new();
     if let Some(e) = exp {
         push_exponent(&mut tail, e, spec.upper);
     }
-    // The body, the zeros beyond MAX_FRACTION and the exponent form one
-    // field; write it in its pieces with the padding computed over all.
+    // The body, the zeros past the digits that can be nonzero and the
+    // exponent form one field; write it in its pieces with the padding
+    // computed over all.
     let len = sign.len() + body.len + extra + tail.len;
     let pad = spec.width.saturating_sub(len);
     let zero_pad = spec.zero && !spec.left;

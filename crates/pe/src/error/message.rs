@@ -108,6 +108,18 @@ impl fmt::Display for PeError {
             BadName { what, rva } => {
                 write!(f, "{what} at RVA {rva:#x} is not a readable UTF-8 string")
             }
+            NameTooLong { what, rva, limit } => {
+                write!(f, "{what} at RVA {rva:#x} is longer than {limit} bytes")
+            }
+            NamesTooLarge { limit } => write!(
+                f,
+                "import and export names need more than {limit} bytes \
+                 (entries share names)"
+            ),
+            TooManyImports { limit } => write!(
+                f,
+                "more than {limit} imported symbols (lookup tables shared or too large)"
+            ),
             RelocBlockTruncated { offset, needed, remaining } => write!(
                 f,
                 "relocation block at directory offset {offset:#x} needs {needed} bytes, \

@@ -214,6 +214,29 @@ pub enum PeError {
         /// Its RVA.
         rva: u32,
     },
+    /// A DLL, symbol or forwarder name is longer than its limit
+    /// ([`crate::MAX_DLL_NAME`], [`crate::MAX_SYMBOL_NAME`],
+    /// [`crate::MAX_FORWARDER`]).
+    NameTooLong {
+        /// What the name is.
+        what: &'static str,
+        /// Its RVA.
+        rva: u32,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The import and export names of one image add up to more than its
+    /// file length plus [`crate::NAME_BUDGET_SLACK`]: entries share names.
+    NamesTooLarge {
+        /// The budget in bytes.
+        limit: usize,
+    },
+    /// More imported symbols than [`crate::MAX_IMPORTS`], or than the
+    /// file has 8-byte lookup entries for (descriptors share a table).
+    TooManyImports {
+        /// The limit for this file.
+        limit: usize,
+    },
     /// A base relocation block header or its entries run past the
     /// directory.
     RelocBlockTruncated {

@@ -57,11 +57,11 @@ fn dll_exports_by_name_and_ordinal() {
     assert!(pe.is_dll());
     assert_eq!(pe.entry_rva(), None);
     let exports = pe.exports().unwrap();
-    assert_eq!(exports.dll_name, "Lib.dll");
-    assert_eq!(exports.ordinal_base, 1);
-    assert_eq!(exports.entries.len(), 3);
+    assert_eq!(exports.dll_name(), "Lib.dll");
+    assert_eq!(exports.ordinal_base(), 1);
+    assert_eq!(exports.entries().len(), 3);
     for (i, name) in ["Zeta", "Alpha", "Mid"].iter().enumerate() {
-        let e = &exports.entries[i];
+        let e = &exports.entries()[i];
         assert_eq!(e.ordinal, i as u16 + 1);
         assert_eq!(e.name.as_deref(), Some(*name));
         let rva = built.text_rva + 0x10 * (i as u32 + 1);

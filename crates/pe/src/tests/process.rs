@@ -1,33 +1,8 @@
 //! `plan_process` and `bind` over synthetic EXEs and DLLs.
 
-use std::collections::HashMap;
-
+use super::{slot, Files};
 use crate::synth::{self, Spec, Sym};
-use crate::{plan_process, ExportTarget, PeError, ProcessImage};
-
-struct Files(HashMap<String, Vec<u8>>);
-
-impl Files {
-    fn new(list: Vec<(&str, Vec<u8>)>) -> Files {
-        Files(
-            list.into_iter()
-                .map(|(n, b)| (n.to_ascii_lowercase(), b))
-                .collect(),
-        )
-    }
-    fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.get(&name.to_ascii_lowercase()).map(Vec::as_slice)
-    }
-    /// Plans `exe`, placing image `i` (in call order) at `bases[i]`, or at
-    /// its preferred base when `bases` runs out.
-    fn plan(&self, exe: &str, bases: &[u64]) -> Result<ProcessImage, PeError> {
-        let mut calls = 0;
-        plan_process(exe, &|n| self.get(n), &mut |_, preferred, _| {
-            calls += 1;
-            bases.get(calls - 1).copied().unwrap_or(preferred)
-        })
-    }
-}
+use crate::{ExportTarget, PeError, ProcessImage};
 
 fn dll(
     name: &'static str,
@@ -67,15 +42,10 @@ fn diamond() -> Files {
     ])
 }
 
-fn slot(image: &crate::LoadedImage, rva: u32) -> u64 {
-    let at = rva as usize;
-    u64::from_le_bytes(image.memory[at..at + 8].try_into().unwrap())
-}
-
 fn export_rva(p: &ProcessImage, module: usize, name: &str) -> u64 {
     let e = p.modules[module].pe.exports().unwrap();
     let found = e
-        .entries
+        .entries()
         .iter()
         .find(|x| x.name.as_deref() == Some(name))
         .unwrap();
