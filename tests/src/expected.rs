@@ -65,6 +65,8 @@ pub const M3: &[&str] = &[
     "sleep_blocks",
     "ring3_spin_is_preempted_and_killed",
     "user_output_is_tagged",
+    "commit_limit_gives_no_memory",
+    "memory_exhaustion_is_survivable",
 ];
 
 /// Benchmarks the milestone kernel must print (figures are not judged).

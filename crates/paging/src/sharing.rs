@@ -2,7 +2,7 @@
 
 use crate::entry::{self, PRESENT};
 use crate::space::{new_table, ENTRIES, KERNEL_HALF};
-use crate::{AddressSpace, FrameSource, KernelHalf, MapError, PhysMem};
+use crate::{AddressSpace, FrameSource, KernelHalf, MapError, PageSize, PhysMem};
 
 impl AddressSpace {
     /// Creates a [`KernelHalf::Shared`] address space whose PML4 entries
@@ -63,6 +63,60 @@ impl AddressSpace {
         frames.free_table_frame(self.pml4);
         freed
     }
+}
+
+impl AddressSpace {
+    /// Tears the user half down in one pass without allocating: calls
+    /// `leaf(frames, phys, size)` for every mapped page below the kernel
+    /// half (the caller frees the frame, through `frames` if it likes), and frees every page table as
+    /// [`AddressSpace::destroy`] does. Returns the number of table frames
+    /// freed. The address space must not be loaded in CR3 on any CPU.
+    pub fn destroy_with_leaves<F: FrameSource>(
+        self,
+        mem: &mut impl PhysMem,
+        frames: &mut F,
+        mut leaf: impl FnMut(&mut F, u64, PageSize),
+    ) -> usize {
+        let last = match self.kernel_half {
+            KernelHalf::Shared => KERNEL_HALF as u64,
+            KernelHalf::Owned => ENTRIES,
+        };
+        let mut freed = 1;
+        for i in 0..last {
+            let e = mem.read_u64(self.pml4 + i * 8);
+            if e & PRESENT != 0 {
+                freed += free_tree_and_leaves(mem, frames, entry::table_address(e), 1, &mut leaf);
+            }
+        }
+        frames.free_table_frame(self.pml4);
+        freed
+    }
+}
+
+/// Like [`free_tree`], also reporting every leaf below `table`.
+fn free_tree_and_leaves<F: FrameSource>(
+    mem: &mut impl PhysMem,
+    frames: &mut F,
+    table: u64,
+    level: usize,
+    leaf: &mut impl FnMut(&mut F, u64, PageSize),
+) -> usize {
+    let mut freed = 1;
+    for i in 0..ENTRIES {
+        let e = mem.read_u64(table + i * 8);
+        if e & PRESENT == 0 {
+            continue;
+        }
+        if level == 3 || entry::is_leaf(e, level) {
+            let size = PageSize::at_level(level);
+            let (phys, _) = entry::decode_leaf(e, size);
+            leaf(frames, phys, size);
+        } else {
+            freed += free_tree_and_leaves(mem, frames, entry::table_address(e), level + 1, leaf);
+        }
+    }
+    frames.free_table_frame(table);
+    freed
 }
 
 /// Frees the table at `table` (level 1..=3) and every table below it;

@@ -467,3 +467,49 @@ fn destroy_returns_every_table() {
     assert_eq!(s.destroy(&mut mem, &mut frames), used);
     assert_eq!(frames.in_use(), 0);
 }
+
+#[test]
+fn destroy_with_leaves_reports_every_user_page_once() {
+    let (mut mem, mut frames) = setup();
+    let mut kernel = space(&mut mem, &mut frames, KernelHalf::Shared);
+    kernel.fill_kernel_half(&mut mem, &mut frames).unwrap();
+    kernel
+        .map(&mut mem, &mut frames, KERNEL, 0, PageSize::Size2M, RW)
+        .unwrap();
+    let kernel_tables = frames.in_use();
+    let mut s = AddressSpace::new_sharing(&mut mem, &mut frames, &kernel).unwrap();
+    let mut expected = Vec::new();
+    for i in 0..20u64 {
+        let virt = (i * 0x0080_4020_1000) & 0x7fff_ffff_f000;
+        s.map(
+            &mut mem,
+            &mut frames,
+            virt,
+            (i + 1) * K4,
+            PageSize::Size4K,
+            RW,
+        )
+        .unwrap();
+        expected.push(((i + 1) * K4, PageSize::Size4K));
+    }
+    s.map(
+        &mut mem,
+        &mut frames,
+        5 * M2 + G1,
+        9 * M2,
+        PageSize::Size2M,
+        RW,
+    )
+    .unwrap();
+    expected.push((9 * M2, PageSize::Size2M));
+    let mut seen = Vec::new();
+    let freed = s.destroy_with_leaves(&mut mem, &mut frames, |_, phys, size| {
+        seen.push((phys, size))
+    });
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected);
+    // Every table of the user half went back; the kernel's stayed.
+    assert_eq!(frames.in_use(), kernel_tables);
+    assert!(freed > 1);
+}

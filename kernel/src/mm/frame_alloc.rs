@@ -37,9 +37,31 @@ pub fn with<R>(f: impl FnOnce(&mut FrameAllocator<Storage>) -> R) -> Result<R, M
     })
 }
 
-/// One 4 KiB frame (not zeroed).
-pub fn alloc() -> Result<u64, MmError> {
+/// Frames only the kernel may take: heap growth and kernel stacks keep
+/// working after user memory has taken everything else (512 frames, 2 MiB).
+pub const KERNEL_RESERVE_FRAMES: u64 = 512;
+
+/// One 4 KiB frame (not zeroed) for the kernel: may use the reserve.
+pub fn alloc_kernel() -> Result<u64, MmError> {
     with(|a| a.alloc())?.map_err(MmError::from)
+}
+
+/// One 4 KiB frame (not zeroed) for kernel data that is not critical.
+pub fn alloc() -> Result<u64, MmError> {
+    alloc_kernel()
+}
+
+/// One 4 KiB frame (not zeroed) for a user page: refused while only the
+/// kernel reserve is left.
+pub fn alloc_user() -> Result<u64, MmError> {
+    with(|a| {
+        if a.stats().free <= KERNEL_RESERVE_FRAMES * 4096 {
+            Err(FrameError::OutOfFrames)
+        } else {
+            a.alloc()
+        }
+    })?
+    .map_err(MmError::from)
 }
 
 /// `count` physically contiguous frames aligned to `align` bytes.

@@ -1,50 +1,81 @@
-//! The kernel heap: `talc`, growing on demand with frames from the HHDM.
+//! The kernel heap: `talc`, growing on demand into its own virtual window.
 //!
-//! When talc runs out it asks [`FrameHeapSource`] for more: a physically
-//! contiguous run of frames (at least 1 MiB), used through its HHDM alias,
-//! so the heap needs no page-table changes. A failed growth makes the
-//! allocation fail: fallible APIs (`try_reserve`, ...) see an error, and
-//! only infallible ones end in the allocation-error panic.
+//! When talc runs out it asks [`FrameHeapSource`] for more: the next
+//! pages of the heap window (a PML4 slot of its own, shared by every
+//! address space), each backed by any free frame. So the heap never needs
+//! physically contiguous memory, and heap growth may use the frame
+//! allocator's kernel reserve: it keeps working after user programs have
+//! taken every other frame. A failed growth makes the allocation fail:
+//! fallible APIs (`try_reserve`, ...) see an error, and only infallible
+//! ones end in the allocation-error panic.
 
-use super::{frame_alloc, hhdm};
+use super::{frame_alloc, kernel_space, phys};
 use core::alloc::Layout;
 use core::sync::atomic::{AtomicU64, Ordering};
+use paging::{Flags, PageSize};
 use talc::base::binning::Binning;
 use talc::base::Talc;
 use talc::TalcLock;
 
 /// Smallest growth step.
-const GROW_BYTES: u64 = 1 << 20;
+const GROW_BYTES: u64 = 256 << 10;
+/// The heap window: PML4 slot 416, 512 GiB (see `mm::layout` for the
+/// kernel half's map).
+pub const WINDOW_BASE: u64 = 0xffff_d000_0000_0000;
+/// Size of the window.
+pub const WINDOW_SIZE: u64 = 512 << 30;
 
 static GROWN_BYTES: AtomicU64 = AtomicU64::new(0);
 static FAILED_GROWTHS: AtomicU64 = AtomicU64::new(0);
 
-/// Heap memory source: contiguous frame runs from the frame allocator.
+/// Heap memory source: fresh pages at the top of the heap window.
 #[derive(Debug)]
 pub struct FrameHeapSource;
 
+/// Maps `bytes` of fresh pages at `at`; undoes everything on failure.
+fn map_pages(at: u64, bytes: u64) -> bool {
+    let flags = Flags::WRITABLE | Flags::NO_EXECUTE | Flags::GLOBAL;
+    for off in (0..bytes).step_by(4096) {
+        let mapped = frame_alloc::alloc_kernel().and_then(|frame| {
+            phys::zero_frame(frame);
+            kernel_space::map(at + off, frame, PageSize::Size4K, flags).inspect_err(|_| {
+                let _ = frame_alloc::free(frame);
+            })
+        });
+        if mapped.is_err() {
+            for undo in (0..off).step_by(4096) {
+                if let Ok((frame, _)) = kernel_space::unmap(at + undo) {
+                    let _ = frame_alloc::free(frame);
+                }
+            }
+            return false;
+        }
+    }
+    true
+}
+
 // SAFETY: `acquire` never touches the heap lock or the global allocator:
-// it only calls the frame allocator (which never allocates) and `claim`.
+// it calls the frame allocator and the kernel page tables, neither of
+// which allocates, and `claim`.
 unsafe impl talc::source::Source for FrameHeapSource {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         let need = (layout.size() + layout.align() + 4096) as u64;
         let bytes = need.max(GROW_BYTES).next_multiple_of(4096);
-        let frames = (bytes / 4096) as usize;
-        let Ok(phys) = frame_alloc::alloc_contiguous(frames, 4096) else {
-            FAILED_GROWTHS.fetch_add(1, Ordering::Relaxed);
-            return Err(());
-        };
-        let base = hhdm::phys_to_virt(phys) as *mut u8;
-        // SAFETY: the frames were just handed out to us and nobody else
-        // refers to them; the HHDM maps them writable for the kernel's life,
-        // and they are never returned to the frame allocator.
-        let claimed = unsafe { talc.claim(base, bytes as usize) };
-        if claimed.is_none() {
-            let _ = frame_alloc::free_contiguous(phys, frames);
+        // The heap lock is held: nobody else moves the top meanwhile.
+        let top = GROWN_BYTES.load(Ordering::Relaxed);
+        if top + bytes > WINDOW_SIZE || !map_pages(WINDOW_BASE + top, bytes) {
             FAILED_GROWTHS.fetch_add(1, Ordering::Relaxed);
             return Err(());
         }
-        GROWN_BYTES.fetch_add(bytes, Ordering::Relaxed);
+        let base = (WINDOW_BASE + top) as *mut u8;
+        // SAFETY: the pages were just mapped for the heap alone, writable,
+        // for the kernel's life (the heap never gives memory back).
+        let claimed = unsafe { talc.claim(base, bytes as usize) };
+        if claimed.is_none() {
+            FAILED_GROWTHS.fetch_add(1, Ordering::Relaxed);
+            return Err(());
+        }
+        GROWN_BYTES.store(top + bytes, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -59,7 +90,7 @@ pub struct HeapStats {
     pub allocated: usize,
     /// Live allocations.
     pub allocations: usize,
-    /// Bytes the heap got from the frame allocator.
+    /// Bytes the heap mapped into its window.
     pub claimed: u64,
     /// Free fragments.
     pub fragments: usize,

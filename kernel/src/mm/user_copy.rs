@@ -1,9 +1,13 @@
 //! Checked copies between the kernel and the current process's memory.
 //!
-//! A user pointer is checked before use (not null, below the end of the
-//! user half, no wrap-around), and the copy itself survives unmapped and
-//! read-only pages: every failure is `abi::Error::BadPointer`, never a
-//! kernel fault.
+//! The rule for every user buffer: it must lie wholly in the user half
+//! (not null, below its end, no wrap-around), and when its length is not
+//! zero every page of it must be mapped with the access the call needs.
+//! The whole range is checked before a byte is read or written, so a
+//! refused call has written nothing. A zero-length buffer needs only a
+//! valid user address. The copy itself still survives a page that
+//! another thread unmaps meanwhile: every failure is
+//! `abi::Error::BadPointer`, never a kernel fault.
 
 use crate::arch::user_copy;
 use abi::{Error, ProcessInfo, SystemInfo};
@@ -17,9 +21,45 @@ pub fn check_range(ptr: u64, len: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// Checks that every page of `[ptr, ptr + len)` is mapped for ring 3 in
+/// the current address space, writable too if `write`.
+pub fn check_mapped(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
+    if len == 0 {
+        return Ok(());
+    }
+    let last = ptr.checked_add(len - 1).ok_or(Error::BadPointer)?;
+    let space = paging::AddressSpace::from_root(
+        crate::arch::paging::current_root(),
+        paging::KernelHalf::Shared,
+    );
+    let mut page = ptr & !0xfff;
+    while page <= last {
+        let t = space
+            .translate(&super::phys::Hhdm, page)
+            .ok_or(Error::BadPointer)?;
+        if !t.flags.contains(paging::Flags::USER)
+            || (write && !t.flags.contains(paging::Flags::WRITABLE))
+        {
+            return Err(Error::BadPointer);
+        }
+        page = match page.checked_add(4096) {
+            Some(p) => p,
+            None => break,
+        };
+    }
+    Ok(())
+}
+
+/// Checks a whole user buffer by the module's rule.
+pub fn check_buffer(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
+    let len_usize = usize::try_from(len).map_err(|_| Error::BadPointer)?;
+    check_range(ptr, len_usize)?;
+    check_mapped(ptr, len, write)
+}
+
 /// Copies user memory at `ptr` into `buf`.
 pub fn read(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
-    check_range(ptr, buf.len())?;
+    check_buffer(ptr, buf.len() as u64, false)?;
     // SAFETY: `buf` is a live kernel buffer of `buf.len()` writable bytes;
     // the source range lies in the user half (checked above), where faults
     // come back as errors.
@@ -29,7 +69,7 @@ pub fn read(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
 
 /// Copies `data` to user memory at `ptr`.
 pub fn write(ptr: u64, data: &[u8]) -> Result<(), Error> {
-    check_range(ptr, data.len())?;
+    check_buffer(ptr, data.len() as u64, true)?;
     // SAFETY: `data` is a live kernel buffer; the destination lies in the
     // user half (checked above), where faults (unmapped or read-only
     // pages, CR0.WP is on) come back as errors.

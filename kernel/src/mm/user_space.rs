@@ -3,7 +3,6 @@
 use super::frame_alloc::{self, TableFrames};
 use super::phys::{zero_frame, Hhdm};
 use super::{kernel_space, MmError};
-use alloc::vec::Vec;
 use paging::{AddressSpace, Flags, PageSize};
 
 const PAGE: u64 = 4096;
@@ -80,7 +79,7 @@ impl UserSpace {
         if virt >= abi::USER_END || !virt.is_multiple_of(PAGE) || contents.len() > PAGE as usize {
             return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
         }
-        let frame = frame_alloc::alloc()?;
+        let frame = frame_alloc::alloc_user()?;
         zero_frame(frame);
         if !contents.is_empty() {
             super::phys::write_frame(frame, contents);
@@ -141,6 +140,8 @@ impl UserSpace {
 }
 
 impl Drop for UserSpace {
+    /// Frees every user page and the user half's tables in one walk that
+    /// allocates nothing (teardown must work when memory is exhausted).
     fn drop(&mut self) {
         let Some(space) = self.space.take() else {
             return;
@@ -149,22 +150,13 @@ impl Drop for UserSpace {
             log::error!("dropping the loaded address space (bug); leaking it");
             return;
         }
-        let leaves: Vec<(u64, u64)> = space
-            .mappings(&Hhdm, 0, abi::USER_END)
-            .map(|m| (m.virt, m.phys))
-            .collect();
-        let mut space = space;
         let result = frame_alloc::with(|fa| {
             let mut frames = TableFrames(fa);
-            for &(virt, phys) in &leaves {
-                if let Ok(u) = space.unmap(&mut Hhdm, &mut frames, virt) {
-                    u.flush.ignore();
-                }
+            space.destroy_with_leaves(&mut Hhdm, &mut frames, |frames, phys, _| {
                 if let Err(e) = frames.0.free(phys) {
                     log::error!("user frame {phys:#x}: {e} (bug)");
                 }
-            }
-            space.destroy(&mut Hhdm, &mut frames)
+            })
         });
         if result.is_err() {
             log::error!("user space teardown without a frame allocator (bug)");

@@ -7,7 +7,6 @@ use crate::mm::user_copy;
 use crate::mm::user_space::Access;
 use crate::task;
 use abi::{nr, protection, Error, SysResult};
-use alloc::vec;
 
 /// Longest single DEBUG_WRITE (longer writes are cut, not refused).
 const DEBUG_WRITE_MAX: u64 = 16 * 1024;
@@ -56,16 +55,35 @@ fn exit(code: u32) -> SysResult {
     Ok(0)
 }
 
+/// Writes the text at `[ptr, ptr + len)`: the whole buffer is checked
+/// first; at most [`DEBUG_WRITE_MAX`] bytes are shown, copied through a
+/// stack buffer (nothing is allocated). Returns the bytes shown.
 fn debug_write(ptr: u64, len: u64) -> SysResult {
-    let len = len.min(DEBUG_WRITE_MAX);
-    let mut buf = vec![0u8; len as usize];
-    user_copy::read(ptr, &mut buf)?;
-    let text = alloc::string::String::from_utf8_lossy(&buf);
+    user_copy::check_buffer(ptr, len, false)?;
+    let shown = len.min(DEBUG_WRITE_MAX);
     let pid = task::with_current(|p| p.id()).unwrap_or(u64::MAX);
-    serial::write_user(pid, text.as_bytes());
-    crate::console::write_str(&text);
-    task::with_current(|p| p.record_output(&text));
-    Ok(len)
+    let mut chunk = [0u8; 256];
+    let mut done = 0;
+    while done < shown {
+        let n = (shown - done).min(chunk.len() as u64) as usize;
+        user_copy::read(ptr + done, &mut chunk[..n])?;
+        serial::write_user(pid, &chunk[..n]);
+        for piece in chunk[..n].utf8_chunks() {
+            for text in [
+                piece.valid(),
+                if piece.invalid().is_empty() {
+                    ""
+                } else {
+                    "\u{fffd}"
+                },
+            ] {
+                crate::console::write_str(text);
+                task::with_current(|p| p.record_output(text));
+            }
+        }
+        done += n as u64;
+    }
+    Ok(shown)
 }
 
 fn system_info(out: u64) -> SysResult {
@@ -127,7 +145,10 @@ fn user_string(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Er
     if len > max {
         return Err(Error::InvalidArgument);
     }
-    let mut buf = vec![0u8; len as usize];
+    let mut buf = alloc::vec::Vec::new();
+    buf.try_reserve_exact(len as usize)
+        .map_err(|_| Error::NoMemory)?;
+    buf.resize(len as usize, 0);
     user_copy::read(ptr, &mut buf)?;
     alloc::string::String::from_utf8(buf).map_err(|_| Error::InvalidArgument)
 }

@@ -77,6 +77,23 @@ pub fn spawn(
     Ok((thread, shared))
 }
 
+/// Takes a process back once no thread refers to it any more (the last
+/// reference of an ended thread goes with the next context switch, so
+/// this yields until then, for at most a second).
+pub fn reclaim(mut shared: Arc<SpinLock<Process>>) -> Option<Process> {
+    let deadline = crate::time::now_ns() + 1_000_000_000;
+    loop {
+        match Arc::try_unwrap(shared) {
+            Ok(p) => return Some(p.into_inner()),
+            Err(again) if crate::time::now_ns() < deadline => {
+                shared = again;
+                sched::yield_now();
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Starts `process`'s main thread and waits until the process has ended;
 /// returns it with its exit status set (its memory is still there for
 /// inspection; drop it to free).

@@ -16,6 +16,8 @@ pub const USER_STACK_TOP: u64 = 0x0000_7fff_0000_0000;
 pub const USER_STACK_BYTES: u64 = 256 * 1024;
 /// Window for `ALLOCATE_PAGES`.
 const USER_HEAP: (u64, u64) = (0x0000_1000_0000_0000, 0x0000_1000_0000_0000);
+/// Default limit on the memory a process may commit with ALLOCATE_PAGES.
+pub const DEFAULT_COMMIT_LIMIT: u64 = 256 << 20;
 /// Debug output kept per process (the rest still goes to serial).
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
@@ -108,6 +110,9 @@ pub struct Process {
     /// Threads started and not yet ended.
     live_threads: u32,
     heap: RangeAllocator,
+    /// Bytes committed through `allocate` and the limit on them.
+    committed: u64,
+    commit_limit: u64,
     allocations: BTreeMap<u64, u64>,
     output: String,
     fault: Option<(u8, u64, u64)>,
@@ -162,6 +167,8 @@ impl Process {
             entry,
             live_threads: 0,
             heap: RangeAllocator::new(USER_HEAP.0, USER_HEAP.1),
+            committed: 0,
+            commit_limit: DEFAULT_COMMIT_LIMIT,
             allocations: BTreeMap::new(),
             output: String::new(),
             fault: None,
@@ -256,6 +263,9 @@ impl Process {
         let bytes = bytes
             .checked_next_multiple_of(PAGE)
             .ok_or(abi::Error::InvalidArgument)?;
+        if self.committed.saturating_add(bytes) > self.commit_limit {
+            return Err(abi::Error::NoMemory);
+        }
         let at = self
             .heap
             .alloc(bytes, PAGE)
@@ -265,6 +275,7 @@ impl Process {
             return Err(abi::Error::NoMemory);
         }
         self.allocations.insert(at, bytes);
+        self.committed += bytes;
         Ok(at)
     }
 
@@ -278,12 +289,23 @@ impl Process {
             _ => return Err(abi::Error::NotFound),
         }
         self.allocations.remove(&at);
+        self.committed -= size;
         self.space
             .unmap_range(at, size)
             .map_err(|_| abi::Error::InvalidArgument)?;
         self.heap
             .free(at, size)
             .map_err(|_| abi::Error::InvalidArgument)
+    }
+
+    /// Sets the limit on memory committed with [`allocate`](Self::allocate).
+    pub fn set_commit_limit(&mut self, bytes: u64) {
+        self.commit_limit = bytes;
+    }
+
+    /// Bytes committed with [`allocate`](Self::allocate) now.
+    pub fn committed(&self) -> u64 {
+        self.committed
     }
 
     /// Appends debug output (kept up to a limit).
@@ -293,7 +315,10 @@ impl Process {
         while !text.is_char_boundary(take) {
             take -= 1;
         }
-        self.output.push_str(&text[..take]);
+        // Output is kept only while memory allows: never a reason to fail.
+        if self.output.try_reserve(take).is_ok() {
+            self.output.push_str(&text[..take]);
+        }
     }
 
     /// Everything the process wrote to the debug console (up to the limit).
