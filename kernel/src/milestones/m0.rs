@@ -1,10 +1,12 @@
 //! M0 checks: boot hand-off, serial, CPU tables, fault handling.
 #![forbid(unsafe_code)]
 
-use super::{detail, ensure, Check, Context, Outcome};
+use super::{detail, ensure, Check, Context, Detail, Outcome};
 use crate::arch::{cpu, exceptions, probe, tables, tsc};
 use crate::boot::{BootInfo, Handoff, MemoryKind};
-use crate::mm::{hhdm, layout};
+use crate::mm::{hhdm, kernel_space, layout};
+use core::ops::Range;
+use paging::Flags;
 
 /// The string the host runner gives its test module in limine.conf, and the
 /// text the module starts with.
@@ -162,29 +164,132 @@ fn idt(_: &Context<'_>) -> Outcome {
     ))
 }
 
-fn ist_stacks(_: &Context<'_>) -> Outcome {
-    let t = tables::snapshot();
-    for (i, top) in t.ist.iter().enumerate() {
-        ensure!(
-            *top != 0 && top % 16 == 0,
-            "IST{} top {:#x} unusable",
-            i + 1,
-            top
-        );
+/// The vectors with their own IST stack and the slot each must use: #DF on
+/// IST1, NMI on IST2, #MC on IST3. Written out here, not taken from the IDT
+/// builder, so a change there cannot move the expectation with it.
+const IST_GATES: [(&str, u64, u64); 3] = [("#DF", 8, 1), ("NMI", 2, 2), ("#MC", 18, 3)];
+
+/// Most pages a kernel stack may have before the walk down from its top
+/// gives up looking for the guard page below it.
+const MAX_STACK_PAGES: u64 = 64;
+
+const PAGE: u64 = 4096;
+
+/// Reads `len` (at most 8) bytes at `addr` as a little-endian number, through
+/// the fault-catching probe.
+fn read_le(addr: u64, len: u64) -> Result<u64, Detail> {
+    let mut value = 0;
+    for i in 0..len {
+        let byte = probe::read_u8(addr + i).map_err(|f| detail!("{addr:#x} unreadable: {f:?}"))?;
+        value |= u64::from(byte) << (8 * i);
     }
+    Ok(value)
+}
+
+/// The TSS the CPU uses: the base in the 16-byte system descriptor that TR
+/// selects in the GDT that GDTR points at (Intel SDM Vol. 3A §7.2.3,
+/// Figure 7-4: base 15:0 in bytes 2–3, 23:16 in byte 4, 31:24 in byte 7,
+/// 63:32 in bytes 8–11; type 0xB = busy 64-bit TSS once TR is loaded).
+fn tss_base(gdtr: (u64, u16), tr: u16) -> Result<u64, Detail> {
+    let offset = u64::from(tr & !7);
     ensure!(
-        t.ist[0] != t.ist[1] && t.ist[1] != t.ist[2] && t.ist[0] != t.ist[2],
-        "IST stacks overlap"
+        offset + 15 <= u64::from(gdtr.1),
+        "TR {tr:#x} beyond the GDT limit {:#x}",
+        gdtr.1
     );
-    for (gate, want) in t.fatal_gates.iter().zip(tables::FATAL_GATE_IST) {
+    let d = gdtr.0 + offset;
+    let access = read_le(d + 5, 1)?;
+    ensure!(
+        access & 0x8f == 0x8b,
+        "descriptor {tr:#x} is not a present busy 64-bit TSS (access {access:#x})"
+    );
+    Ok(read_le(d + 2, 3)? | (read_le(d + 7, 1)? << 24) | (read_le(d + 8, 4)? << 32))
+}
+
+/// Walks down from a stack top: every mapped page is writable and NX, and
+/// the walk must reach an unmapped page (the guard). Returns the mapped
+/// range.
+fn guarded_stack(top: u64) -> Result<Range<u64>, Detail> {
+    ensure!(top != 0 && top.is_multiple_of(16), "top {top:#x} unusable");
+    probe::rewrite_u8(top - 8).map_err(|f| detail!("top-8 of {top:#x} not writable: {f:?}"))?;
+    let mut page = (top - 8) & !(PAGE - 1);
+    let mut pages = 0;
+    while let Some(t) = kernel_space::translate(page) {
         ensure!(
-            gate.1 == want,
-            "gate uses IST{} instead of IST{}",
-            gate.1,
-            want
+            t.flags.contains(Flags::WRITABLE | Flags::NO_EXECUTE),
+            "page {page:#x} below top {top:#x} is mapped {:?}, not as stack: no guard page",
+            t.flags
+        );
+        pages += 1;
+        ensure!(
+            pages <= MAX_STACK_PAGES,
+            "no unmapped guard page within {} KiB below top {top:#x}",
+            (MAX_STACK_PAGES * PAGE) >> 10
+        );
+        page -= PAGE;
+    }
+    ensure!(pages > 0, "top {top:#x} is not mapped");
+    Ok(page + PAGE..top)
+}
+
+fn ist_stacks(_: &Context<'_>) -> Outcome {
+    // GDTR, IDTR and TR as the CPU holds them (SGDT, SIDT, STR).
+    let t = tables::snapshot();
+    // IDT gate: 16 bytes per vector; byte 4 bits 2:0 = IST, byte 5 bit 7 =
+    // present (Intel SDM Vol. 3A §6.14.1, Figure 6-8).
+    let text = layout::kernel().text;
+    for (i, (name, vector, want)) in IST_GATES.into_iter().enumerate() {
+        let gate = t.idtr.0 + 16 * vector;
+        ensure!(
+            16 * vector + 15 <= u64::from(t.idtr.1),
+            "{name} gate beyond the IDT limit {:#x}",
+            t.idtr.1
+        );
+        let attrs = read_le(gate + 4, 2)?;
+        ensure!(
+            attrs & 0x8000 != 0,
+            "{name} gate (vector {vector}) not present"
+        );
+        ensure!(
+            attrs & 7 == want,
+            "{name} gate (vector {vector}) uses IST{} instead of IST{want} (the IDT builder asked for IST{})",
+            attrs & 7,
+            tables::FATAL_GATE_IST[i]
+        );
+        // Offset 15:0 in bytes 0–1, 31:16 in bytes 6–7, 63:32 in bytes 8–11.
+        let handler =
+            read_le(gate, 2)? | (read_le(gate + 6, 2)? << 16) | (read_le(gate + 8, 4)? << 32);
+        ensure!(
+            handler == t.fatal_gates[i].0 && text.contains(&handler),
+            "{name} gate points at {handler:#x}, not its stub {:#x} in kernel text",
+            t.fatal_gates[i].0
         );
     }
-    Ok(detail!("#DF on IST1, NMI on IST2, #MC on IST3"))
+    // 64-bit TSS: IST1 at offset 0x24, then 8 bytes per slot (Intel SDM
+    // Vol. 3A §7.7, Figure 7-11).
+    let tss = tss_base(t.gdtr, t.tr)?;
+    let mut stacks = [0..0, 0..0, 0..0];
+    for (slot, stack) in (1..=3u64).zip(stacks.iter_mut()) {
+        let top = read_le(tss + 0x24 + 8 * (slot - 1), 8)?;
+        *stack = guarded_stack(top).map_err(|e| detail!("IST{slot}: {}", e.text))?;
+    }
+    for (i, a) in stacks.iter().enumerate() {
+        for (j, b) in stacks.iter().enumerate().skip(i + 1) {
+            ensure!(
+                a.end <= b.start || b.end <= a.start,
+                "IST{} {a:x?} and IST{} {b:x?} overlap",
+                i + 1,
+                j + 1
+            );
+        }
+    }
+    Ok(detail!(
+        "IDT (SIDT): #DF IST1, NMI IST2, #MC IST3; TSS at {tss:#x} (via TR): IST1–3 tops {:#x}, {:#x}, {:#x}, each {} KiB over an unmapped guard page, disjoint",
+        stacks[0].end,
+        stacks[1].end,
+        stacks[2].end,
+        (stacks[0].end - stacks[0].start) >> 10
+    ))
 }
 
 fn boot_stack(_: &Context<'_>) -> Outcome {
@@ -195,15 +300,36 @@ fn boot_stack(_: &Context<'_>) -> Outcome {
         "RSP {rsp:#x} outside the boot stack {:x?}",
         k.boot_stack
     );
+    for page in k.boot_stack.clone().step_by(PAGE as usize) {
+        let t = kernel_space::translate(page)
+            .ok_or_else(|| detail!("boot stack page {page:#x} not mapped"))?;
+        ensure!(
+            t.flags.contains(Flags::WRITABLE),
+            "boot stack page {page:#x} not writable"
+        );
+        ensure!(
+            t.flags.contains(Flags::NO_EXECUTE),
+            "boot stack page {page:#x} executable"
+        );
+    }
+    // The page right below the stack's lowest page, and the guard range the
+    // fault path names: both must be holes.
+    let below = k.boot_stack.start - PAGE;
     ensure!(
-        k.boot_stack_guard.end == k.boot_stack.start,
-        "guard page not right below the stack"
+        kernel_space::translate(below).is_none(),
+        "page {below:#x} below the boot stack is mapped: no guard"
     );
+    for page in k.boot_stack_guard.clone().step_by(PAGE as usize) {
+        ensure!(
+            kernel_space::translate(page).is_none(),
+            "boot stack guard page {page:#x} is mapped"
+        );
+    }
     Ok(detail!(
-        "RSP {rsp:#x} in {:#x}..{:#x}, guard page at {:#x}",
+        "RSP {rsp:#x} in {:#x}..{:#x} ({} KiB in use), every page R+W+NX; page below ({below:#x}) unmapped",
         k.boot_stack.start,
         k.boot_stack.end,
-        k.boot_stack_guard.start
+        (k.boot_stack.end - rsp) >> 10
     ))
 }
 

@@ -1,7 +1,7 @@
 //! M1 checks: frames, the kernel's page tables, the heap, guarded stacks.
 #![forbid(unsafe_code)]
 
-use super::{detail, ensure, Check, Context, Outcome};
+use super::{detail, ensure, skip, Check, Context, Outcome};
 use crate::arch::{exceptions::PageFaultCode, paging as arch_paging, probe, tables};
 use crate::boot::MemoryKind;
 use crate::mm::frame_alloc::{self, OwnedFrames};
@@ -11,7 +11,7 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::AtomicU8;
 use frames::FrameState;
 use paging::{CacheType, Flags, PageSize};
 
@@ -120,27 +120,65 @@ fn mm(e: MmError) -> super::Detail {
 
 fn frames_stats(ctx: &Context<'_>) -> Outcome {
     let s = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
+    // The memory map as the kernel copied it from the loader, summed here
+    // independently of the allocator.
+    let (mut listed, mut usable, mut loader) = (0u64, 0u64, 0u64);
+    for r in &ctx.info.memory_map {
+        listed += r.length;
+        match r.kind {
+            MemoryKind::Usable => usable += r.length,
+            MemoryKind::BootloaderReclaimable => loader += r.length,
+            _ => {}
+        }
+    }
     ensure!(
-        s.free + s.used + s.reclaimable + s.reserved == s.total,
-        "stats do not add up: {s:?}"
+        s.total == listed,
+        "allocator counts {} bytes of memory map, the boot map lists {listed}",
+        s.total
     );
-    ensure!(
-        s.by_kind.iter().sum::<u64>() == s.total,
-        "per-kind bytes do not add up: {s:?}"
-    );
-    ensure!(ctx.reclaimed > 0, "no bootloader memory was reclaimed");
     ensure!(
         s.reclaimable == 0,
         "{} bytes still reclaimable after reclaim",
         s.reclaimable
     );
+    ensure!(
+        ctx.reclaimed == loader,
+        "reclaim returned {} bytes, the map lists {loader} bootloader-reclaimable",
+        ctx.reclaimed
+    );
+    // Usable and reclaimed entries are page aligned, disjoint and above
+    // page 0 (M0 memory_map), so the allocator must manage exactly their
+    // bytes: no more, no fewer.
+    let managed = s.free + s.used;
+    ensure!(
+        managed == usable + loader,
+        "allocator manages {managed} bytes (free + used), the map lists {usable} usable + {loader} reclaimed"
+    );
+    // One frame out moves exactly 4096 bytes from free to used; its free
+    // moves them back.
+    let f = frame_alloc::alloc().map_err(mm)?;
+    let taken = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
+    let freed = frame_alloc::free(f).map_err(mm);
+    let back = frame_alloc::stats().ok_or_else(|| detail!("no frame allocator"))?;
+    freed?;
+    ensure!(
+        taken.free + 4096 == s.free && taken.used == s.used + 4096,
+        "alloc of {f:#x} moved free {} -> {}, used {} -> {}",
+        s.free,
+        taken.free,
+        s.used,
+        taken.used
+    );
+    ensure!(
+        back == s,
+        "free of {f:#x} did not restore: {s:?} -> {back:?}"
+    );
     Ok(detail!(
-        "total {} MiB = free {} MiB + used {} KiB + reserved {} MiB; {} KiB reclaimed from the loader",
-        s.total >> 20,
-        s.free >> 20,
-        s.used >> 10,
-        s.reserved >> 20,
-        ctx.reclaimed >> 10
+        "managed {} KiB = map's usable {} KiB + reclaimed {} KiB (of {} MiB listed); alloc/free move free by one frame",
+        managed >> 10,
+        usable >> 10,
+        loader >> 10,
+        listed >> 20
     ))
 }
 
@@ -306,9 +344,12 @@ static RET_IN_DATA: AtomicU8 = AtomicU8::new(0xc3);
 
 fn paging_exec_data_faults(_: &Context<'_>) -> Outcome {
     let addr = RET_IN_DATA.as_ptr() as u64;
+    // exec_ret needs a lone `ret` there: read it through the mapping the
+    // fetch will use (a precondition of the probe, not the verdict).
+    let byte = probe::read_u8(addr).map_err(|f| detail!("{addr:#x} unreadable: {f:?}"))?;
     ensure!(
-        RET_IN_DATA.load(Ordering::Relaxed) == 0xc3,
-        "probe byte changed"
+        byte == 0xc3,
+        "probe byte at {addr:#x} is {byte:#x}, not ret"
     );
     match probe::exec_ret(addr) {
         Ok(()) => Err(detail!("code in data at {addr:#x} executed")),
@@ -417,8 +458,8 @@ fn paging_2m(_: &Context<'_>) -> Outcome {
 
 fn paging_1g(_: &Context<'_>) -> Outcome {
     if !arch_paging::has_huge_pages() {
-        return Ok(detail!(
-            "CPU has no 1 GiB pages; the kernel uses 2 MiB pages instead"
+        return skip(detail!(
+            "CPU has no 1 GiB pages (CPUID.80000001H:EDX bit 26); the kernel uses 2 MiB pages instead"
         ));
     }
     // A read-only 1 GiB alias of physical 0–1 GiB (RAM exists there).
@@ -581,40 +622,154 @@ fn heap_large(_: &Context<'_>) -> Outcome {
     ))
 }
 
-fn heap_fragmentation(_: &Context<'_>) -> Outcome {
-    let before = heap::stats();
-    let mut small: Vec<Option<Box<[u8; 256]>>> =
-        (0..2048).map(|i| Some(Box::new([i as u8; 256]))).collect();
-    for slot in small.iter_mut().step_by(2) {
-        *slot = None; // every other block: fragments
-    }
-    let fragmented = heap::stats();
-    for (i, slot) in small.iter().enumerate() {
-        if let Some(b) = slot {
-            ensure!(b.iter().all(|&x| x == i as u8), "block {i} corrupted");
+/// Block size of the heap-growth check.
+const BLOCK: usize = 64 << 10;
+
+/// A 64 KiB heap block (fallible, so a refused growth is a FAIL, not the
+/// allocation-error panic) filled with a byte that names it.
+fn heap_block(i: usize) -> Result<Vec<u8>, super::Detail> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(BLOCK)
+        .map_err(|e| detail!("64 KiB block {i}: {e}"))?;
+    v.resize(BLOCK, block_byte(i));
+    Ok(v)
+}
+
+fn block_byte(i: usize) -> u8 {
+    (i % 251) as u8 + 1
+}
+
+/// Every block still holds its own byte (an overlap would overwrite one)
+/// and every page of it is mapped onto a frame the frame allocator has
+/// handed out. Block `first + k` is `blocks[k]`; `None` is a freed one.
+fn heap_blocks_sound(blocks: &[Option<Vec<u8>>], first: usize) -> Result<(), super::Detail> {
+    for (k, b) in blocks.iter().enumerate() {
+        let Some(b) = b else { continue };
+        let i = first + k;
+        let start = b.as_ptr() as u64;
+        ensure!(
+            b.iter().all(|&x| x == block_byte(i)),
+            "block {i} at {start:#x} corrupted"
+        );
+        for virt in (start..start + BLOCK as u64).step_by(4096) {
+            let t = kernel_space::translate(virt)
+                .ok_or_else(|| detail!("block {i}: {virt:#x} not mapped"))?;
+            let state = frame_alloc::state(t.phys);
+            ensure!(
+                state == Some(FrameState::Used),
+                "block {i} at {virt:#x} lies on frame {:#x} in state {state:?}",
+                t.phys & !0xfff
+            );
         }
     }
-    drop(small);
-    let claimed = heap::stats().claimed;
-    // 256 KiB in one piece: fits only if the freed blocks coalesced.
-    let whole: Vec<u8> = alloc::vec![7u8; 256 << 10];
-    let after = heap::stats();
+    Ok(())
+}
+
+/// Blocks the heap-fragmentation check puts in memory the heap grew by.
+const NEW_BLOCKS: usize = 16;
+
+fn heap_fragmentation(_: &Context<'_>) -> Outcome {
+    let before = heap::stats();
+    // Fill what the heap holds with 64 KiB blocks until one makes it grow:
+    // it must within `limit` blocks, since no more than `room` bytes fit.
+    // Nothing else allocates from here on: the lists are reserved up front
+    // and blocks are freed in place.
+    let room = before.claimed - before.allocated as u64;
+    let limit = room as usize / BLOCK + 2;
+    let mut old: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut new: Vec<Option<Vec<u8>>> = Vec::new();
+    old.try_reserve_exact(limit)
+        .and_then(|()| new.try_reserve_exact(NEW_BLOCKS))
+        .map_err(|e| detail!("block lists: {e}"))?;
+    loop {
+        ensure!(
+            old.len() < limit,
+            "{limit} blocks ({} KiB) allocated, yet the heap, which had {} KiB free, never grew",
+            (limit * BLOCK) >> 10,
+            room >> 10
+        );
+        let block = heap_block(old.len())?;
+        if heap::stats().claimed > before.claimed {
+            new.push(Some(block));
+            break;
+        }
+        old.push(Some(block));
+    }
+    let filled = old.len();
+    // More blocks in new memory, growing the heap as often as it takes.
+    let mut growths = 1;
+    while new.len() < NEW_BLOCKS {
+        let claimed = heap::stats().claimed;
+        new.push(Some(heap_block(filled + new.len())?));
+        growths += usize::from(heap::stats().claimed > claimed);
+    }
+    let full = heap::stats();
+    let grown = full.claimed - before.claimed;
     ensure!(
-        after.claimed == claimed,
-        "heap grew by {} bytes instead of reusing coalesced space",
-        after.claimed - claimed
+        grown.is_multiple_of(4096) && grown >= ((NEW_BLOCKS - 1) * BLOCK) as u64,
+        "heap grew by {grown} bytes for {NEW_BLOCKS} blocks of 64 KiB"
     );
-    drop(whole);
+    ensure!(
+        full.allocations == before.allocations + 2 + filled + NEW_BLOCKS,
+        "{} live allocations, expected {} + 2 lists + {} blocks",
+        full.allocations,
+        before.allocations,
+        filled + NEW_BLOCKS
+    );
+    heap_blocks_sound(&old, 0)?;
+    heap_blocks_sound(&new, filled)?;
+    // Every other new block freed: holes between live blocks.
+    for slot in new.iter_mut().skip(1).step_by(2) {
+        *slot = None;
+    }
+    let holed = heap::stats();
+    ensure!(
+        holed.fragments > full.fragments,
+        "freeing every other of {NEW_BLOCKS} blocks left {} fragments (was {})",
+        holed.fragments,
+        full.fragments
+    );
+    heap_blocks_sound(&new, filled)?;
+    // All freed: the holes merge with their neighbours, at most one free
+    // fragment per growth more than before.
+    new.iter_mut().for_each(|slot| *slot = None);
+    let freed = heap::stats();
+    ensure!(
+        freed.fragments < holed.fragments && freed.fragments <= full.fragments + growths,
+        "all {NEW_BLOCKS} blocks freed: {} fragments (holed {}, full {}, {growths} growths): not coalesced",
+        freed.fragments,
+        holed.fragments,
+        full.fragments
+    );
+    // The freed memory is the heap's again: the same blocks fit without
+    // growing it.
+    for (k, slot) in new.iter_mut().enumerate() {
+        *slot = Some(heap_block(filled + k)?);
+    }
+    let reused = heap::stats();
+    ensure!(
+        reused.claimed == full.claimed,
+        "{NEW_BLOCKS} blocks again grew the heap by {} bytes: freed memory was not reused",
+        reused.claimed - full.claimed
+    );
+    heap_blocks_sound(&new, filled)?;
+    drop((old, new));
     let end = heap::stats();
     ensure!(
-        end.allocated == before.allocated,
-        "allocated bytes {} -> {}",
+        end.allocated == before.allocated && end.allocations == before.allocations,
+        "allocated {} bytes in {} -> {} bytes in {}",
         before.allocated,
-        end.allocated
+        before.allocations,
+        end.allocated,
+        end.allocations
     );
     Ok(detail!(
-        "2048 blocks, half freed ({} fragments), all freed: 256 KiB reused without growth",
-        fragmented.fragments
+        "{} KiB free took {filled} blocks of 64 KiB; {NEW_BLOCKS} more grew the heap by {} KiB ({growths} growths), on used frames, intact; every other freed: {} -> {} fragments, all freed: {}; refilled without growth",
+        room >> 10,
+        grown >> 10,
+        full.fragments,
+        holed.fragments,
+        freed.fragments
     ))
 }
 

@@ -1,7 +1,8 @@
 //! The milestone test kernel: ordered checks, a serial report, a QEMU exit.
 #![forbid(unsafe_code)]
 //!
-//! Each check prints one line `CHECK <milestone> <name> <ok|FAIL> <detail>`;
+//! Each check prints one line `CHECK <milestone> <name> <ok|FAIL|skip>
+//! <detail>` (`skip`: the machine lacks what the check tests; see [`skip`]);
 //! the run ends with `milestones: N passed, N failed` and an isa-debug-exit
 //! status (see [`Exit`]). The kernel command line picks the scenario:
 //! `test=suite` (default) runs every milestone in order;
@@ -38,17 +39,36 @@ pub fn exit(code: Exit) {
     crate::arch::qemu::exit(code as u32);
 }
 
-/// The result of one check.
+/// The result of one check: `Err` failed; `Ok` passed, or was skipped if
+/// the detail came from [`skip`].
 pub type Outcome = Result<Detail, Detail>;
 
-/// A short explanation printed after ok/FAIL.
-pub struct Detail(alloc::string::String);
+/// A short explanation printed after ok/FAIL/skip.
+pub struct Detail {
+    text: alloc::string::String,
+    /// Set only by [`skip`]: the check's subject is missing on this machine.
+    skipped: bool,
+}
 
 impl Detail {
     /// Formats a detail line.
     pub fn new(args: fmt::Arguments<'_>) -> Self {
-        Self(alloc::fmt::format(args))
+        Self {
+            text: alloc::fmt::format(args),
+            skipped: false,
+        }
     }
+}
+
+/// Reports a check as skipped: it could not run because the machine lacks
+/// what it tests (a CPU feature, say). A skip is neither a pass nor a
+/// failure; the host runner accepts one only for checks it lists as
+/// optional (tests/src/expected.rs, `ALLOWED_SKIPS`).
+pub fn skip(detail: Detail) -> Outcome {
+    Ok(Detail {
+        skipped: true,
+        ..detail
+    })
 }
 
 /// `detail!("...")` builds a [`Detail`] with `format_args!` syntax.
@@ -86,36 +106,62 @@ pub struct Check {
     pub run: fn(&Context<'_>) -> Outcome,
 }
 
-/// Checks passed and failed so far (kernel checks and those user programs
-/// report through the REPORT_CHECK system call).
+/// Checks passed, failed and skipped so far (kernel checks and those user
+/// programs report through the REPORT_CHECK system call).
 static PASSED: AtomicUsize = AtomicUsize::new(0);
 static FAILED: AtomicUsize = AtomicUsize::new(0);
+static SKIPPED: AtomicUsize = AtomicUsize::new(0);
 
-fn count(ok: bool) -> &'static str {
-    if ok {
-        PASSED.fetch_add(1, Ordering::Relaxed);
-        "ok"
-    } else {
-        FAILED.fetch_add(1, Ordering::Relaxed);
-        "FAIL"
+/// The status word of a CHECK line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Fail,
+    Skip,
+}
+
+impl Status {
+    fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Ok(d) if d.skipped => Self::Skip,
+            Ok(_) => Self::Ok,
+            Err(_) => Self::Fail,
+        }
     }
 }
 
+/// Counts a check and returns its status word. Skips have their own count:
+/// they are neither passes nor failures in the summary line.
+fn count(status: Status) -> &'static str {
+    let (counter, word) = match status {
+        Status::Ok => (&PASSED, "ok"),
+        Status::Fail => (&FAILED, "FAIL"),
+        Status::Skip => (&SKIPPED, "skip"),
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    word
+}
+
 fn run_checks(checks: &[Check], ctx: &Context<'_>) {
+    let skipped_before = SKIPPED.load(Ordering::Relaxed);
     for check in checks {
         let result = (check.run)(ctx);
-        let status = count(result.is_ok());
+        let status = count(Status::of(&result));
         let detail = match result {
             Ok(d) | Err(d) => d,
         };
-        report_line(check.milestone, check.name, status, &detail.0);
+        report_line(check.milestone, check.name, status, &detail.text);
+    }
+    let skipped = SKIPPED.load(Ordering::Relaxed) - skipped_before;
+    if skipped > 0 {
+        log::info!("{skipped} check(s) skipped: not counted as passed or failed");
     }
 }
 
 /// A check reported by a user program (milestone M2 and later: the
 /// program runs inside a kernel check, so its lines sit in that milestone).
 pub fn user_check(name: &str, passed: bool, detail: &str) {
-    let status = count(passed);
+    let status = count(if passed { Status::Ok } else { Status::Fail });
     report_line(USER_MILESTONE, name, status, detail);
 }
 
