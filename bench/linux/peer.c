@@ -1,22 +1,19 @@
 /* Linux peer for Ferrite's benchmarks (benchmarks.md): runs as /init in an
  * initramfs under Linux 6.1 in the same QEMU configuration as Ferrite's
  * milestone kernel, prints the same BOOT and BENCH lines, and powers off. */
-#include <stdint.h>
+#define _GNU_SOURCE
+#include "peer.h"
+
+#include <errno.h>
+#include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-static inline uint64_t rdtsc(void) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* Begin/end markers: nopl 0x4d420000|id(%rax) / (%rcx) (benchmarks.md). */
-#define MARK_BEGIN(id) __asm__ volatile(".byte 0x0f,0x1f,0x80; .long 0x4d420000+" #id)
-#define MARK_END(id) __asm__ volatile(".byte 0x0f,0x1f,0x81; .long 0x4d420000+" #id)
+static double hz; /* TSC ticks per second */
 
 static double now_ns(void) {
     struct timespec ts;
@@ -33,16 +30,28 @@ static double tsc_hz(void) {
     return (rdtsc() - c0) * 1e9 / (now_ns() - t0);
 }
 
-int main(void) {
-    MARK_BEGIN(0);
-    uint64_t first = rdtsc(); /* first user-mode work of the first process */
-    double hz = tsc_hz();
-    printf("BOOT name=boot_to_user tsc=%llu ms=%.3f\n", (unsigned long long)first,
-           first * 1000.0 / hz);
+void info(const char *name, int id) {
+    printf("INFO bench=%s mark_id=%d\n", name, id);
+    fflush(stdout); /* before any fork, so a child never repeats it */
+}
 
+void report(const char *name, long iters, uint64_t ticks) {
+    double cycles = (double)ticks / iters;
+    printf("BENCH name=%s iters=%ld cycles_per_op=%.2f ns_per_op=%.2f\n", name, iters, cycles,
+           cycles * 1e9 / hz);
+    fflush(stdout);
+}
+
+void fail(const char *name, const char *what) {
+    printf("peer: %s: %s: %s\n", name, what, strerror(errno));
+    fflush(stdout);
+}
+
+/* Id 1: a system call that does no work (getppid through syscall(2)). */
+static void bench_null_syscall(void) {
     const long iters = 200000;
-    printf("INFO bench=null_syscall mark_id=1\n");
-    for (long i = 0; i < iters / 100; i++) {
+    info("null_syscall", 1);
+    for (long i = 0; i < warmup_of(iters); i++) {
         syscall(SYS_getppid);
     }
     uint64_t start = rdtsc();
@@ -51,12 +60,37 @@ int main(void) {
         syscall(SYS_getppid);
     }
     MARK_END(1);
-    double cycles = (double)(rdtsc() - start) / iters;
-    printf("BENCH name=null_syscall iters=%ld cycles_per_op=%.2f ns_per_op=%.2f\n", iters, cycles,
-           cycles * 1e9 / hz);
+    report("null_syscall", iters, rdtsc() - start);
+}
+
+int main(void) {
+    MARK_BEGIN(0);
+    uint64_t first = rdtsc(); /* first user-mode work of the first process */
+    hz = tsc_hz();
+    printf("BOOT name=boot_to_user tsc=%llu ms=%.3f\n", (unsigned long long)first,
+           first * 1000.0 / hz);
+
+    /* Everything runs on one CPU, as Ferrite does (QEMU has -smp 1; this
+     * matters only when the peer is tried on a multi-core host). */
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0) {
+        fail("peer", "sched_setaffinity");
+    }
+
+    bench_null_syscall();
+    bench_yield_pingpong();
+    bench_pipe_pingpong();
+    bench_spawn_exit();
+    bench_spawn_exec();
+    bench_page_fault();
+
     printf("peer: done\n");
     fflush(stdout);
-    sync();
-    reboot(RB_POWER_OFF);
+    if (getpid() == 1) { /* as /init; on a host, just exit */
+        sync();
+        reboot(RB_POWER_OFF);
+    }
     return 0;
 }

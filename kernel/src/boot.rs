@@ -195,6 +195,13 @@ pub struct BootInfo {
     pub stack_size_answered: bool,
 }
 
+static INFO: spin::Once<BootInfo> = spin::Once::new();
+
+/// The published boot information (None before [`BootInfo::publish`]).
+pub fn info() -> Option<&'static BootInfo> {
+    INFO.get()
+}
+
 fn owned_str(s: &core::ffi::CStr) -> String {
     String::from_utf8_lossy(s.to_bytes()).into_owned()
 }
@@ -257,6 +264,12 @@ impl BootInfo {
             Some(offset) if rsdp >= offset => Some(rsdp - offset),
             _ => Some(rsdp),
         }
+    }
+
+    /// Publishes the kernel's copy of the boot information for the rest of
+    /// its life (programs are started from its modules).
+    pub fn publish(self) -> &'static Self {
+        INFO.call_once(|| self)
     }
 
     /// The kernel command line ("" if none).

@@ -59,6 +59,14 @@ fn user_status(fault: &Fault) -> u32 {
 /// A fault in ring 3 ends only its process: log the analysis, record the
 /// fault, and mark the thread to end on its way back to ring 3.
 fn user_fault(fault: &Fault) {
+    // A first touch of a demand-zero page: map it and resume.
+    if fault.vector() == 14 && fault.frame.error_code & 1 == 0 {
+        let write = fault.frame.error_code & 2 != 0;
+        if let Some(Ok(true)) = crate::task::with_current(|p| p.demand_fault(fault.cr2, write)) {
+            crate::arch::exceptions::count_demand_fault();
+            return;
+        }
+    }
     let status = user_status(fault);
     let known = crate::task::with_current(|p| {
         let address = if fault.vector() == 14 { fault.cr2 } else { 0 };

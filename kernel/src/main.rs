@@ -20,6 +20,7 @@ mod milestones;
 mod mm;
 mod panic;
 mod pe;
+mod power;
 mod sync;
 mod syscall;
 mod task;
@@ -70,7 +71,7 @@ pub extern "C" fn kmain() -> ! {
         on_off(protection.smap),
         on_off(protection.umip)
     );
-    let info = BootInfo::collect(&handoff);
+    let info = BootInfo::collect(&handoff).publish();
     if let Err(e) = task::sched::init() {
         log::error!("sched: cannot start the scheduler: {e}; stopping");
         fault::stop();
@@ -80,7 +81,7 @@ pub extern "C" fn kmain() -> ! {
     let _ = platform;
     logger::apply_cmdline(info.cmdline());
     let reclaimed = mm::reclaim_loader_memory();
-    banner::print(&info);
+    banner::print(info);
     banner::memory(&report, reclaimed);
     log::info!(
         "serial: COM1 {}, TSC {} MHz",
@@ -93,9 +94,11 @@ pub extern "C" fn kmain() -> ! {
     );
 
     #[cfg(feature = "milestones")]
-    milestones::run(&info, serial, &report, reclaimed, platform);
+    milestones::run(info, serial, &report, reclaimed, platform);
 
-    run_init(&info);
+    if run_init(info) {
+        power::on_init_exit(info.cmdline());
+    }
 
     log::info!("boot complete; idle");
     loop {
@@ -164,8 +167,9 @@ fn on_off(on: bool) -> &'static str {
 }
 
 /// Runs the program named by `init=<module>` on the command line (default
-/// `hello.exe`), if that module was loaded.
-fn run_init(info: &BootInfo) {
+/// `hello.exe`), if that module was loaded; true once it ran and exited
+/// (then `on_init_exit=` applies), false if there was nothing to run.
+fn run_init(info: &BootInfo) -> bool {
     let name = info
         .cmdline()
         .split_whitespace()
@@ -173,13 +177,17 @@ fn run_init(info: &BootInfo) {
         .unwrap_or("hello.exe");
     if pe::find_file(info, name).is_none() {
         log::info!("init: no module '{name}'; nothing to run");
-        return;
+        return false;
     }
     match pe::spawn(info, name, pe::Placement::Preferred) {
         Ok((process, _)) => {
             log::info!("init: starting {name}");
             drop(task::run(process));
+            true
         }
-        Err(e) => log::error!("init: cannot start {name}: {e}"),
+        Err(e) => {
+            log::error!("init: cannot start {name}: {e}");
+            false
+        }
     }
 }

@@ -6,6 +6,14 @@
 //! - the native interface ([`native`]): `GetSystemInfo`, `GetProcessInfo`,
 //!   `Sleep`, `ExitProcess`, `ExitThread`, `OutputDebugStringA` and the raw
 //!   `FerriteSyscall`;
+//! - threads, processes and handles ([`threads`]): `CreateThread`,
+//!   `WaitForSingleObject`, `WaitForMultipleObjects`, `GetExitCodeProcess`,
+//!   `GetExitCodeThread`, `TerminateProcess`, `CloseHandle`,
+//!   `GetCurrentProcess`, `GetCurrentThread`, `SwitchToThread`,
+//!   `GetTickCount64`, `QueryPerformanceCounter`,
+//!   `QueryPerformanceFrequency`, `CreateEventA`, `SetEvent`, `ResetEvent`,
+//!   `CreateProcess`, `GetCommandLineA`, `OpenPipe`, `ReadFile`,
+//!   `WriteFile`, `VirtualAlloc`, `VirtualFree`;
 //! - the C runtime: `<string.h>` and `<ctype.h>` from the `crt` crate
 //!   (exported under their C names), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
@@ -19,6 +27,7 @@
 
 pub mod native;
 pub mod stdio;
+pub mod threads;
 mod varargs;
 
 // The exports of `crt` (memcpy, strlen, isalpha, ...) are `#[no_mangle]`

@@ -67,10 +67,36 @@ pub const M3: &[&str] = &[
     "user_output_is_tagged",
     "commit_limit_gives_no_memory",
     "memory_exhaustion_is_survivable",
+    "m3_tests_program",
+    "spawn_exit_cycles_leak_nothing",
+];
+
+/// M3 checks that `m3-tests.exe` reports from ring 3, in its order.
+pub const M3_USER: &[&str] = &[
+    "thread_create_wait_exit_code",
+    "wait_multiple_timeout",
+    "events",
+    "sixty_four_threads",
+    "handles_refused",
+    "demand_zero",
+    "sleep_by_counter",
+    "pipe_across_processes",
+    "terminate_blocked_process",
+    "cpu_bound_processes_progress",
+    "benchmarks_ran",
 ];
 
 /// Benchmarks the milestone kernel must print (figures are not judged).
-pub const BENCHES: &[&str] = &["frame_alloc", "heap_alloc", "null_syscall"];
+pub const BENCHES: &[&str] = &[
+    "frame_alloc",
+    "heap_alloc",
+    "null_syscall",
+    "yield_pingpong",
+    "pipe_pingpong",
+    "spawn_exit",
+    "spawn_exec",
+    "page_fault",
+];
 
 /// M2 checks the kernel runs itself (user programs add theirs, see
 /// `M2_USER`).

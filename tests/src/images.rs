@@ -85,11 +85,15 @@ pub struct UserImages {
     pub m2_tests: PathBuf,
     /// `faults.exe` (loaded under the `fault-*.exe` names).
     pub faults: PathBuf,
+    /// `m3-tests.exe`.
+    pub m3_tests: PathBuf,
+    /// `exit0.exe`.
+    pub exit0: PathBuf,
 }
 
 /// Builds runtime.dll and the user programs (PE32+, release) with
 /// `CARGO_TARGET_DIR=target/user cargo build --release --target
-/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults`
+/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0`
 /// and returns their paths.
 pub fn build_user() -> Result<UserImages, String> {
     let target_dir = workspace_root().join("target").join("user");
@@ -107,6 +111,10 @@ pub fn build_user() -> Result<UserImages, String> {
             "m2-tests",
             "-p",
             "faults",
+            "-p",
+            "m3-tests",
+            "-p",
+            "exit0",
         ],
         &target_dir,
     )?;
@@ -116,6 +124,8 @@ pub fn build_user() -> Result<UserImages, String> {
         hello: out.join("hello.exe"),
         m2_tests: out.join("m2-tests.exe"),
         faults: out.join("faults.exe"),
+        m3_tests: out.join("m3-tests.exe"),
+        exit0: out.join("exit0.exe"),
     })
 }
 

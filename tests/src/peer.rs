@@ -131,35 +131,54 @@ pub fn cpio_newc(entries: &[CpioEntry<'_>]) -> Vec<u8> {
     out
 }
 
-/// Compiles `bench/linux/peer.c` statically and packs it as `/init` (with
-/// `/dev/console`) into `target/bench/peer.cpio`.
+/// The peer's C sources under `bench/linux/`, linked into `/init`.
+const PEER_SOURCES: &[&str] = &["peer.c", "switch.c", "process.c", "memory.c"];
+
+/// Compiles the peer (`bench/linux/*.c`) statically as `/init`, and
+/// `exit0.c` without a C runtime as `/bin/exit0` (the program `spawn_exec`
+/// runs), and packs both, with `/dev/console`, into
+/// `target/bench/peer.cpio`.
 pub fn initramfs() -> Result<PathBuf, String> {
     let dir = bench_dir();
+    let sources = workspace_root().join("bench/linux");
     let init = dir.join("peer-init");
-    let source = workspace_root().join("bench/linux/peer.c");
     run(Command::new("gcc")
-        .args(["-static", "-O2", "-o"])
+        .args(["-static", "-O2", "-pthread", "-o"])
         .arg(&init)
-        .arg(&source))?;
-    let data = std::fs::read(&init).map_err(|e| e.to_string())?;
+        .args(PEER_SOURCES.iter().map(|s| sources.join(s))))?;
+    let exit0 = dir.join("peer-exit0");
+    run(Command::new("gcc")
+        .args(["-static", "-nostdlib", "-O2", "-fno-stack-protector", "-o"])
+        .arg(&exit0)
+        .arg(sources.join("exit0.c")))?;
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (init, exit0) = (read(&init)?, read(&exit0)?);
+    let dir_entry = |name| CpioEntry {
+        name,
+        mode: 0o040_755,
+        rdev: (0, 0),
+        data: &[],
+    };
     let archive = cpio_newc(&[
-        CpioEntry {
-            name: "dev",
-            mode: 0o040_755,
-            rdev: (0, 0),
-            data: &[],
-        },
+        dir_entry("dev"),
         CpioEntry {
             name: "dev/console",
             mode: 0o020_600,
             rdev: (5, 1),
             data: &[],
         },
+        dir_entry("bin"),
+        CpioEntry {
+            name: "bin/exit0",
+            mode: 0o100_755,
+            rdev: (0, 0),
+            data: &exit0,
+        },
         CpioEntry {
             name: "init",
             mode: 0o100_755,
             rdev: (0, 0),
-            data: &data,
+            data: &init,
         },
     ]);
     let path = dir.join("peer.cpio");

@@ -71,6 +71,56 @@ pub enum Ending {
     TimedOut,
 }
 
+/// The QEMU trace event logged for each shutdown request, with its cause.
+const SHUTDOWN_TRACE: &str = "qemu_system_shutdown_request";
+
+/// `ShutdownCause` `guest-shutdown` (QEMU's qapi/run-state.json, where it is
+/// the seventh value): the guest powered off, e.g. by ACPI S5.
+const CAUSE_GUEST_SHUTDOWN: u32 = 6;
+
+/// Why the guest made QEMU exit with status 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuestStop {
+    /// The guest powered off: QEMU traced one shutdown request, with the
+    /// cause `guest-shutdown`.
+    PowerOff,
+    /// The guest reset the machine: under `-no-reboot` QEMU exits at a
+    /// reset without a shutdown request of its own. `triple_fault`: the
+    /// CPU logged one (`-d cpu_reset`).
+    Reset {
+        /// The reset came from a triple fault.
+        triple_fault: bool,
+    },
+}
+
+/// For a run that ended `Exited(0)`, reads QEMU's log to tell a power-off
+/// from a reset (QEMU exits with 0 at both).
+pub fn guest_stop(run: &Run) -> Result<GuestStop, String> {
+    if run.ending != Ending::Exited(0) {
+        return Err(format!(
+            "the run ended {:?}, not by the guest (QEMU exit status 0)",
+            run.ending
+        ));
+    }
+    let path = &run.log_paths.1;
+    let log = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let causes: Vec<Option<u32>> = log
+        .lines()
+        .filter_map(|l| l.split_once(SHUTDOWN_TRACE))
+        .map(|(_, rest)| rest.trim().strip_prefix("reason=")?.parse().ok())
+        .collect();
+    match causes[..] {
+        [] => Ok(GuestStop::Reset {
+            triple_fault: log.lines().any(|l| l.trim() == "Triple fault"),
+        }),
+        [Some(CAUSE_GUEST_SHUTDOWN)] => Ok(GuestStop::PowerOff),
+        _ => Err(format!(
+            "QEMU traced shutdown requests with causes {causes:?} (guest-shutdown is {CAUSE_GUEST_SHUTDOWN}); see {}",
+            path.display()
+        )),
+    }
+}
+
 /// The outcome of one boot.
 #[derive(Clone, Debug)]
 pub struct Run {
@@ -137,6 +187,8 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     cmd.args(["-d", "cpu_reset,guest_errors", "-D"])
         .arg(&qemu_log);
+    // Records every shutdown request with its cause (see `guest_stop`).
+    cmd.args(["-trace", SHUTDOWN_TRACE]);
     match &fw.vars {
         Some(vars) => {
             let copy = dir.join(format!("{}.vars.fd", b.name));

@@ -81,6 +81,8 @@ pub fn build_image() -> Result<PathBuf, String> {
         ("runtime.dll", read(&user.runtime_dll)?),
         ("hello.exe", hello.clone()),
         ("m2-tests.exe", read(&user.m2_tests)?),
+        ("m3-tests.exe", read(&user.m3_tests)?),
+        ("exit0.exe", read(&user.exit0)?),
     ]
     .into_iter()
     .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))

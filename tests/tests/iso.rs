@@ -1,6 +1,7 @@
-//! `make iso` builds an ISO that boots to the banner (as a CD on OVMF).
+//! `make iso` builds an ISO that boots to the banner (as a CD on OVMF),
+//! runs hello.exe and powers off by itself when it has exited.
 
-use ferrite_tests::qemu::{self, Boot, Ending, Medium};
+use ferrite_tests::qemu::{self, Boot, Ending, GuestStop, Medium};
 use ferrite_tests::{transcript, workspace_root};
 use std::process::Command;
 use std::time::Duration;
@@ -20,7 +21,7 @@ fn make_iso_boots_to_the_banner() {
     let run = qemu::boot(&Boot {
         medium: Medium::Cdrom(&iso),
         timeout: Duration::from_secs(300),
-        stop_on: Some("boot complete; idle"),
+        stop_on: None,
         name: "iso",
         extra_args: &[],
     })
@@ -36,9 +37,22 @@ fn make_iso_boots_to_the_banner() {
             "'hello.exe' exited with code 0",
             "hello.exe did not exit with 0",
         ),
-        ("boot complete; idle", "the kernel did not reach idle"),
+        (
+            "power: init exited; powering off (on_init_exit=poweroff)",
+            "the kernel did not power off after init",
+        ),
     ];
-    if let Err(report) = transcript::expect_lines(&run, &needles, Ending::Stopped) {
+    if let Err(report) = transcript::expect_lines(&run, &needles, Ending::Exited(0)) {
         panic!("{report}");
+    }
+    match qemu::guest_stop(&run) {
+        Ok(GuestStop::PowerOff) => {}
+        other => panic!(
+            "{}",
+            transcript::failure(
+                &run,
+                &[format!("expected an ACPI power-off, got {other:?}")]
+            )
+        ),
     }
 }

@@ -58,8 +58,57 @@ pub mod nr {
     /// to run in user mode, `(name_ptr, name_len, id) -> 0`; the kernel
     /// prints its `INFO bench=` line (user output cannot).
     pub const REPORT_BENCH_MARK: u64 = 11;
+    /// Starts a thread of the calling process at the program's
+    /// `InitThread` with RCX = `entry`, RDX = `arg`:
+    /// `(entry, arg, stack_bytes) -> thread handle` (0 stack: the default).
+    pub const CREATE_THREAD: u64 = 12;
+    /// Waits until one of `count` handles is signalled or `timeout_ms`
+    /// passes (`u64::MAX`: forever):
+    /// `(handles_ptr, count, 0, timeout_ms) -> index` or
+    /// [`WAIT_TIMEOUT`](super::WAIT_TIMEOUT). At most
+    /// [`MAXIMUM_WAIT_OBJECTS`](super::MAXIMUM_WAIT_OBJECTS); the third
+    /// argument (wait for all) must be 0.
+    pub const WAIT_MULTIPLE: u64 = 13;
+    /// The exit code of a process or thread handle, or
+    /// [`STILL_ACTIVE`](super::STILL_ACTIVE): `(handle) -> code`.
+    pub const GET_EXIT_CODE: u64 = 14;
+    /// Ends every thread of a process: `(handle, code) -> 0`.
+    pub const TERMINATE_PROCESS: u64 = 15;
+    /// Closes a handle: `(handle) -> 0`.
+    pub const CLOSE_HANDLE: u64 = 16;
+    /// Gives the CPU to another ready thread: `() -> 1 if one ran, else 0`.
+    pub const YIELD: u64 = 17;
+    /// Reads a clock: `(which) -> value` ([`clock`](super::clock)).
+    pub const GET_TIME: u64 = 18;
+    /// Creates an event: `(manual_reset, initially_set) -> handle`.
+    pub const CREATE_EVENT: u64 = 19;
+    /// Sets an event: `(handle) -> 0`.
+    pub const SET_EVENT: u64 = 20;
+    /// Resets an event: `(handle) -> 0`.
+    pub const RESET_EVENT: u64 = 21;
+    /// Starts a program from the boot modules:
+    /// `(name_ptr, name_len, cmdline_ptr, cmdline_len, flags) -> process
+    /// handle` ([`create_flags`](super::create_flags)).
+    pub const CREATE_PROCESS: u64 = 22;
+    /// Copies the command line (arguments after the program name):
+    /// `(buf, len) -> its full length`.
+    pub const GET_COMMAND_LINE: u64 = 23;
+    /// Opens the named pipe, creating it if needed:
+    /// `(name_ptr, name_len) -> handle`. A pipe is one byte stream that
+    /// any process opening the name shares.
+    pub const OPEN_PIPE: u64 = 24;
+    /// Writes to a pipe, blocking while it is full:
+    /// `(handle, ptr, len) -> bytes written` (at most 512 per call).
+    pub const PIPE_WRITE: u64 = 25;
+    /// Reads from a pipe, blocking while it is empty:
+    /// `(handle, ptr, len) -> bytes read` (at least 1).
+    pub const PIPE_READ: u64 = 26;
+    /// Reserves and commits demand-zero pages: `(bytes, protection) ->
+    /// address`. The commit counts against the process limit at once; each
+    /// page gets its frame, zeroed, when it is first touched.
+    pub const ALLOCATE_LAZY: u64 = 27;
     /// Number of system calls.
-    pub const COUNT: u64 = 12;
+    pub const COUNT: u64 = 28;
 }
 
 /// Error codes (returned negated in RAX).
@@ -79,6 +128,42 @@ pub enum Error {
     BadSyscall = 5,
     /// No such object.
     NotFound = 6,
+    /// A handle that is not open in this process (closed, forged, or
+    /// from another process), or of the wrong type for the call.
+    InvalidHandle = 7,
+    /// The handle lacks the right the call needs.
+    AccessDenied = 8,
+}
+
+/// [`nr::WAIT_MULTIPLE`]'s result when the time-out passed (Win32's
+/// `WAIT_TIMEOUT`).
+pub const WAIT_TIMEOUT: u64 = 0x102;
+/// [`nr::GET_EXIT_CODE`]'s result while the process or thread runs
+/// (Win32's `STILL_ACTIVE`).
+pub const STILL_ACTIVE: u64 = 0x103;
+/// Most handles one wait takes (Win32's `MAXIMUM_WAIT_OBJECTS`).
+pub const MAXIMUM_WAIT_OBJECTS: u64 = 64;
+/// The pseudo-handle for the calling process (Win32's
+/// `GetCurrentProcess()`).
+pub const CURRENT_PROCESS: u64 = u64::MAX;
+/// The pseudo-handle for the calling thread.
+pub const CURRENT_THREAD: u64 = u64::MAX - 1;
+
+/// Flags for [`nr::CREATE_PROCESS`] (its fifth argument).
+pub mod create_flags {
+    /// Parse, relocate and bind the program's files again instead of
+    /// mapping the image the kernel keeps from an earlier start.
+    pub const FRESH_IMAGE: u64 = 1;
+}
+
+/// Clocks for [`nr::GET_TIME`].
+pub mod clock {
+    /// Milliseconds since boot (GetTickCount64).
+    pub const TICK_COUNT_MS: u64 = 0;
+    /// The performance counter: nanoseconds since boot.
+    pub const PERFORMANCE_COUNTER: u64 = 1;
+    /// The performance counter's frequency in Hz (10^9).
+    pub const PERFORMANCE_FREQUENCY: u64 = 2;
 }
 
 impl Error {
@@ -91,6 +176,8 @@ impl Error {
             4 => Self::NoMemory,
             5 => Self::BadSyscall,
             6 => Self::NotFound,
+            7 => Self::InvalidHandle,
+            8 => Self::AccessDenied,
             _ => return None,
         })
     }
@@ -104,6 +191,8 @@ impl Error {
             Self::NoMemory => "out of memory",
             Self::BadSyscall => "bad system call",
             Self::NotFound => "not found",
+            Self::InvalidHandle => "invalid handle",
+            Self::AccessDenied => "access denied",
         }
     }
 }

@@ -71,7 +71,114 @@ pub const CHECKS: &[Check] = &[
         name: "memory_exhaustion_is_survivable",
         run: memory_exhaustion_is_survivable,
     },
+    Check {
+        milestone: "M3",
+        name: "m3_tests_program",
+        run: m3_tests_program,
+    },
+    Check {
+        milestone: "M3",
+        name: "spawn_exit_cycles_leak_nothing",
+        run: spawn_exit_cycles_leak_nothing,
+    },
 ];
+
+/// What the leak checks compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Usage {
+    free_frames: u64,
+    heap_bytes: usize,
+    heap_allocations: usize,
+    kva_free: u64,
+}
+
+fn usage() -> Usage {
+    let heap = crate::mm::heap::stats();
+    Usage {
+        free_frames: free_frames(),
+        heap_bytes: heap.allocated,
+        heap_allocations: heap.allocations,
+        kva_free: crate::mm::kva::free_bytes(),
+    }
+}
+
+/// 2000 starts of exit0.exe (each a process with its address space, main
+/// thread, kernel stack and handles), each waited for and dropped: frames,
+/// heap bytes, heap allocations and kernel virtual ranges end exactly
+/// where they were after the first.
+fn spawn_exit_cycles_leak_nothing(ctx: &Context<'_>) -> Outcome {
+    const CYCLES: u32 = 2000;
+    let once = |i: u32| -> Result<(), Detail> {
+        let process = crate::pe::spawn_program(ctx.info, "exit0.exe", false)
+            .map_err(|e| detail!("start {i}: {e}"))?;
+        let p = crate::task::run(process);
+        let exit = p.exit_status();
+        ensure!(
+            exit.is_some_and(|e| e.code == 0 && e.fault.is_none()),
+            "start {i}: {exit:?}"
+        );
+        Ok(())
+    };
+    once(0)?;
+    let before = usage();
+    let t0 = time::now_ns();
+    for i in 1..=CYCLES {
+        once(i)?;
+    }
+    let ms = (time::now_ns() - t0) / 1_000_000;
+    let after = usage();
+    ensure!(
+        after == before,
+        "after {CYCLES} cycles {after:?}, before {before:?}"
+    );
+    Ok(detail!(
+        "{CYCLES} spawn/exit cycles in {ms} ms; frames, heap ({} allocations) and kernel ranges unchanged",
+        after.heap_allocations
+    ))
+}
+
+/// Runs m3-tests.exe, whose checks land in M3 (threads, waits, events,
+/// handles, demand paging, pipes, termination, two CPU-bound processes)
+/// and which prints the M3 benchmarks; then checks that everything it and
+/// its children took came back.
+fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
+    let frames_before = free_frames();
+    let heap_before = crate::mm::heap::stats();
+    let kva_before = crate::mm::kva::free_bytes();
+    let demand_before = crate::arch::exceptions::demand_fault_count();
+    super::set_user_milestone("M3");
+    // The first start fills the image cache; measure the leak baseline
+    // with the programs it keeps already loaded.
+    let process =
+        crate::pe::spawn_program(ctx.info, "m3-tests.exe", false).map_err(|e| detail!("{e}"))?;
+    let p = crate::task::run(process);
+    super::set_user_milestone("M2");
+    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
+    drop(p);
+    let frames_after = free_frames();
+    let heap_after = crate::mm::heap::stats();
+    let kva_after = crate::mm::kva::free_bytes();
+    ensure!(
+        exit.code == 0 && exit.fault.is_none(),
+        "m3-tests.exe {exit}"
+    );
+    ensure!(
+        kva_after == kva_before,
+        "kernel ranges: {} bytes not returned",
+        kva_before.abs_diff(kva_after)
+    );
+    let demand = crate::arch::exceptions::demand_fault_count() - demand_before;
+    ensure!(
+        demand >= 16384,
+        "only {demand} demand-zero faults (page_fault alone takes 16384)"
+    );
+    Ok(detail!(
+        "m3-tests.exe passed after {demand} demand-zero faults; frames {} KiB, heap {} allocations / {} bytes apart from the image cache and heap growth",
+        (frames_before as i64 - frames_after as i64) / 1024,
+        heap_after.allocations as i64 - heap_before.allocations as i64,
+        heap_after.allocated as i64 - heap_before.allocated as i64
+    ))
+}
 
 /// Runs machine code as a process with `commit_limit`; returns it after
 /// it ended.

@@ -7,7 +7,9 @@
 //! status (see [`Exit`]). The kernel command line picks the scenario:
 //! `test=suite` (default) runs every milestone in order;
 //! `test=stack_overflow` overflows the boot stack on purpose, to show the
-//! double-fault handler's report (a separate boot, because it is fatal).
+//! double-fault handler's report (a separate boot, because it is fatal);
+//! `test=shutdown` and `test=reboot` power the machine off or reset it
+//! (tests/tests/power.rs).
 
 mod bench;
 mod m0;
@@ -162,11 +164,18 @@ fn run_checks(checks: &[Check], ctx: &Context<'_>) {
 /// program runs inside a kernel check, so its lines sit in that milestone).
 pub fn user_check(name: &str, passed: bool, detail: &str) {
     let status = count(if passed { Status::Ok } else { Status::Fail });
-    report_line(USER_MILESTONE, name, status, detail);
+    report_line(*USER_MILESTONE.lock(), name, status, detail);
 }
 
-/// The milestone user programs' checks belong to.
-const USER_MILESTONE: &str = "M2";
+/// The milestone user programs' checks belong to: the milestone of the
+/// kernel check that runs the program.
+static USER_MILESTONE: crate::sync::SpinLock<&'static str> = crate::sync::SpinLock::new("M2");
+
+/// Files the checks of user programs started from now on under
+/// `milestone`.
+pub fn set_user_milestone(milestone: &'static str) {
+    *USER_MILESTONE.lock() = milestone;
+}
 
 /// Prints a BENCH line for `iterations` operations that took `ticks`.
 pub fn bench_line(name: &str, iterations: u64, ticks: u64) {
@@ -208,6 +217,8 @@ pub fn run(
     match scenario {
         "suite" => {}
         "stack_overflow" => m0::overflow_the_stack(),
+        "shutdown" => crate::power::shutdown(),
+        "reboot" => crate::power::reboot(),
         other => {
             log::error!("unknown scenario '{other}'");
             exit(Exit::Failure);

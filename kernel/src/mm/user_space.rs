@@ -139,17 +139,17 @@ impl UserSpace {
     }
 }
 
-impl Drop for UserSpace {
+impl UserSpace {
     /// Frees every user page and the user half's tables in one walk that
     /// allocates nothing (teardown must work when memory is exhausted).
-    fn drop(&mut self) {
+    /// Afterwards the space is empty; a loaded space is never freed.
+    pub fn release(&mut self) {
+        if self.is_loaded() {
+            return;
+        }
         let Some(space) = self.space.take() else {
             return;
         };
-        if crate::arch::paging::current_root() == space.pml4() {
-            log::error!("dropping the loaded address space (bug); leaking it");
-            return;
-        }
         let result = frame_alloc::with(|fa| {
             let mut frames = TableFrames(fa);
             space.destroy_with_leaves(&mut Hhdm, &mut frames, |frames, phys, _| {
@@ -161,6 +161,37 @@ impl Drop for UserSpace {
         if result.is_err() {
             log::error!("user space teardown without a frame allocator (bug)");
         }
+        self.pages = 0;
+    }
+
+    /// Unmaps and frees whichever pages of `[virt, virt + bytes)` are
+    /// mapped (demand-zero regions have holes).
+    pub fn unmap_present(&mut self, virt: u64, bytes: u64) -> Result<(), MmError> {
+        for page in (virt..virt + bytes).step_by(PAGE as usize) {
+            if self.translate(page).is_some() {
+                self.unmap_range(page, PAGE)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl UserSpace {
+    /// Whether this space is in CR3 right now.
+    pub fn is_loaded(&self) -> bool {
+        self.space
+            .as_ref()
+            .is_some_and(|s| crate::arch::paging::current_root() == s.pml4())
+    }
+}
+
+impl Drop for UserSpace {
+    fn drop(&mut self) {
+        if self.is_loaded() {
+            log::error!("dropping the loaded address space (bug); leaking it");
+            return;
+        }
+        self.release();
     }
 }
 

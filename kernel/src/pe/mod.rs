@@ -3,7 +3,10 @@
 
 use crate::boot::BootInfo;
 use crate::mm::user_space::Access;
+use crate::sync::SpinLock;
 use crate::task::{Image, Process, ProcessError};
+use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -68,6 +71,134 @@ fn access(p: ::pe::Protection) -> Option<Access> {
     }
 }
 
+/// One image of a loaded program: its bytes at `base` and each page's access.
+struct LoadedModule {
+    name: String,
+    base: u64,
+    memory: Vec<u8>,
+    pages: Vec<Option<Access>>,
+}
+
+/// A program loaded, relocated and bound: everything a new process of it
+/// needs, owned, so later starts only map pages.
+pub struct LoadedProgram {
+    name: String,
+    modules: Vec<LoadedModule>,
+    entry: u64,
+    init_thread: Option<u64>,
+}
+
+impl LoadedProgram {
+    /// Loads `exe` and its DLLs from the boot modules.
+    fn load(
+        info: &BootInfo,
+        exe: &str,
+        placement: Placement,
+    ) -> Result<(Self, ::pe::ProcessImage), SpawnError> {
+        let files = |name: &str| find_file(info, name);
+        let mut place = |name: &str, preferred: u64, _size: u64| match placement {
+            Placement::ProgramShifted(offset) if name.eq_ignore_ascii_case(exe) => {
+                preferred + offset
+            }
+            _ => preferred,
+        };
+        let plan = ::pe::plan_process(exe, &files, &mut place)?;
+        let mut modules = Vec::new();
+        for module in &plan.modules {
+            let mut pages = alloc::vec![None; module.image.memory.len().div_ceil(PAGE)];
+            for range in &module.image.pages {
+                let first = range.rva as usize / PAGE;
+                let count = (range.len as usize).div_ceil(PAGE);
+                for slot in pages.iter_mut().skip(first).take(count) {
+                    *slot = access(range.protection);
+                }
+            }
+            modules.push(LoadedModule {
+                name: module.name.clone(),
+                base: module.image.base,
+                memory: module.image.memory.clone(),
+                pages,
+            });
+        }
+        // Further threads start at the program's exported `InitThread`.
+        let init_thread = ::pe::ImportSymbol::Name {
+            hint: 0,
+            name: "InitThread".into(),
+        };
+        let init_thread = plan.modules.first().and_then(|program| {
+            match program
+                .pe
+                .exports()
+                .and_then(|e| e.find(&init_thread))
+                .map(|e| &e.target)
+            {
+                Some(::pe::ExportTarget::Rva(rva)) => Some(program.image.base + u64::from(*rva)),
+                _ => None,
+            }
+        });
+        let loaded = Self {
+            name: exe.into(),
+            modules,
+            entry: plan.entry,
+            init_thread,
+        };
+        Ok((loaded, plan))
+    }
+
+    /// A new process of this program (not started yet).
+    fn instantiate(&self) -> Result<Process, SpawnError> {
+        let images: Vec<Image<'_>> = self
+            .modules
+            .iter()
+            .map(|m| Image {
+                name: &m.name,
+                base: m.base,
+                memory: &m.memory,
+                pages: &m.pages,
+            })
+            .collect();
+        let mut process =
+            Process::new(&self.name, &images, self.entry).map_err(SpawnError::Process)?;
+        if let Some(at) = self.init_thread {
+            process.set_init_thread(at);
+        }
+        Ok(process)
+    }
+}
+
+/// Programs loaded before, by name (at most [`CACHE_ENTRIES`]; the oldest
+/// goes first). Like an OS's image section cache: the second start of a
+/// program maps what the first one parsed, relocated and bound.
+static CACHE: SpinLock<Vec<Arc<LoadedProgram>>> = SpinLock::new(Vec::new());
+/// Programs the cache keeps.
+const CACHE_ENTRIES: usize = 8;
+
+/// A new process of `exe` at its preferred bases: from the cache unless
+/// `fresh` (then the files are parsed, relocated and bound again, and the
+/// cache keeps the result).
+pub fn spawn_program(info: &BootInfo, exe: &str, fresh: bool) -> Result<Process, SpawnError> {
+    let cached = CACHE
+        .lock()
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(exe))
+        .cloned();
+    let program = match cached {
+        Some(p) if !fresh => p,
+        _ => {
+            let (loaded, _) = LoadedProgram::load(info, exe, Placement::Preferred)?;
+            let loaded = Arc::new(loaded);
+            let mut cache = CACHE.lock();
+            cache.retain(|p| !p.name.eq_ignore_ascii_case(exe));
+            if cache.len() >= CACHE_ENTRIES {
+                cache.remove(0);
+            }
+            cache.push(loaded.clone());
+            loaded
+        }
+    };
+    program.instantiate()
+}
+
 /// Loads `exe` and the DLLs it imports from the boot modules, relocates and
 /// binds them, and builds the process (not started yet).
 pub fn spawn(
@@ -75,35 +206,6 @@ pub fn spawn(
     exe: &str,
     placement: Placement,
 ) -> Result<(Process, ::pe::ProcessImage), SpawnError> {
-    let files = |name: &str| find_file(info, name);
-    let mut place = |name: &str, preferred: u64, _size: u64| match placement {
-        Placement::ProgramShifted(offset) if name.eq_ignore_ascii_case(exe) => preferred + offset,
-        _ => preferred,
-    };
-    let plan = ::pe::plan_process(exe, &files, &mut place)?;
-    let mut page_access: Vec<Vec<Option<Access>>> = Vec::new();
-    for module in &plan.modules {
-        let mut pages = alloc::vec![None; module.image.memory.len().div_ceil(PAGE)];
-        for range in &module.image.pages {
-            let first = range.rva as usize / PAGE;
-            let count = (range.len as usize).div_ceil(PAGE);
-            for slot in pages.iter_mut().skip(first).take(count) {
-                *slot = access(range.protection);
-            }
-        }
-        page_access.push(pages);
-    }
-    let images: Vec<Image<'_>> = plan
-        .modules
-        .iter()
-        .zip(&page_access)
-        .map(|(m, pages)| Image {
-            name: &m.name,
-            base: m.image.base,
-            memory: &m.image.memory,
-            pages,
-        })
-        .collect();
-    let process = Process::new(exe, &images, plan.entry).map_err(SpawnError::Process)?;
-    Ok((process, plan))
+    let (loaded, plan) = LoadedProgram::load(info, exe, placement)?;
+    Ok((loaded.instantiate()?, plan))
 }

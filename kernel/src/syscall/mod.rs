@@ -8,6 +8,8 @@ use crate::mm::user_space::Access;
 use crate::task;
 use abi::{nr, protection, Error, SysResult};
 
+mod objects;
+
 /// Longest single DEBUG_WRITE (longer writes are cut, not refused).
 const DEBUG_WRITE_MAX: u64 = 16 * 1024;
 
@@ -28,26 +30,67 @@ fn before_return(frame: &mut SyscallFrame) {
 }
 
 fn dispatch(frame: &mut SyscallFrame) {
-    let [a0, a1, a2, a3, _a4] = frame.args();
+    let [a0, a1, a2, a3, a4] = frame.args();
     let result: SysResult = match frame.number() {
         nr::NOP => Ok(0),
-        nr::EXIT_PROCESS | nr::EXIT_THREAD => exit(a0 as u32),
+        nr::EXIT_PROCESS => objects::exit_process(a0 as u32).and_then(|_| exit(a0 as u32)),
+        nr::EXIT_THREAD => exit(a0 as u32),
         nr::DEBUG_WRITE => debug_write(a0, a1),
         nr::GET_SYSTEM_INFO => system_info(a0),
         nr::GET_PROCESS_INFO => process_info(a0),
         nr::SLEEP => sleep(a0),
         nr::ALLOCATE_PAGES => allocate_pages(a0, a1),
         nr::FREE_PAGES => free_pages(a0, a1),
-        nr::REPORT_CHECK => report_check(a0, a1, a2, a3, frame.r8),
+        nr::REPORT_CHECK => report_check(a0, a1, a2, a3, a4),
         nr::REPORT_BENCH => report_bench(a0, a1, a2, a3),
         nr::REPORT_BENCH_MARK => report_bench_mark(a0, a1, a2),
+        nr::CREATE_THREAD => objects::create_thread(a0, a1, a2),
+        nr::WAIT_MULTIPLE => objects::wait_multiple(a0, a1, a2, a3),
+        nr::GET_EXIT_CODE => objects::exit_code(a0),
+        nr::TERMINATE_PROCESS => objects::terminate_process(a0, a1),
+        nr::CLOSE_HANDLE => objects::close_handle(a0),
+        nr::YIELD => objects::yield_now(),
+        nr::GET_TIME => objects::get_time(a0),
+        nr::CREATE_EVENT => objects::create_event(a0, a1),
+        nr::SET_EVENT => objects::set_event(a0),
+        nr::RESET_EVENT => objects::reset_event(a0),
+        nr::CREATE_PROCESS => objects::create_process(a0, a1, a2, a3, a4),
+        nr::GET_COMMAND_LINE => objects::command_line(a0, a1),
+        nr::OPEN_PIPE => objects::open_pipe(a0, a1),
+        nr::PIPE_WRITE => objects::pipe_write(a0, a1, a2),
+        nr::PIPE_READ => objects::pipe_read(a0, a1, a2),
+        nr::ALLOCATE_LAZY => allocate_lazy(a0, a1),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);
 }
 
-/// Ends the calling thread (and with it, for now, its process: M3's
-/// process-wide exit comes with CreateThread) on its way back to ring 3.
+/// Makes every page of a user buffer present (demand-zero pages get their
+/// frame now), then checks it by the rule of `mm::user_copy`.
+fn check_user(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
+    user_copy::check_range(ptr, usize::try_from(len).map_err(|_| Error::BadPointer)?)?;
+    task::with_current(|p| p.fault_in(ptr, len, write)).transpose()?;
+    user_copy::check_buffer(ptr, len, write)
+}
+
+/// Reads a user buffer (after [`check_user`]).
+fn uread(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
+    check_user(ptr, buf.len() as u64, false)?;
+    user_copy::read(ptr, buf)
+}
+
+/// Writes a user buffer (after [`check_user`]).
+fn uwrite(ptr: u64, data: &[u8]) -> Result<(), Error> {
+    check_user(ptr, data.len() as u64, true)?;
+    user_copy::write(ptr, data)
+}
+
+/// A UTF-8 string of at most `max` bytes from user memory.
+fn ustring(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Error> {
+    user_string(ptr, len, max)
+}
+
+/// Ends the calling thread on its way back to ring 3.
 fn exit(code: u32) -> SysResult {
     if let Some(t) = task::sched::current() {
         t.request_exit(code);
@@ -59,7 +102,7 @@ fn exit(code: u32) -> SysResult {
 /// first; at most [`DEBUG_WRITE_MAX`] bytes are shown, copied through a
 /// stack buffer (nothing is allocated). Returns the bytes shown.
 fn debug_write(ptr: u64, len: u64) -> SysResult {
-    user_copy::check_buffer(ptr, len, false)?;
+    check_user(ptr, len, false)?;
     let shown = len.min(DEBUG_WRITE_MAX);
     let pid = task::with_current(|p| p.id()).unwrap_or(u64::MAX);
     let mut chunk = [0u8; 256];
@@ -99,12 +142,15 @@ fn system_info(out: u64) -> SysResult {
         user_min: abi::USER_MIN,
         user_end: abi::USER_END,
     };
+    check_user(out, core::mem::size_of_val(&info) as u64, true)?;
     user_copy::write_value(out, &info)?;
     Ok(0)
 }
 
 fn process_info(out: u64) -> SysResult {
-    let info = task::with_current(|p| p.info()).ok_or(Error::NotFound)?;
+    let mut info = task::with_current(|p| p.info()).ok_or(Error::NotFound)?;
+    info.thread_id = task::sched::current().map_or(0, |t| t.id());
+    check_user(out, core::mem::size_of_val(&info) as u64, true)?;
     user_copy::write_value(out, &info)?;
     Ok(0)
 }
@@ -136,6 +182,14 @@ fn allocate_pages(bytes: u64, prot: u64) -> SysResult {
     task::with_current(|p| p.allocate(bytes, access)).ok_or(Error::NotFound)?
 }
 
+fn allocate_lazy(bytes: u64, prot: u64) -> SysResult {
+    let access = access(prot)?;
+    if bytes == 0 || bytes > 1 << 32 {
+        return Err(Error::InvalidArgument);
+    }
+    task::with_current(|p| p.allocate_lazy(bytes, access)).ok_or(Error::NotFound)?
+}
+
 fn free_pages(at: u64, bytes: u64) -> SysResult {
     task::with_current(|p| p.release(at, bytes)).ok_or(Error::NotFound)??;
     Ok(0)
@@ -149,7 +203,7 @@ fn user_string(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Er
     buf.try_reserve_exact(len as usize)
         .map_err(|_| Error::NoMemory)?;
     buf.resize(len as usize, 0);
-    user_copy::read(ptr, &mut buf)?;
+    uread(ptr, &mut buf)?;
     alloc::string::String::from_utf8(buf).map_err(|_| Error::InvalidArgument)
 }
 

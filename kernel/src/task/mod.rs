@@ -3,29 +3,38 @@
 //!
 //! A [`Thread`] is what the scheduler runs: its own guarded kernel stack,
 //! saved context and FPU area, state and priority. A [`Process`] owns an
-//! address space and the threads that run in it. [`run`] starts a
-//! process's main thread and waits for the process to end.
+//! address space, a handle table and the threads that run in it. The last
+//! thread to end ends the process: its exit status is set, its waiters are
+//! woken, its handles are closed, and its address space is freed once no
+//! CPU has it loaded.
 
+pub mod object;
 mod process;
 pub mod sched;
 mod thread;
 
 #[cfg(feature = "milestones")]
 pub use process::ExitStatus;
-pub use process::{Image, Process, ProcessError};
+pub use process::{Image, Process, ProcessError, THREAD_STACK_BYTES};
 pub use thread::{priority, Entry, Thread};
 
 use crate::sync::SpinLock;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+/// A process shared between its threads and the handles to it.
+pub type SharedProcess = Arc<SpinLock<Process>>;
+
 /// Runs `f` on the current thread's process, if it has one.
 pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
-    let thread = sched::current()?;
-    let process = thread.process()?.clone();
-    drop(thread);
+    let process = current_process()?;
     let mut p = process.lock();
     Some(f(&mut p))
+}
+
+/// The current thread's process.
+pub fn current_process() -> Option<SharedProcess> {
+    sched::current()?.process().cloned()
 }
 
 /// TSC at the first entry into ring 3 (for the BOOT line), 0 before.
@@ -40,47 +49,115 @@ pub fn first_user_tsc() -> Option<u64> {
 }
 
 /// Called by the scheduler when a thread ends: the last thread of a
-/// process ends the process with its code.
+/// process ends the process (with the TerminateProcess/ExitProcess code
+/// if one was given, else its own), wakes its waiters and closes its
+/// handles.
 pub(crate) fn thread_exited(thread: &Thread, code: u32) {
-    if let Some(p) = thread.process() {
+    let Some(p) = thread.process() else { return };
+    let last = {
         let mut p = p.lock();
-        if p.thread_ended() {
+        let last = p.thread_ended();
+        if last {
+            let code = p.terminating().unwrap_or(code);
             p.set_exit(code);
             if let Some(exit) = p.exit_status() {
                 log::info!("process {} '{}' {exit}", p.id(), p.name());
             }
+            object::wake_all(p.waiters_mut());
+        }
+        last
+    };
+    if last {
+        // One at a time, dropped outside the lock (a handle may hold the
+        // last reference to another process or thread).
+        while let Some(object) = p.lock().pop_handle() {
+            drop(object);
         }
     }
 }
 
+/// Starts a thread of `process` at `entry` (already set up to run).
+fn start_thread(process: &SharedProcess, entry: Entry) -> Result<Arc<Thread>, abi::Error> {
+    let name = process.lock().name_static();
+    let thread = Thread::new(name, Some(process.clone()), entry, priority::NORMAL)
+        .map_err(|_| abi::Error::NoMemory)?;
+    process.lock().thread_started(&thread)?;
+    if sched::start(thread.clone()).is_err() {
+        process.lock().thread_ended();
+        return Err(abi::Error::NoMemory);
+    }
+    Ok(thread)
+}
+
 /// Starts `process`'s main thread; returns it and the shared process.
-pub fn spawn(
-    process: Process,
-) -> Result<(Arc<Thread>, Arc<SpinLock<Process>>), crate::mm::MmError> {
-    let entry = process.entry();
-    let rsp = process.initial_stack_pointer();
-    let name = process.name_static();
+pub fn spawn(process: Process) -> Result<(Arc<Thread>, SharedProcess), crate::mm::MmError> {
+    let entry = Entry::User {
+        rip: process.entry(),
+        rsp: process.initial_stack_pointer(),
+        rcx: 0,
+        rdx: 0,
+    };
     let shared = Arc::new(SpinLock::new(process));
-    shared.lock().thread_started();
-    let thread = Thread::new(
-        name,
-        Some(shared.clone()),
-        Entry::User {
-            rip: entry,
-            rsp,
-            rcx: 0,
-            rdx: 0,
-        },
-        priority::NORMAL,
-    )?;
-    sched::start(thread.clone())?;
+    let _ = FIRST_USER_TSC.compare_exchange(
+        0,
+        crate::arch::cpu::rdtsc(),
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    );
+    let thread = start_thread(&shared, entry)
+        .map_err(|_| crate::mm::MmError::NotInitialised("thread memory"))?;
     Ok((thread, shared))
+}
+
+/// Starts a further thread of `process` at its `InitThread` with RCX =
+/// `func`, RDX = `arg` and a fresh stack of `stack_bytes`.
+pub fn create_thread(
+    process: &SharedProcess,
+    func: u64,
+    arg: u64,
+    stack_bytes: u64,
+) -> Result<Arc<Thread>, abi::Error> {
+    let (rip, top) = {
+        let mut p = process.lock();
+        let rip = p.init_thread().ok_or(abi::Error::NotSupported)?;
+        let bytes = if stack_bytes == 0 {
+            THREAD_STACK_BYTES
+        } else {
+            stack_bytes
+        };
+        (rip, p.allocate_stack(bytes)?)
+    };
+    start_thread(
+        process,
+        Entry::User {
+            rip,
+            rsp: top - abi::ENTRY_STACK_RESERVE - 8,
+            rcx: func,
+            rdx: arg,
+        },
+    )
+}
+
+/// Ends every thread of `process` with `code` (TerminateProcess and
+/// ExitProcess): each is asked to exit and woken from any wait.
+pub fn terminate(process: &SharedProcess, code: u32) {
+    let p = process.lock();
+    if p.exit_status().is_some() {
+        return;
+    }
+    drop(p);
+    let code = process.lock().set_terminating(code);
+    let p = process.lock();
+    for t in p.threads() {
+        t.request_exit(code);
+        sched::wake(&t);
+    }
 }
 
 /// Takes a process back once no thread refers to it any more (the last
 /// reference of an ended thread goes with the next context switch, so
 /// this yields until then, for at most a second).
-pub fn reclaim(mut shared: Arc<SpinLock<Process>>) -> Option<Process> {
+pub fn reclaim(mut shared: SharedProcess) -> Option<Process> {
     let deadline = crate::time::now_ns() + 1_000_000_000;
     loop {
         match Arc::try_unwrap(shared) {
@@ -95,53 +172,16 @@ pub fn reclaim(mut shared: Arc<SpinLock<Process>>) -> Option<Process> {
 }
 
 /// Starts `process`'s main thread and waits until the process has ended;
-/// returns it with its exit status set (its memory is still there for
-/// inspection; drop it to free).
+/// returns it with its exit status set.
 pub fn run(process: Process) -> Process {
-    let entry = process.entry();
-    let rsp = process.initial_stack_pointer();
-    let name = process.name_static();
-    let shared = Arc::new(SpinLock::new(process));
-    shared.lock().thread_started();
-    let thread = Thread::new(
-        name,
-        Some(shared.clone()),
-        Entry::User {
-            rip: entry,
-            rsp,
-            rcx: 0,
-            rdx: 0,
-        },
-        priority::NORMAL,
-    );
-    let started = thread.and_then(|t| sched::start(t.clone()).map(|()| t));
-    match started {
-        Ok(thread) => {
-            let _ = FIRST_USER_TSC.compare_exchange(
-                0,
-                crate::arch::cpu::rdtsc(),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
-            sched::join(&thread);
-        }
-        Err(e) => {
-            log::error!("process: cannot start its thread: {e}");
-            let mut p = shared.lock();
-            p.thread_ended();
-            p.set_exit(abi::status::UNHANDLED_EXCEPTION);
-        }
-    }
-    // The exited thread's last reference goes when the next switch after
-    // its death completes; wait for that.
-    let mut shared = shared;
-    loop {
-        match Arc::try_unwrap(shared) {
-            Ok(p) => return p.into_inner(),
-            Err(again) => {
-                shared = again;
-                sched::yield_now();
-            }
-        }
+    let (thread, shared) = match spawn(process) {
+        Ok(started) => started,
+        Err(e) => panic!("cannot start a process thread: {e}"),
+    };
+    sched::join(&thread);
+    drop(thread);
+    match reclaim(shared) {
+        Some(p) => p,
+        None => panic!("an ended process is still referenced"),
     }
 }

@@ -1,12 +1,16 @@
 //! A process: its address space, images, stack and exit status.
 
+use super::object::{Object, Waiters};
+use super::thread::Thread;
 use crate::mm::user_space::{Access, UserSpace};
 use crate::mm::MmError;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
+use handles::{HandleTable, Rights};
 use vrange::RangeAllocator;
 
 const PAGE: u64 = 4096;
@@ -18,6 +22,12 @@ pub const USER_STACK_BYTES: u64 = 256 * 1024;
 const USER_HEAP: (u64, u64) = (0x0000_1000_0000_0000, 0x0000_1000_0000_0000);
 /// Default limit on the memory a process may commit with ALLOCATE_PAGES.
 pub const DEFAULT_COMMIT_LIMIT: u64 = 256 << 20;
+/// Handles a process may hold at once.
+pub const HANDLE_LIMIT: usize = 4096;
+/// Threads a process may run at once.
+pub const THREAD_LIMIT: usize = 256;
+/// Default user stack of a thread created with CREATE_THREAD.
+pub const THREAD_STACK_BYTES: u64 = 64 * 1024;
 /// Debug output kept per process (the rest still goes to serial).
 const OUTPUT_LIMIT: usize = 64 * 1024;
 
@@ -117,6 +127,21 @@ pub struct Process {
     output: String,
     fault: Option<(u8, u64, u64)>,
     exit: Option<ExitStatus>,
+    /// The process's handles.
+    handles: HandleTable<Object>,
+    /// Its threads (weak: a thread lives as long as it runs or a handle
+    /// to it is open).
+    threads: Vec<Weak<Thread>>,
+    /// Threads waiting for it to end.
+    waiters: Waiters,
+    /// The program's `InitThread`, where further threads start.
+    init_thread: Option<u64>,
+    /// Arguments after the program name.
+    cmdline: String,
+    /// Demand-zero regions: start → (bytes, access).
+    lazy: BTreeMap<u64, (u64, Access)>,
+    /// TerminateProcess/ExitProcess code, once asked.
+    terminating: Option<u32>,
 }
 
 impl Process {
@@ -173,6 +198,13 @@ impl Process {
             output: String::new(),
             fault: None,
             exit: None,
+            handles: HandleTable::new(HANDLE_LIMIT),
+            threads: Vec::new(),
+            waiters: Vec::new(),
+            init_thread: None,
+            cmdline: String::new(),
+            lazy: BTreeMap::new(),
+            terminating: None,
         })
     }
 
@@ -197,20 +229,187 @@ impl Process {
         USER_STACK_TOP - abi::ENTRY_STACK_RESERVE - 8
     }
 
-    /// A name for thread logs: the program's, if it is one we know.
+    /// A name for thread logs.
     pub fn name_static(&self) -> &'static str {
         "user thread"
     }
 
-    /// Counts a thread that starts in this process.
-    pub fn thread_started(&mut self) {
+    /// Records a thread that starts in this process (refused once the
+    /// process is ending or has [`THREAD_LIMIT`] threads).
+    pub fn thread_started(&mut self, thread: &Arc<Thread>) -> Result<(), abi::Error> {
+        if self.terminating.is_some() || self.exit.is_some() {
+            return Err(abi::Error::NotFound);
+        }
+        self.threads.retain(|t| t.strong_count() > 0);
+        if self.threads.len() >= THREAD_LIMIT {
+            return Err(abi::Error::NoMemory);
+        }
+        self.threads
+            .try_reserve(1)
+            .map_err(|_| abi::Error::NoMemory)?;
+        self.threads.push(Arc::downgrade(thread));
         self.live_threads += 1;
+        Ok(())
     }
 
     /// Counts a thread that ended; true if it was the last.
     pub fn thread_ended(&mut self) -> bool {
         self.live_threads = self.live_threads.saturating_sub(1);
         self.live_threads == 0
+    }
+
+    /// Its threads that still exist.
+    pub fn threads(&self) -> impl Iterator<Item = Arc<Thread>> + '_ {
+        self.threads.iter().filter_map(Weak::upgrade)
+    }
+
+    /// Marks the process as ending with `code` (the first request wins);
+    /// returns the code that stands.
+    pub fn set_terminating(&mut self, code: u32) -> u32 {
+        *self.terminating.get_or_insert(code)
+    }
+
+    /// The code it is ending with, once asked.
+    pub fn terminating(&self) -> Option<u32> {
+        self.terminating
+    }
+
+    /// Threads waiting for the process to end.
+    pub fn waiters_mut(&mut self) -> &mut Waiters {
+        &mut self.waiters
+    }
+
+    /// Adds a handle.
+    pub fn add_handle(&mut self, object: Object, rights: Rights) -> Result<u64, abi::Error> {
+        self.handles.insert(object, rights).map_err(handle_error)
+    }
+
+    /// The object behind `handle` if it has `need`.
+    pub fn handle(&self, handle: u64, need: Rights) -> Result<Object, abi::Error> {
+        self.handles
+            .get(handle, need)
+            .cloned()
+            .map_err(handle_error)
+    }
+
+    /// Closes `handle`; returns the object so the caller drops it outside
+    /// the process lock.
+    pub fn close_handle(&mut self, handle: u64) -> Result<Object, abi::Error> {
+        self.handles.remove(handle).map_err(handle_error)
+    }
+
+    /// Takes one handle out (teardown: the caller drops it unlocked).
+    pub fn pop_handle(&mut self) -> Option<Object> {
+        self.handles.pop_any()
+    }
+
+    /// Where further threads start.
+    pub fn init_thread(&self) -> Option<u64> {
+        self.init_thread
+    }
+
+    /// Sets where further threads start.
+    pub fn set_init_thread(&mut self, at: u64) {
+        self.init_thread = Some(at);
+    }
+
+    /// The command line (arguments after the program name).
+    pub fn cmdline(&self) -> &str {
+        &self.cmdline
+    }
+
+    /// Sets the command line.
+    pub fn set_cmdline(&mut self, cmdline: String) {
+        self.cmdline = cmdline;
+    }
+
+    /// Maps a user stack for a new thread (`bytes` above an unmapped guard
+    /// page) and returns its top.
+    pub fn allocate_stack(&mut self, bytes: u64) -> Result<u64, abi::Error> {
+        let bytes = bytes
+            .clamp(PAGE, 16 << 20)
+            .checked_next_multiple_of(PAGE)
+            .ok_or(abi::Error::InvalidArgument)?;
+        if self.committed.saturating_add(bytes) > self.commit_limit {
+            return Err(abi::Error::NoMemory);
+        }
+        let base = self
+            .heap
+            .alloc(bytes + PAGE, PAGE)
+            .map_err(|_| abi::Error::NoMemory)?;
+        if self
+            .space
+            .map_zeroed(base + PAGE, bytes, Access::READ_WRITE)
+            .is_err()
+        {
+            let _ = self.heap.free(base, bytes + PAGE);
+            return Err(abi::Error::NoMemory);
+        }
+        self.committed += bytes;
+        Ok(base + PAGE + bytes)
+    }
+
+    /// Reserves and commits `bytes` of demand-zero memory with `access`.
+    pub fn allocate_lazy(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
+        let bytes = bytes
+            .checked_next_multiple_of(PAGE)
+            .ok_or(abi::Error::InvalidArgument)?;
+        if self.committed.saturating_add(bytes) > self.commit_limit {
+            return Err(abi::Error::NoMemory);
+        }
+        let at = self
+            .heap
+            .alloc(bytes, PAGE)
+            .map_err(|_| abi::Error::NoMemory)?;
+        self.lazy.insert(at, (bytes, access));
+        self.committed += bytes;
+        Ok(at)
+    }
+
+    /// Resolves a fault at `addr` in a demand-zero region: maps a zeroed
+    /// page. Ok(false) if `addr` is in no such region (or the access is
+    /// not allowed there).
+    pub fn demand_fault(&mut self, addr: u64, write: bool) -> Result<bool, crate::mm::MmError> {
+        let Some((&start, &(bytes, access))) = self.lazy.range(..=addr).next_back() else {
+            return Ok(false);
+        };
+        if addr >= start + bytes || (write && !access.write) {
+            return Ok(false);
+        }
+        let page = addr & !(PAGE - 1);
+        if crate::mm::user_space::is_user_mapped(&self.space, page) {
+            return Ok(false);
+        }
+        self.space.map_page(page, &[], access)?;
+        Ok(true)
+    }
+
+    /// Maps every untouched demand-zero page of `[addr, addr + len)` (so
+    /// the kernel can copy into it).
+    pub fn fault_in(&mut self, addr: u64, len: u64, write: bool) -> Result<(), abi::Error> {
+        if len == 0 {
+            return Ok(());
+        }
+        let last = addr.checked_add(len - 1).ok_or(abi::Error::BadPointer)?;
+        let mut page = addr & !(PAGE - 1);
+        while page <= last {
+            if self.demand_fault(page, write).is_err() {
+                return Err(abi::Error::NoMemory);
+            }
+            page = match page.checked_add(PAGE) {
+                Some(p) => p,
+                None => break,
+            };
+        }
+        Ok(())
+    }
+
+    /// Frees the address space once no thread runs in it (called when the
+    /// last thread is gone and its address space is no longer loaded).
+    pub fn release_space(&mut self) {
+        if self.live_threads == 0 {
+            self.space.release();
+        }
     }
 
     /// PML4 physical address.
@@ -279,11 +478,28 @@ impl Process {
         Ok(at)
     }
 
-    /// Releases an allocation made by [`allocate`](Self::allocate).
+    /// Releases an allocation made by [`allocate`](Self::allocate) or
+    /// [`allocate_lazy`](Self::allocate_lazy).
     pub fn release(&mut self, at: u64, bytes: u64) -> Result<(), abi::Error> {
         let size = bytes
             .checked_next_multiple_of(PAGE)
             .ok_or(abi::Error::InvalidArgument)?;
+        if let Some(&(lazy_size, _)) = self.lazy.get(&at) {
+            // Size 0 releases the whole region (VirtualFree's MEM_RELEASE).
+            let size = if size == 0 { lazy_size } else { size };
+            if lazy_size != size {
+                return Err(abi::Error::NotFound);
+            }
+            self.lazy.remove(&at);
+            self.committed -= size;
+            self.space
+                .unmap_present(at, size)
+                .map_err(|_| abi::Error::InvalidArgument)?;
+            return self
+                .heap
+                .free(at, size)
+                .map_err(|_| abi::Error::InvalidArgument);
+        }
         match self.allocations.get(&at) {
             Some(&allocated) if allocated == size => {}
             _ => return Err(abi::Error::NotFound),
@@ -350,5 +566,13 @@ impl Process {
     /// How it ended (None while it has not run).
     pub fn exit_status(&self) -> Option<ExitStatus> {
         self.exit
+    }
+}
+
+fn handle_error(e: handles::HandleError) -> abi::Error {
+    match e {
+        handles::HandleError::Invalid => abi::Error::InvalidHandle,
+        handles::HandleError::AccessDenied => abi::Error::AccessDenied,
+        handles::HandleError::TableFull | handles::HandleError::NoMemory => abi::Error::NoMemory,
     }
 }

@@ -206,6 +206,24 @@ pub fn wake(thread: &Arc<Thread>) {
     }
 }
 
+/// Wakes `thread` at `deadline_ns` (one time-out per thread at a time).
+pub fn arm_timeout(thread: &Arc<Thread>, deadline_ns: u64) -> Result<(), abi::Error> {
+    let mut cpu = this_cpu().lock();
+    cpu.sleepers
+        .try_reserve(1)
+        .map_err(|_| abi::Error::NoMemory)?;
+    cpu.sleepers.push((deadline_ns, thread.clone()));
+    Ok(())
+}
+
+/// Cancels `thread`'s time-out, if it is still armed.
+pub fn disarm_timeout(thread: &Arc<Thread>) {
+    this_cpu()
+        .lock()
+        .sleepers
+        .retain(|(_, t)| !Arc::ptr_eq(t, thread));
+}
+
 /// Sleeps at least `ns` nanoseconds (blocks; wakes early only if the
 /// thread is asked to exit).
 pub fn sleep_ns(ns: u64) -> Result<(), crate::mm::MmError> {

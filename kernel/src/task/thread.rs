@@ -83,6 +83,20 @@ pub struct Thread {
     pub(super) ticks: AtomicU64,
 }
 
+impl Drop for Thread {
+    /// The last thread of a process to go frees its address space (it is
+    /// not loaded any more by then). A process lock held here (by code
+    /// that briefly held this thread) leaves that to the process's own
+    /// drop.
+    fn drop(&mut self) {
+        if let Some(p) = &self.process {
+            if let Some(mut p) = p.try_lock() {
+                p.release_space();
+            }
+        }
+    }
+}
+
 impl Switchable for Thread {
     fn context(&self) -> &Context {
         &self.context

@@ -57,7 +57,11 @@ pub unsafe extern "C" fn InitProcess() -> ! {
 #[used]
 static ENTRY_POINTER: unsafe extern "C" fn() -> ! = InitProcess;
 
-/// `InitProcess` continued in Rust: builds `argv`, runs `main`, exits.
+/// Most arguments `argv` holds (the program name included).
+const MAX_ARGS: usize = 16;
+
+/// `InitProcess` continued in Rust: builds `argv` (the program name, then
+/// the command line split at spaces), runs `main`, exits.
 extern "C" fn process_start() -> ! {
     let mut info = abi::ProcessInfo::default();
     // SAFETY: `info` is a writable ProcessInfo on this stack.
@@ -65,11 +69,44 @@ extern "C" fn process_start() -> ! {
     // The name is NUL-padded; one more byte keeps it terminated when full.
     let mut name = [0u8; 33];
     name[..32].copy_from_slice(&info.name);
-    let argv = [name.as_ptr().cast::<c_char>(), core::ptr::null()];
+    // Our own copy of the command line, cut into NUL-terminated words.
+    let mut line = [0u8; 1025];
+    // SAFETY: GetCommandLineA returns a NUL-terminated string of at most
+    // 1024 bytes that lives as long as the process.
+    let len = unsafe {
+        let src = rt::GetCommandLineA();
+        let mut n = 0;
+        while n < 1024 && *src.add(n) != 0 {
+            line[n] = *src.add(n) as u8;
+            n += 1;
+        }
+        n
+    };
+    let mut argv = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
+    argv[0] = name.as_ptr().cast();
+    let mut argc = 1;
+    let mut at = 0;
+    while at < len && argc < MAX_ARGS {
+        if line[at] == b' ' {
+            line[at] = 0;
+            at += 1;
+            continue;
+        }
+        argv[argc] = line[at..].as_ptr().cast();
+        argc += 1;
+        while at < len && line[at] != b' ' {
+            at += 1;
+        }
+    }
+    for b in line[..len].iter_mut() {
+        if *b == b' ' {
+            *b = 0;
+        }
+    }
     // SAFETY: `main` is the program's, with the C signature declared above;
-    // argv is a NULL-terminated array of one NUL-terminated string that
-    // lives until the process ends.
-    let code = unsafe { main(1, argv.as_ptr()) };
+    // argv is a NULL-terminated array of NUL-terminated strings that live
+    // until the process ends (this frame never returns).
+    let code = unsafe { main(argc as i32, argv.as_ptr()) };
     rt::exit_process(code as u32)
 }
 

@@ -59,6 +59,17 @@ fn cell(f: Option<&BenchFigure>) -> String {
     )
 }
 
+/// Ferrite's cycles per operation over Linux's (below 1: Ferrite is
+/// cheaper), or `-` unless both systems have the figure.
+fn ratio(ours: Option<&BenchFigure>, theirs: Option<&BenchFigure>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if b.cycles_per_op > 0.0 => {
+            format!("{:.2}", a.cycles_per_op / b.cycles_per_op)
+        }
+        _ => "-".to_string(),
+    }
+}
+
 fn main() -> ExitCode {
     let (ours, theirs) = match (ferrite(), linux()) {
         (Ok(a), Ok(b)) => (a, b),
@@ -82,8 +93,8 @@ fn main() -> ExitCode {
     }
     println!();
     println!(
-        "{:<16} {:>23} {:>23}",
-        "benchmark", "ferrite cycles/op ns/op", "linux-6.1 cycles/op ns/op"
+        "{:<16} {:>23} {:>23} {:>8}",
+        "benchmark", "ferrite cycles/op ns/op", "linux cycles/op ns/op", "f/l"
     );
     let mut names: Vec<&str> = f.iter().chain(&l).map(|b| b.name.as_str()).collect();
     names.dedup();
@@ -91,10 +102,12 @@ fn main() -> ExitCode {
     names.dedup();
     for name in names {
         let pick = |v: &[BenchFigure]| v.iter().find(|b| b.name == name).cloned();
+        let (ours, theirs) = (pick(&f), pick(&l));
         println!(
-            "{name:<16} {} {}",
-            cell(pick(&f).as_ref()),
-            cell(pick(&l).as_ref())
+            "{name:<16} {} {} {:>8}",
+            cell(ours.as_ref()),
+            cell(theirs.as_ref()),
+            ratio(ours.as_ref(), theirs.as_ref())
         );
     }
     let boot = |run: &Run| {

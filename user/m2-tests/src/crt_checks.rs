@@ -1,7 +1,6 @@
 //! Checks of runtime.dll's C runtime: every export present, printf family,
 //! `<string.h>`, `<ctype.h>`, and the stack probe in this image.
 
-use crate::check;
 use crate::exports::{function, Module};
 use crate::report::{Detail, Report};
 use abi::ProcessInfo;
@@ -9,6 +8,7 @@ use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write;
 use core::hint::black_box;
 use init::rt;
+use testkit::check;
 
 /// Every export runtime.dll promises (README, "runtime.dll").
 const EXPORTS: &[&[u8]] = &[

@@ -1,12 +1,12 @@
 //! Relocation checks: the kernel loads m2-tests.exe away from its preferred
 //! base, and every absolute pointer in its data must have been fixed up.
 
-use crate::check;
 use crate::report::Report;
 use crate::syscalls::own_image_base;
 use abi::ProcessInfo;
 use core::hint::black_box;
 use core::sync::atomic::{AtomicPtr, Ordering};
+use testkit::check;
 
 /// PE32+ optional-header magic (PE/COFF spec, "Optional Header").
 const PE32_PLUS: u16 = 0x20b;

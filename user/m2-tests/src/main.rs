@@ -15,7 +15,7 @@ mod exports;
 mod image;
 mod memory;
 mod pointers;
-mod report;
+use testkit::report;
 mod syscalls;
 
 use report::Report;

@@ -1,10 +1,10 @@
 //! Checks of ALLOCATE_PAGES / FREE_PAGES and page protections.
 
-use crate::check;
 use crate::report::{Report, Shown};
 use crate::syscalls::sys;
 use abi::protection::{EXECUTE, READ, WRITE};
 use abi::{nr, Error};
+use testkit::check;
 
 const PAGE: u64 = 4096;
 

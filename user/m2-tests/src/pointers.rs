@@ -91,7 +91,7 @@ pub fn matrix(r: &mut Report, ro_page: u64) {
         let value = unsafe { (w as *const u64).read_volatile() };
         value == 0x5a5a_5a5a_5a5a_5a5a
     });
-    crate::check!(
+    testkit::check!(
         r,
         "rdata_intact",
         intact,

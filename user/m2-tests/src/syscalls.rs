@@ -1,9 +1,9 @@
 //! Checks of the plain system calls: nop, debug text, information, sleep.
 
-use crate::check;
 use crate::report::{Report, Shown};
 use abi::{nr, Error, ProcessInfo, SystemInfo};
 use init::rt;
+use testkit::check;
 
 /// A system call through runtime.dll's `FerriteSyscall`, decoded.
 pub fn sys(nr: u64, args: [u64; 5]) -> abi::SysResult {

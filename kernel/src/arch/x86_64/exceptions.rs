@@ -296,6 +296,18 @@ pub fn breakpoint_count() -> usize {
     BREAKPOINTS.load(Ordering::Relaxed)
 }
 
+static DEMAND_FAULTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a user page fault resolved by mapping a demand-zero page.
+pub fn count_demand_fault() {
+    DEMAND_FAULTS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Demand-zero page faults resolved so far.
+pub fn demand_fault_count() -> u64 {
+    DEMAND_FAULTS.load(Ordering::Relaxed)
+}
+
 /// Number of probe faults recovered so far.
 pub fn recovered_count() -> u64 {
     RECOVERED.load(Ordering::Relaxed)

@@ -13,6 +13,7 @@ pub mod paging;
 pub mod percpu;
 pub mod pic;
 pub mod port;
+pub mod power;
 pub mod probe;
 pub mod qemu;
 pub mod serial;

@@ -40,11 +40,55 @@ impl IoPorts {
         (offset.checked_add(width)? <= self.len).then_some(self.base + offset)
     }
 
-    /// Reads a double word at `offset`.
+    /// Reads a byte at `offset` (all ones if outside the range).
+    pub fn read8(&self, offset: u16) -> u8 {
+        // SAFETY: the port lies inside the range this value owns (`port`
+        // checks the bounds, `claim` refuses overlaps), so no other driver
+        // relies on its state; port I/O does not touch memory.
+        self.port(offset, 1)
+            .map_or(u8::MAX, |p| unsafe { Port::<u8>::new(p).read() })
+    }
+
+    /// Reads a word at `offset` (all ones if outside the range).
+    pub fn read16(&self, offset: u16) -> u16 {
+        // SAFETY: as in `read8`.
+        self.port(offset, 2)
+            .map_or(u16::MAX, |p| unsafe { Port::<u16>::new(p).read() })
+    }
+
+    /// Reads a double word at `offset` (all ones if outside the range).
     pub fn read32(&self, offset: u16) -> u32 {
         // SAFETY: as in `read8`.
         self.port(offset, 4)
             .map_or(u32::MAX, |p| unsafe { Port::<u32>::new(p).read() })
+    }
+
+    /// Writes a byte at `offset` (ignored, with an error logged, if outside
+    /// the range).
+    pub fn write8(&self, offset: u16, value: u8) {
+        match self.port(offset, 1) {
+            // SAFETY: as in `read8`.
+            Some(p) => unsafe { Port::<u8>::new(p).write(value) },
+            None => self.out_of_range(offset, 1),
+        }
+    }
+
+    /// Writes a word at `offset` (ignored, with an error logged, if outside
+    /// the range).
+    pub fn write16(&self, offset: u16, value: u16) {
+        match self.port(offset, 2) {
+            // SAFETY: as in `read8`.
+            Some(p) => unsafe { Port::<u16>::new(p).write(value) },
+            None => self.out_of_range(offset, 2),
+        }
+    }
+
+    fn out_of_range(&self, offset: u16, width: u16) {
+        log::error!(
+            "ports {:#x}+{}: {width}-byte write at {offset:#x} out of range (bug)",
+            self.base,
+            self.len
+        );
     }
 }
 

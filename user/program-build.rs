@@ -1,5 +1,6 @@
 //! Link arguments of a Ferrite program (see the README, "Adding a user
-//! program"): the Init library's entry points, console subsystem.
+//! program"): the Init library's entry points, console subsystem. Every
+//! program's Cargo.toml names this one script (`build = "../program-build.rs"`).
 fn main() {
     if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("msvc") {
         for arg in [

@@ -10,6 +10,7 @@ pub struct Detail {
 }
 
 impl Detail {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Self {
             bytes: [0; 160],
@@ -37,6 +38,7 @@ pub struct Report {
 }
 
 impl Report {
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
         Self { failed: 0 }
     }

@@ -1,0 +1,307 @@
+//! Kernel objects behind handles: processes, threads, events, pipes.
+//!
+//! Every object a thread can wait on has a list of waiting threads; a
+//! waiter registers on each object it waits for, re-checks, and blocks; a
+//! signal wakes every registered waiter, who re-checks and unregisters.
+
+use super::process::Process;
+use super::sched;
+use super::thread::{State, Thread};
+use crate::sync::SpinLock;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
+
+/// What a handle refers to.
+#[derive(Clone)]
+pub enum Object {
+    /// A process (signalled when it has ended).
+    Process(Arc<SpinLock<Process>>),
+    /// A thread (signalled when it has ended).
+    Thread(Arc<Thread>),
+    /// An event.
+    Event(Arc<Event>),
+    /// A named pipe.
+    Pipe(Arc<Pipe>),
+}
+
+/// Threads waiting on one object.
+pub type Waiters = Vec<Arc<Thread>>;
+
+/// Adds `me` to `waiters` (fails only when memory is short).
+pub fn register(waiters: &mut Waiters, me: &Arc<Thread>) -> Result<(), abi::Error> {
+    waiters.try_reserve(1).map_err(|_| abi::Error::NoMemory)?;
+    waiters.push(me.clone());
+    Ok(())
+}
+
+/// Removes `me` from `waiters`.
+pub fn unregister(waiters: &mut Waiters, me: &Arc<Thread>) {
+    waiters.retain(|t| !Arc::ptr_eq(t, me));
+}
+
+/// Wakes every waiter.
+pub fn wake_all(waiters: &mut Waiters) {
+    for t in waiters.drain(..) {
+        sched::wake(&t);
+    }
+}
+
+impl Object {
+    /// Whether the object is signalled; a successful check of an
+    /// auto-reset event consumes it.
+    pub fn try_acquire(&self) -> bool {
+        match self {
+            Self::Process(p) => p.lock().exit_status().is_some(),
+            Self::Thread(t) => t.state() == State::Dead,
+            Self::Event(e) => e.try_acquire(),
+            Self::Pipe(_) => false,
+        }
+    }
+
+    /// Registers `me` to be woken when the object is signalled.
+    pub fn register(&self, me: &Arc<Thread>) -> Result<(), abi::Error> {
+        match self {
+            Self::Process(p) => register(p.lock().waiters_mut(), me),
+            Self::Thread(t) => {
+                let mut joiners = t.joiners.lock();
+                if t.state() == State::Dead {
+                    sched::wake(me);
+                    return Ok(());
+                }
+                register(&mut joiners, me)
+            }
+            Self::Event(e) => register(&mut e.state.lock().waiters, me),
+            Self::Pipe(_) => Err(abi::Error::InvalidHandle),
+        }
+    }
+
+    /// Undoes [`register`](Self::register).
+    pub fn unregister(&self, me: &Arc<Thread>) {
+        match self {
+            Self::Process(p) => unregister(p.lock().waiters_mut(), me),
+            Self::Thread(t) => unregister(&mut t.joiners.lock(), me),
+            Self::Event(e) => unregister(&mut e.state.lock().waiters, me),
+            Self::Pipe(_) => {}
+        }
+    }
+
+    /// Whether a thread can wait on it.
+    pub fn waitable(&self) -> bool {
+        !matches!(self, Self::Pipe(_))
+    }
+}
+
+struct EventState {
+    signaled: bool,
+    waiters: Waiters,
+}
+
+/// An event: manual-reset (stays set until reset) or auto-reset (one
+/// successful wait resets it).
+pub struct Event {
+    manual: bool,
+    state: SpinLock<EventState>,
+}
+
+impl Event {
+    /// A new event.
+    pub fn new(manual: bool, set: bool) -> Self {
+        Self {
+            manual,
+            state: SpinLock::new(EventState {
+                signaled: set,
+                waiters: Vec::new(),
+            }),
+        }
+    }
+
+    fn try_acquire(&self) -> bool {
+        let mut s = self.state.lock();
+        let was = s.signaled;
+        if was && !self.manual {
+            s.signaled = false;
+        }
+        was
+    }
+
+    /// Sets the event and wakes its waiters.
+    pub fn set(&self) {
+        let mut s = self.state.lock();
+        s.signaled = true;
+        wake_all(&mut s.waiters);
+    }
+
+    /// Resets the event.
+    pub fn reset(&self) {
+        self.state.lock().signaled = false;
+    }
+}
+
+/// Bytes a pipe holds.
+pub const PIPE_CAPACITY: usize = 4096;
+
+struct PipeState {
+    bytes: VecDeque<u8>,
+    readers: Waiters,
+    writers: Waiters,
+}
+
+/// A named byte stream shared by every process that opens the name.
+pub struct Pipe {
+    name: String,
+    state: SpinLock<PipeState>,
+}
+
+/// Open pipes by name (weak: a pipe goes when its last handle does).
+static PIPES: SpinLock<Vec<Weak<Pipe>>> = SpinLock::new(Vec::new());
+
+impl Pipe {
+    /// Opens the pipe called `name`, creating it if no handle to it is
+    /// open.
+    pub fn open(name: &str) -> Result<Arc<Self>, abi::Error> {
+        let mut pipes = PIPES.lock();
+        pipes.retain(|w| w.strong_count() > 0);
+        if let Some(p) = pipes
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|p| p.name == name)
+        {
+            return Ok(p);
+        }
+        let mut bytes = VecDeque::new();
+        bytes
+            .try_reserve_exact(PIPE_CAPACITY)
+            .map_err(|_| abi::Error::NoMemory)?;
+        let mut owned = String::new();
+        owned
+            .try_reserve_exact(name.len())
+            .map_err(|_| abi::Error::NoMemory)?;
+        owned.push_str(name);
+        pipes.try_reserve(1).map_err(|_| abi::Error::NoMemory)?;
+        let pipe = Arc::new(Self {
+            name: owned,
+            state: SpinLock::new(PipeState {
+                bytes,
+                readers: Vec::new(),
+                writers: Vec::new(),
+            }),
+        });
+        pipes.push(Arc::downgrade(&pipe));
+        Ok(pipe)
+    }
+
+    /// Takes up to `out.len()` bytes, blocking while the pipe is empty.
+    /// `Ok(0)` only if the thread is asked to exit meanwhile.
+    pub fn read(&self, out: &mut [u8]) -> Result<usize, abi::Error> {
+        let me = sched::current().ok_or(abi::Error::NotFound)?;
+        loop {
+            {
+                let mut s = self.state.lock();
+                if !s.bytes.is_empty() {
+                    let n = out.len().min(s.bytes.len());
+                    for (d, b) in out.iter_mut().zip(s.bytes.drain(..n)) {
+                        *d = b;
+                    }
+                    wake_all(&mut s.writers);
+                    return Ok(n);
+                }
+                register(&mut s.readers, &me)?;
+            }
+            sched::block();
+            unregister(&mut self.state.lock().readers, &me);
+            if me.exit_request().is_some() {
+                return Ok(0);
+            }
+        }
+    }
+
+    /// Adds all of `data`, blocking while the pipe is full. Returns the
+    /// bytes written (fewer only if the thread is asked to exit).
+    pub fn write(&self, data: &[u8]) -> Result<usize, abi::Error> {
+        let me = sched::current().ok_or(abi::Error::NotFound)?;
+        let mut done = 0;
+        while done < data.len() {
+            {
+                let mut s = self.state.lock();
+                let room = PIPE_CAPACITY - s.bytes.len();
+                if room > 0 {
+                    let n = room.min(data.len() - done);
+                    s.bytes.extend(&data[done..done + n]);
+                    done += n;
+                    wake_all(&mut s.readers);
+                    continue;
+                }
+                register(&mut s.writers, &me)?;
+            }
+            sched::block();
+            unregister(&mut self.state.lock().writers, &me);
+            if me.exit_request().is_some() {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// Object `i` was signalled.
+    Signaled(usize),
+    /// The time-out passed.
+    TimedOut,
+    /// The thread is to exit.
+    Exiting,
+}
+
+/// Waits until one of `objects` is signalled, `timeout_ns` passes (None:
+/// forever), or the thread is asked to exit. Empty slots never signal.
+pub fn wait_any(
+    slots: &[Option<Object>],
+    timeout_ns: Option<u64>,
+) -> Result<WaitResult, abi::Error> {
+    let objects = slots;
+    let me = sched::current().ok_or(abi::Error::NotFound)?;
+    let deadline = timeout_ns.map(|t| crate::time::now_ns().saturating_add(t));
+    loop {
+        if let Some(i) = objects
+            .iter()
+            .position(|o| o.as_ref().is_some_and(Object::try_acquire))
+        {
+            return Ok(WaitResult::Signaled(i));
+        }
+        if me.exit_request().is_some() {
+            return Ok(WaitResult::Exiting);
+        }
+        if deadline.is_some_and(|d| crate::time::now_ns() >= d) {
+            return Ok(WaitResult::TimedOut);
+        }
+        for (n, o) in objects.iter().enumerate() {
+            let Some(o) = o else { continue };
+            if let Err(e) = o.register(&me) {
+                for done in objects[..n].iter().flatten() {
+                    done.unregister(&me);
+                }
+                return Err(e);
+            }
+        }
+        let armed = match deadline {
+            Some(d) => sched::arm_timeout(&me, d),
+            None => Ok(()),
+        };
+        // A signal between the check above and here left a wake-up
+        // pending, so this returns at once.
+        if armed.is_ok() {
+            sched::block();
+        }
+        if deadline.is_some() {
+            sched::disarm_timeout(&me);
+        }
+        for o in objects.iter().flatten() {
+            o.unregister(&me);
+        }
+        armed?;
+    }
+}
