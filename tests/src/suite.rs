@@ -67,6 +67,12 @@ fn broken_variants(hello: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
 
 /// Builds everything and writes the suite's boot volume; returns its path.
 pub fn build_image() -> Result<PathBuf, String> {
+    build_image_for("suite")
+}
+
+/// The suite's boot volume with `test=<scenario>` on the command line,
+/// written to `<scenario>.img`.
+pub fn build_image_for(scenario: &str) -> Result<PathBuf, String> {
     let kernel = images::build_kernel(KernelFlavor::Milestones)?;
     let loader = images::build_loader()?;
     let user = images::build_user()?;
@@ -96,8 +102,8 @@ pub fn build_image() -> Result<PathBuf, String> {
         .iter()
         .map(|(p, n)| (p.as_str(), n.as_str()))
         .collect();
-    let config = images::limine_conf("test=suite", &refs);
-    let image = images::scratch_dir().join("suite.img");
+    let config = images::limine_conf(&format!("test={scenario}"), &refs);
+    let image = images::scratch_dir().join(format!("{scenario}.img"));
     volume.with_file("limine.conf", config).write(&image)?;
     Ok(image)
 }

@@ -83,6 +83,62 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
+/// The stress scenario (`test=stress`, its own boot).
+pub const STRESS: &[Check] = &[Check {
+    milestone: "M3",
+    name: "stress_survives_and_leaks_nothing",
+    run: stress,
+}];
+
+/// How long the stress program runs.
+const STRESS_MS: u64 = 4000;
+
+fn run_stress_program(ctx: &Context<'_>, ms: u64) -> Result<u32, Detail> {
+    let mut process =
+        crate::pe::spawn_program(ctx.info, "m3-tests.exe", false).map_err(|e| detail!("{e}"))?;
+    let mut args = alloc::string::String::new();
+    use core::fmt::Write;
+    let _ = write!(args, "stress {ms}");
+    process.set_cmdline(args);
+    let p = crate::task::run(process);
+    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
+    ensure!(exit.fault.is_none(), "the stress parent {exit}");
+    Ok(exit.code)
+}
+
+/// m3-tests.exe keeps six children alive for four seconds, each with
+/// threads that sleep, wait with time-outs, set events, yield, create
+/// threads, take and free memory, exit, call ExitProcess or fault at
+/// random, while the parent terminates some of them: the kernel must not
+/// panic or hang, and afterwards frames (less what the heap grew by), heap
+/// bytes and allocations, and kernel ranges are where they were.
+fn stress(ctx: &Context<'_>) -> Outcome {
+    // A short first run fills the image cache and the heap's free lists.
+    run_stress_program(ctx, 200)?;
+    let before = usage();
+    let claimed_before = crate::mm::heap::stats().claimed;
+    let (switches_before, preempted_before) = sched::stats();
+    let demand_before = crate::arch::exceptions::demand_fault_count();
+    let started = run_stress_program(ctx, STRESS_MS)?;
+    let (switches, preempted) = sched::stats();
+    let after = usage();
+    let grew = crate::mm::heap::stats().claimed - claimed_before;
+    ensure!(started >= 20, "only {started} children were started");
+    ensure!(
+        after.heap_bytes == before.heap_bytes
+            && after.heap_allocations == before.heap_allocations
+            && after.kva_free == before.kva_free
+            && after.free_frames + grew == before.free_frames,
+        "after {after:?} (heap grew {grew}), before {before:?}"
+    );
+    Ok(detail!(
+        "{started} children over {STRESS_MS} ms: {} switches ({} preemptions), {} demand faults; frames, heap and kernel ranges as before",
+        switches - switches_before,
+        preempted - preempted_before,
+        crate::arch::exceptions::demand_fault_count() - demand_before
+    ))
+}
+
 /// What the leak checks compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Usage {

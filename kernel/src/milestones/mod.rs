@@ -219,6 +219,18 @@ pub fn run(
         "stack_overflow" => m0::overflow_the_stack(),
         "shutdown" => crate::power::shutdown(),
         "reboot" => crate::power::reboot(),
+        "stress" => {
+            let ctx = Context {
+                info,
+                serial,
+                mm,
+                reclaimed,
+                platform,
+            };
+            run_checks(m3::STRESS, &ctx);
+            finish();
+            return;
+        }
         other => {
             log::error!("unknown scenario '{other}'");
             exit(Exit::Failure);
@@ -244,6 +256,11 @@ pub fn run(
             tsc as f64 * 1000.0 / hz
         ));
     }
+    finish();
+}
+
+/// Prints the summary and leaves QEMU with the matching status.
+fn finish() {
     let (passed, failed) = (
         PASSED.load(Ordering::Relaxed),
         FAILED.load(Ordering::Relaxed),

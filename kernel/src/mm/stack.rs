@@ -67,6 +67,7 @@ impl KernelStack {
 impl Drop for KernelStack {
     fn drop(&mut self) {
         layout::unregister_guard(self.base);
+        let mut all_unmapped = true;
         for i in 1..=self.pages {
             match kernel_space::unmap(self.base + i * PAGE) {
                 Ok((frame, _)) => {
@@ -74,8 +75,16 @@ impl Drop for KernelStack {
                         log::error!("stack frame {frame:#x}: {e} (bug)");
                     }
                 }
-                Err(e) => log::error!("stack page unmap: {e} (bug)"),
+                Err(e) => {
+                    // The frame stays (it may still be mapped), and so does
+                    // the range: nothing is reused while a mapping may live.
+                    log::error!("stack page unmap: {e} (bug)");
+                    all_unmapped = false;
+                }
             }
+        }
+        if !all_unmapped {
+            return;
         }
         if let Err(e) = kva::free(self.base, (self.pages + 1) * PAGE) {
             log::error!("stack range: {e} (bug)");

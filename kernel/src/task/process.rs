@@ -16,8 +16,13 @@ use vrange::RangeAllocator;
 const PAGE: u64 = 4096;
 /// Top of the user stack (the page above it stays unmapped).
 pub const USER_STACK_TOP: u64 = 0x0000_7fff_0000_0000;
-/// Committed user stack.
-pub const USER_STACK_BYTES: u64 = 256 * 1024;
+/// Reserved user stack of the main thread.
+pub const USER_STACK_BYTES: u64 = 1024 * 1024;
+/// Committed at the start; below it the stack grows a page at a time, and
+/// only through its guard page (the page just below the committed part),
+/// as on Windows: a frame that skips pages without probing them
+/// (`__chkstk`) faults.
+pub const USER_STACK_COMMIT: u64 = 16 * 1024;
 /// Window for `ALLOCATE_PAGES`.
 const USER_HEAP: (u64, u64) = (0x0000_1000_0000_0000, 0x0000_1000_0000_0000);
 /// Default limit on the memory a process may commit with ALLOCATE_PAGES.
@@ -142,6 +147,8 @@ pub struct Process {
     lazy: BTreeMap<u64, (u64, Access)>,
     /// TerminateProcess/ExitProcess code, once asked.
     terminating: Option<u32>,
+    /// Lowest committed address of the main thread's stack.
+    stack_low: u64,
 }
 
 impl Process {
@@ -180,8 +187,8 @@ impl Process {
             });
         }
         space.map_zeroed(
-            USER_STACK_TOP - USER_STACK_BYTES,
-            USER_STACK_BYTES,
+            USER_STACK_TOP - USER_STACK_COMMIT,
+            USER_STACK_COMMIT,
             Access::READ_WRITE,
         )?;
         Ok(Self {
@@ -205,6 +212,7 @@ impl Process {
             cmdline: String::new(),
             lazy: BTreeMap::new(),
             terminating: None,
+            stack_low: USER_STACK_TOP - USER_STACK_COMMIT,
         })
     }
 
@@ -370,6 +378,22 @@ impl Process {
     /// page. Ok(false) if `addr` is in no such region (or the access is
     /// not allowed there).
     pub fn demand_fault(&mut self, addr: u64, write: bool) -> Result<bool, crate::mm::MmError> {
+        let stack_bottom = USER_STACK_TOP - USER_STACK_BYTES;
+        if (stack_bottom..self.stack_low).contains(&addr) {
+            // Only the guard page grows the stack; the last reserved page
+            // stays a guard for good (its touch is a stack overflow).
+            let guard = self.stack_low - PAGE;
+            if addr & !(PAGE - 1) != guard
+                || guard == stack_bottom
+                || self.committed.saturating_add(PAGE) > self.commit_limit
+            {
+                return Ok(false);
+            }
+            self.space.map_page(guard, &[], Access::READ_WRITE)?;
+            self.stack_low = guard;
+            self.committed += PAGE;
+            return Ok(true);
+        }
         let Some((&start, &(bytes, access))) = self.lazy.range(..=addr).next_back() else {
             return Ok(false);
         };
@@ -542,10 +566,11 @@ impl Process {
         &self.output
     }
 
-    /// Whether `addr` is in the unmapped page below the user stack.
+    /// Whether `addr` is where a stack overflow lands: the last reserved
+    /// page of the main stack (never committed) or the page below it.
     pub fn in_stack_guard(&self, addr: u64) -> bool {
         let bottom = USER_STACK_TOP - USER_STACK_BYTES;
-        (bottom - PAGE..bottom).contains(&addr)
+        (bottom - PAGE..bottom + PAGE).contains(&addr)
     }
 
     /// Records the fault that is ending the process.

@@ -16,6 +16,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+/// Threads the run queue and the sleep list hold without growing.
+const QUEUE_ROOM: usize = 512;
+
 /// Timer ticks per time slice.
 pub const SLICE_TICKS: u32 = 10;
 
@@ -52,6 +55,10 @@ pub fn init() -> Result<(), crate::mm::MmError> {
     let boot = Thread::boot();
     let idle = Thread::new("idle", None, Entry::Kernel(idle_loop, 0), priority::IDLE)?;
     let mut cpu = this_cpu().lock();
+    // Room for this many ready and sleeping threads up front, so the
+    // queues do not grow (and reallocate) under load.
+    let _ = cpu.ready.try_reserve(QUEUE_ROOM);
+    let _ = cpu.sleepers.try_reserve(QUEUE_ROOM);
     cpu.current = Some(boot);
     cpu.idle = Some(idle);
     STARTED.store(true, Ordering::Release);

@@ -5,7 +5,8 @@
 //! copies of itself with an argument for the other side of a check:
 //! `pong <n>` (the pipe ping-pong partner), `block` (a process whose
 //! threads all block, to be terminated), `spin <ms>` (CPU-bound for a
-//! while, then reports its progress through a pipe).
+//! while, then reports its progress through a pipe); `stress <ms>` runs the
+//! stress scenario (`stress-child <seed>` being its children).
 // A PE program for Ferrite, built for x86_64-pc-windows-msvc. On other
 // targets (a host `cargo clippy --workspace`) it links std only so that it
 // type-checks; it is never run there.
@@ -14,6 +15,7 @@
 
 mod benches;
 mod children;
+mod stress;
 mod sys;
 mod threads;
 
@@ -45,6 +47,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"pong" => children::pong(sys::parse(arg(2))),
         b"block" => children::block(),
         b"spin" => children::spin(sys::parse(arg(2)), arg(3)),
+        b"stress" => stress::parent(sys::parse(arg(2))),
+        b"stress-child" => stress::child(sys::parse(arg(2))),
         b"" => run(),
         _ => 2,
     }

@@ -134,3 +134,15 @@ pub fn args<'a>(buf: &'a mut [u8; 64], prefix: &[u8], n: u64, suffix: &[u8]) -> 
     buf[at] = 0;
     &buf[..=at]
 }
+
+/// Demand-zero memory (null if refused).
+pub fn lazy(bytes: usize) -> *mut u8 {
+    // SAFETY: VirtualAlloc takes no pointers to read.
+    unsafe { rt::VirtualAlloc(core::ptr::null_mut(), bytes, 0x3000, 0x04) }.cast()
+}
+
+/// Releases [`lazy`] memory.
+pub fn release(p: *mut u8) {
+    // SAFETY: `p` came from VirtualAlloc.
+    unsafe { rt::VirtualFree(p.cast(), 0, 0x8000) };
+}
