@@ -288,16 +288,16 @@ pub fn wait_any(
             }
         }
         let armed = match deadline {
-            Some(d) => sched::arm_timeout(&me, d),
-            None => Ok(()),
+            Some(d) => sched::arm_timeout(&me, d).map(Some),
+            None => Ok(None),
         };
         // A signal between the check above and here left a wake-up
         // pending, so this returns at once.
         if armed.is_ok() {
             sched::block();
         }
-        if deadline.is_some() {
-            sched::disarm_timeout(&me);
+        if let Ok(Some(id)) = armed {
+            sched::disarm_timeout(id);
         }
         for o in objects.iter().flatten() {
             o.unregister(&me);

@@ -6,17 +6,20 @@
 //! point: on the way out of an interrupt (to ring 3, or into kernel code
 //! that had interrupts enabled, which therefore holds no lock), or when a
 //! thread blocks, yields or exits. The idle thread runs when nothing else
-//! can; it halts until the next interrupt.
+//! can; it halts until the next interrupt. Sleeps and wait time-outs are
+//! one-shot timers in a per-CPU timer heap (`crates/timers`), fired by the
+//! tick.
 
 use super::thread::{priority, Entry, State, Thread};
+use crate::arch::percpu::{self, MAX_CPUS};
 use crate::arch::{context, cpu};
 use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use timers::{TimerId, TimerQueue};
 
-/// Threads the run queue and the sleep list hold without growing.
+/// Threads the run queue and the timer queue hold without growing.
 const QUEUE_ROOM: usize = 512;
 
 /// Timer ticks per time slice.
@@ -27,27 +30,29 @@ struct Cpu {
     idle: Option<Arc<Thread>>,
     ready: VecDeque<Arc<Thread>>,
     /// Sleeping threads: (deadline in ns, thread).
-    sleepers: Vec<(u64, Arc<Thread>)>,
+    timers: TimerQueue<Arc<Thread>>,
     slice_left: u32,
     need_resched: bool,
 }
 
-/// This CPU's scheduler state (one CPU until M8 makes this per-CPU
-/// through GS).
-static CPU0: SpinLock<Cpu> = SpinLock::new(Cpu {
-    current: None,
-    idle: None,
-    ready: VecDeque::new(),
-    sleepers: Vec::new(),
-    slice_left: SLICE_TICKS,
-    need_resched: false,
-});
+/// Each CPU's scheduler state, found through its GS-based CPU number
+/// (only the bootstrap CPU runs until M8 starts the others).
+static CPUS: [SpinLock<Cpu>; MAX_CPUS] = [const {
+    SpinLock::new(Cpu {
+        current: None,
+        idle: None,
+        ready: VecDeque::new(),
+        timers: TimerQueue::new(),
+        slice_left: SLICE_TICKS,
+        need_resched: false,
+    })
+}; MAX_CPUS];
 static STARTED: AtomicBool = AtomicBool::new(false);
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
 
 fn this_cpu() -> &'static SpinLock<Cpu> {
-    &CPU0
+    &CPUS[percpu::cpu_id()]
 }
 
 /// Makes the running boot code a thread and creates the idle thread.
@@ -58,7 +63,7 @@ pub fn init() -> Result<(), crate::mm::MmError> {
     // Room for this many ready and sleeping threads up front, so the
     // queues do not grow (and reallocate) under load.
     let _ = cpu.ready.try_reserve(QUEUE_ROOM);
-    let _ = cpu.sleepers.try_reserve(QUEUE_ROOM);
+    let _ = cpu.timers.try_reserve(QUEUE_ROOM);
     cpu.current = Some(boot);
     cpu.idle = Some(idle);
     STARTED.store(true, Ordering::Release);
@@ -213,22 +218,19 @@ pub fn wake(thread: &Arc<Thread>) {
     }
 }
 
-/// Wakes `thread` at `deadline_ns` (one time-out per thread at a time).
-pub fn arm_timeout(thread: &Arc<Thread>, deadline_ns: u64) -> Result<(), abi::Error> {
-    let mut cpu = this_cpu().lock();
-    cpu.sleepers
-        .try_reserve(1)
-        .map_err(|_| abi::Error::NoMemory)?;
-    cpu.sleepers.push((deadline_ns, thread.clone()));
-    Ok(())
-}
-
-/// Cancels `thread`'s time-out, if it is still armed.
-pub fn disarm_timeout(thread: &Arc<Thread>) {
+/// Wakes `thread` at `deadline_ns`; cancel with [`disarm_timeout`].
+pub fn arm_timeout(thread: &Arc<Thread>, deadline_ns: u64) -> Result<TimerId, abi::Error> {
     this_cpu()
         .lock()
-        .sleepers
-        .retain(|(_, t)| !Arc::ptr_eq(t, thread));
+        .timers
+        .insert(deadline_ns, thread.clone())
+        .map_err(|_| abi::Error::NoMemory)
+}
+
+/// Cancels a time-out if it has not fired yet.
+pub fn disarm_timeout(id: TimerId) {
+    let cancelled = this_cpu().lock().timers.cancel(id);
+    drop(cancelled);
 }
 
 /// Sleeps at least `ns` nanoseconds (blocks; wakes early only if the
@@ -236,18 +238,12 @@ pub fn disarm_timeout(thread: &Arc<Thread>) {
 pub fn sleep_ns(ns: u64) -> Result<(), crate::mm::MmError> {
     let Some(me) = current() else { return Ok(()) };
     let deadline = crate::time::now_ns().saturating_add(ns);
-    {
-        let mut cpu = this_cpu().lock();
-        cpu.sleepers
-            .try_reserve(1)
-            .map_err(|_| crate::mm::MmError::NotInitialised("sleep queue memory"))?;
-        cpu.sleepers.push((deadline, me.clone()));
-    }
+    let id = arm_timeout(&me, deadline)
+        .map_err(|_| crate::mm::MmError::NotInitialised("timer memory"))?;
     while crate::time::now_ns() < deadline && me.exit_request().is_none() {
         block();
     }
-    let mut cpu = this_cpu().lock();
-    cpu.sleepers.retain(|(_, t)| !Arc::ptr_eq(t, &me));
+    disarm_timeout(id);
     Ok(())
 }
 
@@ -261,14 +257,10 @@ pub fn tick() {
     let mut due: [Option<Arc<Thread>>; 8] = Default::default();
     {
         let mut cpu = this_cpu().lock();
-        let mut n = 0;
-        let mut i = 0;
-        while i < cpu.sleepers.len() && n < due.len() {
-            if cpu.sleepers[i].0 <= now {
-                due[n] = Some(cpu.sleepers.swap_remove(i).1);
-                n += 1;
-            } else {
-                i += 1;
+        for slot in due.iter_mut() {
+            match cpu.timers.pop_expired(now) {
+                Some((_, t)) => *slot = Some(t),
+                None => break,
             }
         }
         if let Some(c) = cpu.current.clone() {

@@ -153,11 +153,16 @@ impl Context {
 type HandOver = (Option<Arc<dyn Switchable>>, Option<Arc<dyn Switchable>>);
 
 struct Slots(UnsafeCell<HandOver>);
-// SAFETY: the slots are touched only with interrupts disabled, by the CPU
-// that owns them (one CPU for now; M8 makes them per-CPU).
+// SAFETY: each CPU touches only its own slots (indexed by its GS-based
+// number), with interrupts disabled.
 unsafe impl Sync for Slots {}
 
-static HAND_OVER: Slots = Slots(UnsafeCell::new((None, None)));
+static HAND_OVER: [Slots; percpu::MAX_CPUS] =
+    [const { Slots(UnsafeCell::new((None, None))) }; percpu::MAX_CPUS];
+
+fn hand_over() -> &'static Slots {
+    &HAND_OVER[percpu::cpu_id()]
+}
 
 /// Saves the running thread `prev` and resumes `next`. Returns when
 /// `prev` is resumed again (never, if nothing does). Interrupts must be
@@ -197,7 +202,7 @@ pub fn switch(prev: Arc<dyn Switchable>, next: Arc<dyn Switchable>) {
     }
     // SAFETY: interrupts are off; these slots belong to this CPU and are
     // emptied by `finish_switch` before the next switch can run.
-    unsafe { *HAND_OVER.0.get() = (Some(prev), Some(next)) };
+    unsafe { *hand_over().0.get() = (Some(prev), Some(next)) };
     // SAFETY: `save` points into `prev`'s context, kept alive by the
     // reference parked in the hand-over slot until the next thread has
     // resumed (after this save); `next_rsp` is a frame saved by this
@@ -213,7 +218,7 @@ pub fn switch(prev: Arc<dyn Switchable>, next: Arc<dyn Switchable>) {
 pub fn finish_switch() {
     // SAFETY: interrupts are off (we are just past a switch); the slots
     // belong to this CPU.
-    let (prev, next) = unsafe { core::mem::take(&mut *HAND_OVER.0.get()) };
+    let (prev, next) = unsafe { core::mem::take(&mut *hand_over().0.get()) };
     if let Some(prev) = &prev {
         prev.context().running.store(false, Ordering::Release);
     }

@@ -13,6 +13,10 @@ use x86_64::VirtAddr;
 pub const OFFSET_KERNEL_RSP: usize = 8;
 /// Scratch slot for the user RSP during SYSCALL entry.
 pub const OFFSET_USER_RSP: usize = 16;
+/// This CPU's number.
+pub const OFFSET_CPU_ID: usize = 24;
+/// Most CPUs the kernel's per-CPU tables have room for.
+pub const MAX_CPUS: usize = 64;
 
 /// One CPU's state. The layout is fixed: the entry asm uses the offsets.
 #[repr(C)]
@@ -67,4 +71,21 @@ pub fn set_kernel_stack(top: u64) {
         };
         super::gdt::set_rsp0(top);
     });
+}
+
+/// This CPU's number (0 for the bootstrap CPU), read through GS.
+pub fn cpu_id() -> usize {
+    let id: u64;
+    // SAFETY: GS points at this CPU's block from `init_bsp` on (and the
+    // kernel never runs with the user's GS base live outside the entry
+    // stubs); `cpu_id` sits at OFFSET_CPU_ID.
+    unsafe {
+        core::arch::asm!(
+            "mov {}, gs:[{off}]",
+            out(reg) id,
+            off = const OFFSET_CPU_ID,
+            options(nostack, preserves_flags, readonly)
+        )
+    };
+    (id as usize).min(MAX_CPUS - 1)
 }
