@@ -108,6 +108,7 @@ pub const M2: &[&str] = &[
     "ring3_fpu_state_is_clean",
     "ring3_fault_does_not_leak",
     "ring3_bad_pointer",
+    "fixups_refuse_kernel_addresses",
     "ring3_kernel_read_faults",
     "ring3_isolation",
     "ring3_fault_kinds",

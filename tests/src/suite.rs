@@ -28,6 +28,10 @@ const FAULT_NAMES: &[&str] = &[
     "fault-de.exe",
     "fault-kread.exe",
     "fault-peek.exe",
+    "fault-ss.exe",
+    "fault-sysret.exe",
+    "fault-stack.exe",
+    "fault-skip.exe",
 ];
 
 /// Broken variants of hello.exe the kernel must refuse, each made by one

@@ -27,6 +27,9 @@ pub const HUGE: u64 = 1 << 7;
 pub const PAT_4K: u64 = 1 << 7;
 /// G: global translation (leaves only).
 pub const GLOBAL: u64 = 1 << 8;
+/// Bit 9, ignored by the processor (SDM Vol. 3A Table 4-19: "ignored"),
+/// used for [`Flags::SHARED`].
+pub const SOFTWARE_SHARED: u64 = 1 << 9;
 /// PAT bit of a 1 GiB PDPTE or 2 MiB PDE.
 pub const PAT_HUGE: u64 = 1 << 12;
 /// XD: execute-disable (requires IA32_EFER.NXE).
@@ -60,6 +63,7 @@ pub(crate) fn leaf(phys: u64, size: PageSize, flags: Flags) -> u64 {
         (Flags::CACHE_DISABLE, CACHE_DISABLE),
         (Flags::GLOBAL, GLOBAL),
         (Flags::NO_EXECUTE, NO_EXECUTE),
+        (Flags::SHARED, SOFTWARE_SHARED),
     ];
     for (flag, bit) in simple {
         if flags.contains(flag) {
@@ -85,6 +89,7 @@ pub(crate) fn decode_leaf(e: u64, size: PageSize) -> (u64, Flags) {
         (CACHE_DISABLE, Flags::CACHE_DISABLE),
         (GLOBAL, Flags::GLOBAL),
         (NO_EXECUTE, Flags::NO_EXECUTE),
+        (SOFTWARE_SHARED, Flags::SHARED),
     ];
     for (bit, flag) in simple {
         if e & bit != 0 {

@@ -23,6 +23,9 @@ bitflags! {
         const GLOBAL = 1 << 5;
         /// Instruction fetches fault (XD; needs EFER.NXE).
         const NO_EXECUTE = 1 << 6;
+        /// Software bit: the frame is not this mapping's to free (shared
+        /// with other address spaces; the processor ignores the bit).
+        const SHARED = 1 << 7;
         /// The three bits that select the PAT entry.
         const CACHE_BITS = Self::WRITE_THROUGH.bits()
             | Self::CACHE_DISABLE.bits()

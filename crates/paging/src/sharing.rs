@@ -2,7 +2,7 @@
 
 use crate::entry::{self, PRESENT};
 use crate::space::{new_table, ENTRIES, KERNEL_HALF};
-use crate::{AddressSpace, FrameSource, KernelHalf, MapError, PageSize, PhysMem};
+use crate::{AddressSpace, Flags, FrameSource, KernelHalf, MapError, PageSize, PhysMem};
 
 impl AddressSpace {
     /// Creates a [`KernelHalf::Shared`] address space whose PML4 entries
@@ -67,7 +67,7 @@ impl AddressSpace {
 
 impl AddressSpace {
     /// Tears the user half down in one pass without allocating: calls
-    /// `leaf(frames, phys, size)` for every mapped page below the kernel
+    /// `leaf(frames, phys, size, flags)` for every mapped page below the kernel
     /// half (the caller frees the frame, through `frames` if it likes), and frees every page table as
     /// [`AddressSpace::destroy`] does. Returns the number of table frames
     /// freed. The address space must not be loaded in CR3 on any CPU.
@@ -75,7 +75,7 @@ impl AddressSpace {
         self,
         mem: &mut impl PhysMem,
         frames: &mut F,
-        mut leaf: impl FnMut(&mut F, u64, PageSize),
+        mut leaf: impl FnMut(&mut F, u64, PageSize, Flags),
     ) -> usize {
         let last = match self.kernel_half {
             KernelHalf::Shared => KERNEL_HALF as u64,
@@ -99,7 +99,7 @@ fn free_tree_and_leaves<F: FrameSource>(
     frames: &mut F,
     table: u64,
     level: usize,
-    leaf: &mut impl FnMut(&mut F, u64, PageSize),
+    leaf: &mut impl FnMut(&mut F, u64, PageSize, Flags),
 ) -> usize {
     let mut freed = 1;
     for i in 0..ENTRIES {
@@ -109,8 +109,8 @@ fn free_tree_and_leaves<F: FrameSource>(
         }
         if level == 3 || entry::is_leaf(e, level) {
             let size = PageSize::at_level(level);
-            let (phys, _) = entry::decode_leaf(e, size);
-            leaf(frames, phys, size);
+            let (phys, flags) = entry::decode_leaf(e, size);
+            leaf(frames, phys, size, flags);
         } else {
             freed += free_tree_and_leaves(mem, frames, entry::table_address(e), level + 1, leaf);
         }

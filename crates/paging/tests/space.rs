@@ -503,7 +503,7 @@ fn destroy_with_leaves_reports_every_user_page_once() {
     .unwrap();
     expected.push((9 * M2, PageSize::Size2M));
     let mut seen = Vec::new();
-    let freed = s.destroy_with_leaves(&mut mem, &mut frames, |_, phys, size| {
+    let freed = s.destroy_with_leaves(&mut mem, &mut frames, |_, phys, size, _| {
         seen.push((phys, size))
     });
     seen.sort();
@@ -512,4 +512,37 @@ fn destroy_with_leaves_reports_every_user_page_once() {
     // Every table of the user half went back; the kernel's stayed.
     assert_eq!(frames.in_use(), kernel_tables);
     assert!(freed > 1);
+}
+
+#[test]
+fn shared_flag_survives_translate_and_reaches_teardown() {
+    let (mut mem, mut frames) = setup();
+    let mut s = space(&mut mem, &mut frames, KernelHalf::Owned);
+    let shared = Flags::USER | Flags::SHARED;
+    s.map(
+        &mut mem,
+        &mut frames,
+        5 * K4,
+        9 * K4,
+        PageSize::Size4K,
+        shared,
+    )
+    .unwrap();
+    s.map(
+        &mut mem,
+        &mut frames,
+        6 * K4,
+        10 * K4,
+        PageSize::Size4K,
+        Flags::USER,
+    )
+    .unwrap();
+    assert_eq!(s.translate(&mem, 5 * K4).unwrap().flags, shared);
+    assert_eq!(s.translate(&mem, 6 * K4).unwrap().flags, Flags::USER);
+    let mut seen = Vec::new();
+    s.destroy_with_leaves(&mut mem, &mut frames, |_, phys, _, flags| {
+        seen.push((phys, flags.contains(Flags::SHARED)))
+    });
+    seen.sort();
+    assert_eq!(seen, [(9 * K4, true), (10 * K4, false)]);
 }

@@ -46,6 +46,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M2",
+        name: "fixups_refuse_kernel_addresses",
+        run: fixups_refuse_kernel_addresses,
+    },
+    Check {
+        milestone: "M2",
         name: "ring3_kernel_read_faults",
         run: ring3_kernel_read_faults,
     },
@@ -132,6 +137,9 @@ fn ring3_syscall_exit(_: &Context<'_>) -> Outcome {
         0x0f, 0x05,                   // syscall
         0x0f, 0x0b,                   // ud2                 ; never reached
     ];
+    // A first run fills whatever the kernel keeps for reuse (spare thread
+    // stacks); the second must give back every frame it took.
+    expect_code(&run_code("exit42", &code)?, 42)?;
     let before = crate::mm::frame_alloc::stats().map(|s| s.used);
     let p = run_code("exit42", &code)?;
     expect_code(&p, 42)?;
@@ -159,40 +167,79 @@ fn ring3_exit_thread(_: &Context<'_>) -> Outcome {
     ))
 }
 
+/// RFLAGS bits (Intel SDM Vol. 1 §3.4.3).
+const NT: u64 = 0x4000;
+const AC: u64 = 0x4_0000;
+const DF: u64 = 0x400;
+const IOPL: u64 = 0x3000;
+
+/// `pushfq; or qword [rsp], bits; popfq`: sets RFLAGS bits in ring 3.
+fn set_flags(bits: u64) -> [u8; 10] {
+    let [b0, b1, b2, b3] = (bits as u32).to_le_bytes();
+    [0x9c, 0x48, 0x81, 0x0c, 0x24, b0, b1, b2, b3, 0x9d]
+}
+
 fn ring3_flags_do_not_leak(_: &Context<'_>) -> Outcome {
+    use crate::fault::entry_flags::{self, Entry};
+    // POPFQ in ring 3 sets NT, AC and DF; its IOPL bits are ignored at
+    // CPL 3 (Intel SDM Vol. 2B, POPF). The kernel records its own RFLAGS
+    // at the top of the system-call dispatcher and of the user-fault path
+    // whenever the ring-3 RFLAGS it saved have one of them.
     #[rustfmt::skip]
-    let code = [
-        0x9c,                                             // pushfq
-        0x48, 0x81, 0x0c, 0x24, 0x00, 0x40, 0x04, 0x00,   // or qword [rsp], NT|AC
-        0x9d,                                             // popfq
+    let calls = [
+        0x31, 0xc0,                                       // xor eax, eax   ; NOP
+        0x0f, 0x05,                                       // syscall
         0xbf, 0x05, 0, 0, 0,                              // mov edi, 5
         0xb8, 0x01, 0, 0, 0,                              // mov eax, EXIT_PROCESS
         0x0f, 0x05,                                       // syscall
     ];
+    let _ = entry_flags::take(Entry::Syscall);
+    let _ = entry_flags::take(Entry::Fault);
+    let all = NT | AC | DF;
+    let code: alloc::vec::Vec<u8> = set_flags(all | IOPL)
+        .iter()
+        .chain(&calls)
+        .copied()
+        .collect();
     let p = run_code("flags", &code)?;
     expect_code(&p, 5)?;
-    let after_syscall = cpu::rflags();
-    // The same flags, then a fault instead of a system call.
-    let mut faulting = code;
-    faulting[10..].copy_from_slice(&[
-        0x0f, 0x0b, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
-    ]);
-    let p = run_code("flags-ud2", &faulting)?;
+    let (user, kernel) = entry_flags::take(Entry::Syscall);
     ensure!(
-        exit_of(&p)?.code == status::ILLEGAL_INSTRUCTION,
-        "exit {}",
-        exit_of(&p)?
-    );
-    let after_fault = cpu::rflags();
-    const NT_AC: u64 = 0x4000 | 0x4_0000;
-    ensure!(
-        after_syscall & NT_AC == 0,
-        "kernel RFLAGS {after_syscall:#x} after the exit call"
+        user & all == all && user & IOPL == 0,
+        "the program's RFLAGS at its system calls were {user:#x}, not NT|AC|DF with IOPL 0"
     );
     ensure!(
-        after_fault & NT_AC == 0,
-        "kernel RFLAGS {after_fault:#x} after the fault"
+        kernel & (all | IOPL) == 0,
+        "kernel RFLAGS {kernel:#x} in the system-call dispatcher (ring 3 had {user:#x})"
     );
+    let syscall = kernel;
+    // The same flags, then a fault instead of a system call: first without
+    // DF, so that a leaked AC or NT is reported by a kernel that still
+    // works (kernel code with DF set copies memory backwards).
+    let mut fault = 0;
+    for bits in [NT | AC, all] {
+        let code: alloc::vec::Vec<u8> = set_flags(bits | IOPL)
+            .iter()
+            .chain(&[0x0f, 0x0b])
+            .copied()
+            .collect();
+        let p = run_code("flags-ud2", &code)?;
+        ensure!(
+            exit_of(&p)?.code == status::ILLEGAL_INSTRUCTION,
+            "exit {}",
+            exit_of(&p)?
+        );
+        let (user, kernel) = entry_flags::take(Entry::Fault);
+        ensure!(
+            user & all == bits && user & IOPL == 0,
+            "the program's RFLAGS at its fault were {user:#x}, not {bits:#x} with IOPL 0"
+        );
+        ensure!(
+            kernel & (all | IOPL) == 0,
+            "kernel RFLAGS {kernel:#x} in the user-fault path (ring 3 had {user:#x})"
+        );
+        fault |= kernel;
+    }
     // And the next entry into ring 3 still works (an IRETQ with NT set faults).
     let p = run_code(
         "after-flags",
@@ -200,45 +247,188 @@ fn ring3_flags_do_not_leak(_: &Context<'_>) -> Outcome {
     )?;
     expect_code(&p, 0)?;
     Ok(detail!(
-        "NT and AC set in ring 3 stay there: kernel RFLAGS {after_syscall:#x} / {after_fault:#x}"
+        "ring 3 with NT|AC|DF (IOPL ignored): kernel RFLAGS {syscall:#x} in the dispatcher, {fault:#x} in the fault path"
     ))
 }
 
+/// Layout of the FPU test page: code at 0, a message at 0x700, the image
+/// to compare with at 0x800 and its compare mask (0xFF = compare) at 0xA00.
+const FPU_MESSAGE: usize = 0x700;
+const FPU_IMAGE: usize = 0x800;
+const FPU_MASK: usize = 0xa00;
+/// The writer's entry: FXRSTOR64 the image, DEBUG_WRITE "dirty\n", sleep
+/// 200 ms, then the comparison.
+#[rustfmt::skip]
+const FPU_WRITER: [u8; 44] = [
+    0x4c, 0x8d, 0x05, 0xf9, 0x07, 0x00, 0x00,   // lea r8, [rip + image]
+    0x49, 0x0f, 0xae, 0x08,                     // fxrstor64 [r8]
+    0xb8, 0x03, 0x00, 0x00, 0x00,               // mov eax, DEBUG_WRITE
+    0x48, 0x8d, 0x3d, 0xe9, 0x06, 0x00, 0x00,   // lea rdi, [rip + message]
+    0xbe, 0x06, 0x00, 0x00, 0x00,               // mov esi, 6
+    0x0f, 0x05,                                 // syscall
+    0xb8, 0x06, 0x00, 0x00, 0x00,               // mov eax, SLEEP
+    0xbf, 0xc8, 0x00, 0x00, 0x00,               // mov edi, 200
+    0x0f, 0x05,                                 // syscall
+    0xeb, 0x1b,                                 // jmp compare (0x47)
+];
+/// At 0x40, the reader's entry and (from 0x47) the comparison: FXSAVE64
+/// into a zeroed 512-byte buffer, compare it with the image under the
+/// mask, exit with bit i set for each 16-byte row i that differs.
+const FPU_READER_AT: usize = 0x40;
+#[rustfmt::skip]
+const FPU_READER: [u8; 84] = [
+    0x4c, 0x8d, 0x05, 0xb9, 0x07, 0x00, 0x00,   // lea r8, [rip + image]
+    0x48, 0x83, 0xe4, 0xf0,                     // compare: and rsp, -16
+    0x48, 0x81, 0xec, 0x00, 0x02, 0x00, 0x00,   // sub rsp, 512
+    0x48, 0x89, 0xe7,                           // mov rdi, rsp
+    0xb9, 0x40, 0x00, 0x00, 0x00,               // mov ecx, 64
+    0x31, 0xc0,                                 // xor eax, eax
+    0xf3, 0x48, 0xab,                           // rep stosq
+    0x48, 0x0f, 0xae, 0x04, 0x24,               // fxsave64 [rsp]
+    0x31, 0xff,                                 // xor edi, edi
+    0x31, 0xc9,                                 // xor ecx, ecx
+    0x8a, 0x04, 0x0c,                           // 1: mov al, [rsp + rcx]
+    0x41, 0x32, 0x04, 0x08,                     // xor al, [r8 + rcx]
+    0x41, 0x22, 0x84, 0x08, 0x00, 0x02, 0x00, 0x00, // and al, [r8 + rcx + 512]
+    0x74, 0x08,                                 // jz 2f
+    0x89, 0xc8,                                 // mov eax, ecx
+    0xc1, 0xe8, 0x04,                           // shr eax, 4
+    0x0f, 0xab, 0xc7,                           // bts edi, eax
+    0xff, 0xc1,                                 // 2: inc ecx
+    0x81, 0xf9, 0x00, 0x02, 0x00, 0x00,         // cmp ecx, 512
+    0x72, 0xdd,                                 // jb 1b
+    0xb8, 0x01, 0x00, 0x00, 0x00,               // mov eax, EXIT_PROCESS
+    0x0f, 0x05,                                 // syscall
+    0x0f, 0x0b,                                 // ud2
+];
+
+/// An FXSAVE image (Intel SDM Vol. 1 §10.5.1, Table 10-2, 64-bit layout):
+/// the clean state a new thread must start with (FCW 0x037F, MXCSR
+/// 0x1F80, everything else zero), or with `dirty` a state with every
+/// register and control field changed: FCW 0x0C7F (single precision,
+/// round toward zero), FSW 0x2900 (TOP 5, C0), all eight tags valid,
+/// MXCSR 0xFF80 (flush to zero, round toward zero), and a distinct
+/// non-zero byte in each of the 10 bytes of ST0-7/MM0-7 and the 16 of
+/// XMM0-15. FOP, FIP and FDP stay zero in both: a program sets them only
+/// by running x87 instructions, and whether FXSAVE reports them then
+/// depends on the CPU (SDM Vol. 1 §8.1.8 on FOP/FDP deprecation).
+fn fxsave_image(dirty: bool) -> [u8; 512] {
+    let mut a = [0u8; 512];
+    let (fcw, fsw, ftw, mxcsr) = if dirty {
+        (0x0c7fu16, 0x2900u16, 0xffu8, 0xff80u32)
+    } else {
+        (0x037f, 0, 0, 0x1f80)
+    };
+    a[0..2].copy_from_slice(&fcw.to_le_bytes());
+    a[2..4].copy_from_slice(&fsw.to_le_bytes());
+    a[4] = ftw;
+    a[24..28].copy_from_slice(&mxcsr.to_le_bytes());
+    a[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
+    if dirty {
+        let registers = (0..8)
+            .flat_map(|r| 32 + 16 * r..32 + 16 * r + 10)
+            .chain(160..416);
+        for i in registers {
+            a[i] = (i as u8).wrapping_mul(37) | 0x80;
+        }
+    }
+    a
+}
+
+/// Which bytes of an FXSAVE image the FPU checks compare: all of the
+/// 416 bytes of state, except MXCSR_MASK (bytes 28-31, which the CPU fills
+/// with the MXCSR bits it supports, whatever was restored); not bytes
+/// 416-511 (reserved and software-available: no state; FXSAVE does not
+/// write 464-511).
+fn fxsave_mask() -> [u8; 512] {
+    let mut m = [0u8; 512];
+    m[..416].fill(0xff);
+    m[28..32].fill(0);
+    m
+}
+
+/// The FPU test page, comparing against the `dirty` or the clean image.
+fn fpu_page(dirty: bool) -> alloc::vec::Vec<u8> {
+    let mut page = alloc::vec![0u8; 4096];
+    page[..FPU_WRITER.len()].copy_from_slice(&FPU_WRITER);
+    page[FPU_READER_AT..FPU_READER_AT + FPU_READER.len()].copy_from_slice(&FPU_READER);
+    page[FPU_MESSAGE..FPU_MESSAGE + 6].copy_from_slice(b"dirty\n");
+    page[FPU_IMAGE..FPU_IMAGE + 512].copy_from_slice(&fxsave_image(dirty));
+    page[FPU_MASK..FPU_MASK + 512].copy_from_slice(&fxsave_mask());
+    page
+}
+
+/// A process of the FPU test page entered at `entry` (an offset).
+fn fpu_process(name: &str, page: &[u8], entry: usize) -> Result<Process, Detail> {
+    let image = Image {
+        name,
+        base: CODE_BASE,
+        memory: page,
+        pages: &[Some(Access::EXECUTE)],
+    };
+    Process::new(name, &[image], CODE_BASE + entry as u64).map_err(|e| detail!("{name}: {e}"))
+}
+
+/// Names the 16-byte rows of an FXSAVE image set in `rows`.
+fn fxsave_rows(rows: u32) -> alloc::string::String {
+    use core::fmt::Write;
+    let mut out = alloc::string::String::new();
+    for row in (0..32).filter(|r| rows & (1 << r) != 0) {
+        let sep = if out.is_empty() { "" } else { ", " };
+        let _ = match row {
+            0 => write!(out, "{sep}FCW/FSW/FTW/FOP/FIP"),
+            1 => write!(out, "{sep}FDP/MXCSR"),
+            2..=9 => write!(out, "{sep}ST{}", row - 2),
+            10..=25 => write!(out, "{sep}XMM{}", row - 10),
+            _ => write!(out, "{sep}row {row}"),
+        };
+    }
+    out
+}
+
 fn ring3_fpu_state_is_clean(_: &Context<'_>) -> Outcome {
-    #[rustfmt::skip]
-    let writer = [
-        0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, // mov rax, 0x1122334455667788
-        0x66, 0x48, 0x0f, 0x6e, 0xc0,                               // movq xmm0, rax
-        0x66, 0x48, 0x0f, 0x6e, 0xf8,                               // movq xmm7, rax
-        0x31, 0xff,                                                 // xor edi, edi
-        0xb8, 0x01, 0, 0, 0,                                        // mov eax, EXIT_PROCESS
-        0x0f, 0x05,                                                 // syscall
-    ];
-    #[rustfmt::skip]
-    let reader = [
-        0x66, 0x48, 0x0f, 0x7e, 0xc7,                               // movq rdi, xmm0
-        0x66, 0x48, 0x0f, 0x7e, 0xf8,                               // movq rax, xmm7
-        0x48, 0x09, 0xc7,                                           // or rdi, rax
-        0x48, 0x89, 0xf8,                                           // mov rax, rdi
-        0x48, 0xc1, 0xe8, 0x20,                                     // shr rax, 32
-        0x09, 0xc7,                                                 // or edi, eax
-        0xb8, 0x01, 0, 0, 0,                                        // mov eax, EXIT_PROCESS
-        0x0f, 0x05,                                                 // syscall
-    ];
-    let p = run_code("sse-writer", &writer)?;
-    ensure!(exit_of(&p)?.code == 0, "writer {}", exit_of(&p)?);
-    let p = run_code("sse-reader", &reader)?;
-    let exit = exit_of(&p)?;
+    // Process A loads a dirty state into every x87/MMX/SSE register and
+    // control field, says so, and sleeps; meanwhile a fresh process B
+    // compares its whole FXSAVE image with the clean one.
+    let dirty = fpu_page(true);
+    let clean = fpu_page(false);
+    let writer = fpu_process("fpu-writer", &dirty, 0)?;
+    let (thread, shared) = task::spawn(writer).map_err(|e| detail!("fpu-writer: {e}"))?;
+    let deadline = crate::time::now_ns() + 5_000_000_000;
+    while !shared.lock().output().contains("dirty") {
+        ensure!(
+            crate::time::now_ns() < deadline,
+            "fpu-writer never loaded its state"
+        );
+        task::sched::sleep_ns(1_000_000).map_err(|e| detail!("{e}"))?;
+    }
+    let reader = task::run(fpu_process("fpu-reader", &clean, FPU_READER_AT)?);
+    let seen_live = exit_of(&reader)?;
+    task::sched::join(&thread);
+    drop(thread);
+    let writer = task::reclaim(shared).ok_or_else(|| detail!("fpu-writer still referenced"))?;
+    let kept = exit_of(&writer)?;
+    // And once more after A is gone.
+    let reader = task::run(fpu_process("fpu-reader", &clean, FPU_READER_AT)?);
+    let seen_after = exit_of(&reader)?;
+    let clean_exit = |e: ExitStatus| e.fault.is_none() && e.code == 0;
     ensure!(
-        exit == ExitStatus {
-            code: 0,
-            fault: None
-        },
-        "the next process saw XMM bits {:#x}",
-        exit.code
+        clean_exit(seen_live),
+        "a new process, while another slept with a dirty FPU state, saw {} ({seen_live})",
+        fxsave_rows(seen_live.code)
+    );
+    ensure!(
+        clean_exit(kept),
+        "the dirty process lost {} across its sleep ({kept})",
+        fxsave_rows(kept.code)
+    );
+    ensure!(
+        clean_exit(seen_after),
+        "a new process after the dirty one ended saw {} ({seen_after})",
+        fxsave_rows(seen_after.code)
     );
     Ok(detail!(
-        "XMM0/XMM7 written by one process read as zero in the next"
+        "whole FXSAVE image (x87/MMX, XMM0-15, FCW, FSW, FTW, MXCSR) clean in a new process while another slept dirty and after it ended; the sleeper kept its own"
     ))
 }
 
@@ -337,12 +527,20 @@ fn ring3_isolation(_: &Context<'_>) -> Outcome {
         0xb8, 0x01, 0, 0, 0,                                  // mov eax, EXIT_PROCESS
         0x0f, 0x05,                                           // syscall
     ];
-    let peeker = run_code("peek", &code)?;
-    let exit = exit_of(&peeker)?;
+    let image = Image {
+        name: "peek",
+        base: CODE_BASE,
+        memory: &code,
+        pages: &[Some(Access::EXECUTE)],
+    };
+    let peeker = Process::new("peek", &[image], CODE_BASE).map_err(|e| detail!("{e}"))?;
+    // Asked before it runs: an ended process's space is already freed.
     ensure!(
         !is_user_mapped(peeker.space(), probe),
         "the page leaked into process B"
     );
+    let peeker = task::run(peeker);
+    let exit = exit_of(&peeker)?;
     ensure!(exit.code == status::ACCESS_VIOLATION, "process B {exit}");
     ensure!(
         matches!(exit.fault, Some((14, a, _)) if a == probe),
@@ -354,17 +552,44 @@ fn ring3_isolation(_: &Context<'_>) -> Outcome {
     ))
 }
 
+/// Whether a fault's `vector` is the `expected` one. A stack access at a
+/// non-canonical address raises #SS (12; Intel SDM Vol. 3A §6.15); QEMU's
+/// TCG raises #GP (13) for every non-canonical address instead, so 13
+/// stands for 12 there (the status must be the same either way).
+fn vector_is(expected: u8, vector: u8) -> bool {
+    vector == expected || (expected == 12 && vector == 13)
+}
+
 fn ring3_fault_kinds(_: &Context<'_>) -> Outcome {
-    let cases: [(&str, &[u8], u32, u8); 4] = [
+    // A CLI in the last byte of the only code page: the kernel's decoder
+    // must read what is mapped, not 15 bytes or nothing.
+    let mut cli_at_end = alloc::vec![0u8; 4096];
+    cli_at_end[..5].copy_from_slice(&[0xe9, 0xfa, 0x0f, 0, 0]); // jmp 0xfff
+    cli_at_end[4095] = 0xfa;
+    #[rustfmt::skip]
+    let cases: [(&str, &[u8], u32, u8); 9] = [
         ("ud2", &[0x0f, 0x0b], status::ILLEGAL_INSTRUCTION, 6),
-        (
-            "div0",
-            &[0x31, 0xc9, 0xf7, 0xf1],
-            status::INTEGER_DIVIDE_BY_ZERO,
-            0,
-        ), // xor ecx,ecx; div ecx
+        ("div0", &[0x31, 0xc9, 0xf7, 0xf1], status::INTEGER_DIVIDE_BY_ZERO, 0), // xor ecx,ecx; div ecx
         ("cli", &[0xfa], status::PRIVILEGED_INSTRUCTION, 13),
         ("int3", &[0xcc], status::BREAKPOINT, 3),
+        // REX.W SYSRET, and OUT DX, AX behind 66 and a CS override.
+        ("rex-sysret", &[0x48, 0x0f, 0x07], status::PRIVILEGED_INSTRUCTION, 13),
+        ("prefixed-out", &[0x66, 0x2e, 0xef], status::PRIVILEGED_INSTRUCTION, 13),
+        ("cli-page-end", &cli_at_end, status::PRIVILEGED_INSTRUCTION, 13),
+        // DS: mov rax, [0x8000000000000000]: #GP, but nothing privileged.
+        (
+            "noncanonical",
+            &[0x3e, 0x48, 0xa1, 0, 0, 0, 0, 0, 0, 0, 0x80],
+            status::ACCESS_VIOLATION,
+            13,
+        ),
+        // mov rsp, 0x800000001000; push rax: a non-canonical stack access.
+        (
+            "stack-noncanonical",
+            &[0x48, 0xbc, 0x00, 0x10, 0, 0, 0, 0x80, 0, 0, 0x50],
+            status::ACCESS_VIOLATION,
+            12,
+        ),
     ];
     for (name, code, want, vector) in cases {
         let p = run_code(name, code)?;
@@ -374,13 +599,49 @@ fn ring3_fault_kinds(_: &Context<'_>) -> Outcome {
             "{name}: {exit}, expected status {want:#x}"
         );
         ensure!(
-            exit.fault.map(|f| f.0) == Some(vector),
-            "{name}: fault {:?}",
+            exit.fault.is_some_and(|f| vector_is(vector, f.0)),
+            "{name}: fault {:?}, expected vector {vector}",
             exit.fault
         );
     }
     Ok(detail!(
-        "#UD, #DE, #GP (cli) and #BP in ring 3 each ended only their process"
+        "#UD, #DE, #GP (cli; REX.W sysret; 66 2E out; cli in a page's last byte; a non-canonical load), a non-canonical push (#SS; #GP under TCG) and #BP in ring 3 each ended only their process"
+    ))
+}
+
+fn fixups_refuse_kernel_addresses(_: &Context<'_>) -> Outcome {
+    use crate::arch::exceptions::{fixup_accepts, fixup_sites};
+    // The dispatcher resumes a kernel fault at a fixup only if
+    // `fixup_accepts` says so. Taking a refused one for real would stop the
+    // kernel, so this asks the rule itself, for every `.extable` site: a
+    // #PF at a user address is always the user's; a #PF at a kernel
+    // address only a probe's (M0's page-fault checks take those for
+    // real), never a user copy's.
+    let user = abi::testing::ISOLATION_PROBE_ADDRESS;
+    let kernel = 0xffff_ffff_8000_0000;
+    let (mut probes, mut copies) = (0, 0);
+    for rip in fixup_sites() {
+        ensure!(
+            fixup_accepts(rip, 14, user),
+            "fixup at {rip:#x} refuses a #PF at user address {user:#x}"
+        );
+        if fixup_accepts(rip, 14, kernel) {
+            probes += 1;
+        } else {
+            copies += 1;
+            ensure!(
+                !fixup_accepts(rip, 13, 0) && !fixup_accepts(rip, 14, 0),
+                "user-copy fixup at {rip:#x} accepts a #GP or a #PF at 0"
+            );
+        }
+    }
+    ensure!(
+        copies > 0,
+        "all {probes} fixup sites accept a #PF at kernel address {kernel:#x}"
+    );
+    ensure!(probes > 0, "no fixup site is a probe's");
+    Ok(detail!(
+        "{copies} user-copy fixup sites take only a #PF at a user address; {probes} probe sites take any"
     ))
 }
 
@@ -469,22 +730,63 @@ fn pe_m2_tests_relocated(ctx: &Context<'_>) -> Outcome {
 }
 
 fn pe_fault_programs(ctx: &Context<'_>) -> Outcome {
-    let cases = [
-        ("fault-pf.exe", status::ACCESS_VIOLATION, 14),
-        ("fault-gp.exe", status::PRIVILEGED_INSTRUCTION, 13),
-        ("fault-ud.exe", status::ILLEGAL_INSTRUCTION, 6),
-        ("fault-de.exe", status::INTEGER_DIVIDE_BY_ZERO, 0),
-        ("fault-kread.exe", status::ACCESS_VIOLATION, 14),
+    // Where the #PF (or #SS) must have been: (what, test on the address).
+    type Where = fn(u64, &abi::ProcessInfo) -> bool;
+    let anywhere: (&str, Where) = ("-", |_, _| true);
+    let zero: (&str, Where) = ("0", |a, _| a == 0);
+    let cases: [(&str, u32, u8, (&str, Where)); 9] = [
+        ("fault-pf.exe", status::ACCESS_VIOLATION, 14, zero),
+        ("fault-gp.exe", status::PRIVILEGED_INSTRUCTION, 13, anywhere),
+        ("fault-ud.exe", status::ILLEGAL_INSTRUCTION, 6, anywhere),
+        ("fault-de.exe", status::INTEGER_DIVIDE_BY_ZERO, 0, anywhere),
+        (
+            "fault-kread.exe",
+            status::ACCESS_VIOLATION,
+            14,
+            ("0xffffffff80000000", |a, _| a == 0xffff_ffff_8000_0000),
+        ),
+        ("fault-ss.exe", status::ACCESS_VIOLATION, 12, zero),
+        (
+            "fault-sysret.exe",
+            status::PRIVILEGED_INSTRUCTION,
+            13,
+            anywhere,
+        ),
+        // The last page of the stack reservation, or the one below it.
+        (
+            "fault-stack.exe",
+            status::STACK_OVERFLOW,
+            14,
+            ("the stack's guard", |a, i| {
+                let bottom = i.stack_top - i.stack_size;
+                (bottom - 4096..bottom + 4096).contains(&a)
+            }),
+        ),
+        // 64 KiB below RSP: inside the reservation, above its guard page.
+        (
+            "fault-skip.exe",
+            status::ACCESS_VIOLATION,
+            14,
+            ("the stack reservation above its guard", |a, i| {
+                (i.stack_top - i.stack_size + 4096..i.stack_top).contains(&a)
+            }),
+        ),
     ];
-    for (name, want, vector) in cases {
+    let mut stack_fault = 0;
+    for (name, want, vector, (place, at)) in cases {
         let (process, _) =
             spawn(ctx.info, name, Placement::Preferred).map_err(|e| detail!("{name}: {e}"))?;
+        let info = process.info();
         let p = task::run(process);
         let exit = exit_of(&p)?;
         ensure!(
-            exit.code == want && exit.fault.map(|f| f.0) == Some(vector),
-            "{name}: {exit}"
+            exit.code == want
+                && matches!(exit.fault, Some((v, a, _)) if vector_is(vector, v) && at(a, &info)),
+            "{name}: {exit}, expected status {want:#x}, vector {vector}, address {place}"
         );
+        if vector == 12 {
+            stack_fault = exit.fault.map_or(0, |f| f.0);
+        }
     }
     // fault-peek.exe reads a page that only another live process maps.
     let (mut owner, _) =
@@ -503,8 +805,10 @@ fn pe_fault_programs(ctx: &Context<'_>) -> Outcome {
     let p = task::run(peek);
     let exit = exit_of(&p)?;
     ensure!(
-        exit.code == status::ACCESS_VIOLATION,
-        "fault-peek.exe {exit}"
+        exit.code == status::ACCESS_VIOLATION
+            && matches!(exit.fault, Some((14, a, _)) if a == probe),
+        "fault-peek.exe {exit}, expected a #PF at {probe:#x}"
     );
-    Ok(detail!("faults.exe as #PF, #GP, #UD, #DE, kernel read and cross-process peek: each ended only itself"))
+    let (stack_fault, _) = crate::arch::exceptions::vector_name(stack_fault);
+    Ok(detail!("faults.exe as #PF at 0, #GP (cli, REX.W sysret), #UD, #DE, kernel read at its address, non-canonical push ({stack_fault}), stack overflow, a skipped stack page and cross-process peek at the probe address: each ended only itself"))
 }

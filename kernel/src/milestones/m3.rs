@@ -148,13 +148,15 @@ struct Usage {
     kva_free: u64,
 }
 
+/// Spare thread stacks count as free: they are kept for reuse.
 fn usage() -> Usage {
     let heap = crate::mm::heap::stats();
+    let (_, spare_kva) = crate::mm::stack::spare_usage();
     Usage {
         free_frames: free_frames(),
         heap_bytes: heap.allocated,
         heap_allocations: heap.allocations,
-        kva_free: crate::mm::kva::free_bytes(),
+        kva_free: crate::mm::kva::free_bytes() + spare_kva,
     }
 }
 
@@ -200,7 +202,7 @@ fn spawn_exit_cycles_leak_nothing(ctx: &Context<'_>) -> Outcome {
 fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
     let frames_before = free_frames();
     let heap_before = crate::mm::heap::stats();
-    let kva_before = crate::mm::kva::free_bytes();
+    let kva_before = crate::mm::kva::free_bytes() + crate::mm::stack::spare_usage().1;
     let demand_before = crate::arch::exceptions::demand_fault_count();
     super::set_user_milestone("M3");
     // The first start fills the image cache; measure the leak baseline
@@ -213,7 +215,7 @@ fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
     drop(p);
     let frames_after = free_frames();
     let heap_after = crate::mm::heap::stats();
-    let kva_after = crate::mm::kva::free_bytes();
+    let kva_after = crate::mm::kva::free_bytes() + crate::mm::stack::spare_usage().1;
     ensure!(
         exit.code == 0 && exit.fault.is_none(),
         "m3-tests.exe {exit}"
@@ -305,8 +307,14 @@ fn grow_heap_once() -> Result<u64, usize> {
     result
 }
 
-fn free_frames() -> u64 {
+/// Free frames as the frame allocator counts them.
+fn raw_free_frames() -> u64 {
     crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
+}
+
+/// Free frames, counting those of spare thread stacks (kept for reuse).
+fn free_frames() -> u64 {
+    crate::mm::frame_alloc::stats().map_or(0, |s| s.free) + crate::mm::stack::spare_usage().0
 }
 
 /// A program allocating 64 KiB at a time under a 1 MiB commit limit gets
@@ -408,10 +416,10 @@ fn memory_exhaustion_is_survivable(_: &Context<'_>) -> Outcome {
     // then sleeps 300 ms), and make the heap grow meanwhile.
     let reserve = crate::mm::frame_alloc::KERNEL_RESERVE_FRAMES * 4096;
     let deadline = time::now_ns() + 10_000_000_000;
-    while free_frames() > reserve + (64 << 12) && time::now_ns() < deadline {
+    while raw_free_frames() > reserve + (64 << 12) && time::now_ns() < deadline {
         sched::sleep_ns(5_000_000).map_err(|e| detail!("{e}"))?;
     }
-    let exhausted_free = free_frames();
+    let exhausted_free = raw_free_frames();
     let grew = grow_heap_once();
     sched::join(&thread);
     drop(thread);

@@ -103,6 +103,28 @@ impl UserSpace {
         Ok(())
     }
 
+    /// Maps the frame `frame`, owned by someone else (a loaded program's
+    /// read-only page), at `virt` with `access` (never writable): the space
+    /// does not free it at unmap or teardown.
+    pub fn map_shared(&mut self, virt: u64, frame: u64, access: Access) -> Result<(), MmError> {
+        if virt >= abi::USER_END || !virt.is_multiple_of(PAGE) || access.write {
+            return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
+        }
+        let space = self.space()?;
+        frame_alloc::with(|fa| {
+            space.map(
+                &mut Hhdm,
+                &mut TableFrames(fa),
+                virt,
+                frame,
+                PageSize::Size4K,
+                access.flags() | Flags::SHARED,
+            )
+        })??;
+        self.pages += 1;
+        Ok(())
+    }
+
     /// Maps `bytes` (page multiple) of zeroed pages from `virt`.
     pub fn map_zeroed(&mut self, virt: u64, bytes: u64, access: Access) -> Result<(), MmError> {
         for page in (virt..virt + bytes).step_by(PAGE as usize) {
@@ -119,6 +141,9 @@ impl UserSpace {
     pub fn unmap_range(&mut self, virt: u64, bytes: u64) -> Result<(), MmError> {
         let loaded = crate::arch::paging::current_root() == self.root();
         for page in (virt..virt + bytes).step_by(PAGE as usize) {
+            let shared = self
+                .translate(page)
+                .is_some_and(|t| t.flags.contains(Flags::SHARED));
             let space = self.space()?;
             let unmapped =
                 frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
@@ -127,7 +152,9 @@ impl UserSpace {
             } else {
                 unmapped.flush.ignore();
             }
-            frame_alloc::free(unmapped.phys)?;
+            if !shared {
+                frame_alloc::free(unmapped.phys)?;
+            }
             self.pages -= 1;
         }
         Ok(())
@@ -152,7 +179,10 @@ impl UserSpace {
         };
         let result = frame_alloc::with(|fa| {
             let mut frames = TableFrames(fa);
-            space.destroy_with_leaves(&mut Hhdm, &mut frames, |frames, phys, _| {
+            space.destroy_with_leaves(&mut Hhdm, &mut frames, |frames, phys, _, flags| {
+                if flags.contains(Flags::SHARED) {
+                    return;
+                }
                 if let Err(e) = frames.0.free(phys) {
                     log::error!("user frame {phys:#x}: {e} (bug)");
                 }

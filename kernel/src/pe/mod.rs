@@ -71,12 +71,46 @@ fn access(p: ::pe::Protection) -> Option<Access> {
     }
 }
 
-/// One image of a loaded program: its bytes at `base` and each page's access.
+/// One image of a loaded program: its bytes at `base`, each page's
+/// access, and a frame holding each read-only page, mapped into every
+/// process of the program (writable pages are copied per process).
 struct LoadedModule {
     name: String,
     base: u64,
     memory: Vec<u8>,
     pages: Vec<Option<Access>>,
+    frames: Vec<Option<u64>>,
+}
+
+impl Drop for LoadedModule {
+    fn drop(&mut self) {
+        for frame in self.frames.iter().flatten() {
+            if let Err(e) = crate::mm::frame_alloc::free(*frame) {
+                log::error!("pe: shared image frame {frame:#x}: {e} (bug)");
+            }
+        }
+    }
+}
+
+impl LoadedModule {
+    /// Gives every read-only page its shared frame.
+    fn share_read_only_pages(&mut self) -> Result<(), SpawnError> {
+        for (i, access) in self.pages.iter().enumerate() {
+            if !access.is_some_and(|a| !a.write) {
+                continue;
+            }
+            let frame = crate::mm::frame_alloc::alloc_user()
+                .map_err(|e| SpawnError::Process(ProcessError::Memory(e)))?;
+            crate::mm::phys::zero_frame(frame);
+            let start = i * PAGE;
+            let end = (start + PAGE).min(self.memory.len());
+            if start < end {
+                crate::mm::phys::write_frame(frame, &self.memory[start..end]);
+            }
+            self.frames[i] = Some(frame);
+        }
+        Ok(())
+    }
 }
 
 /// A program loaded, relocated and bound: everything a new process of it
@@ -113,12 +147,15 @@ impl LoadedProgram {
                     *slot = access(range.protection);
                 }
             }
-            modules.push(LoadedModule {
+            let mut loaded = LoadedModule {
                 name: module.name.clone(),
                 base: module.image.base,
                 memory: module.image.memory.clone(),
+                frames: alloc::vec![None; pages.len()],
                 pages,
-            });
+            };
+            loaded.share_read_only_pages()?;
+            modules.push(loaded);
         }
         // Further threads start at the program's exported `InitThread`.
         let init_thread = ::pe::ImportSymbol::Name {
@@ -145,8 +182,9 @@ impl LoadedProgram {
         Ok((loaded, plan))
     }
 
-    /// A new process of this program (not started yet).
-    fn instantiate(&self) -> Result<Process, SpawnError> {
+    /// A new process of this program (not started yet); it maps the
+    /// program's read-only frames and keeps the program alive.
+    fn instantiate(self: &Arc<Self>) -> Result<Process, SpawnError> {
         let images: Vec<Image<'_>> = self
             .modules
             .iter()
@@ -157,8 +195,11 @@ impl LoadedProgram {
                 pages: &m.pages,
             })
             .collect();
-        let mut process =
-            Process::new(&self.name, &images, self.entry).map_err(SpawnError::Process)?;
+        let shared: Vec<&[Option<u64>]> =
+            self.modules.iter().map(|m| m.frames.as_slice()).collect();
+        let mut process = Process::with_shared(&self.name, &images, &shared, self.entry)
+            .map_err(SpawnError::Process)?;
+        process.keep_alive(self.clone());
         if let Some(at) = self.init_thread {
             process.set_init_thread(at);
         }
@@ -207,5 +248,5 @@ pub fn spawn(
     placement: Placement,
 ) -> Result<(Process, ::pe::ProcessImage), SpawnError> {
     let (loaded, plan) = LoadedProgram::load(info, exe, placement)?;
-    Ok((loaded.instantiate()?, plan))
+    Ok((Arc::new(loaded).instantiate()?, plan))
 }

@@ -30,6 +30,8 @@ fn before_return(frame: &mut SyscallFrame) {
 }
 
 fn dispatch(frame: &mut SyscallFrame) {
+    #[cfg(feature = "milestones")]
+    crate::fault::entry_flags::record(crate::fault::entry_flags::Entry::Syscall, frame.rflags);
     let [a0, a1, a2, a3, a4] = frame.args();
     let result: SysResult = match frame.number() {
         nr::NOP => Ok(0),
@@ -68,6 +70,10 @@ fn dispatch(frame: &mut SyscallFrame) {
 /// Makes every page of a user buffer present (demand-zero pages get their
 /// frame now), then checks it by the rule of `mm::user_copy`.
 fn check_user(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
+    // Mapped already: the common case, one page walk.
+    if user_copy::check_buffer(ptr, len, write).is_ok() {
+        return Ok(());
+    }
     user_copy::check_range(ptr, usize::try_from(len).map_err(|_| Error::BadPointer)?)?;
     task::with_current(|p| p.fault_in(ptr, len, write)).transpose()?;
     user_copy::check_buffer(ptr, len, write)

@@ -149,14 +149,31 @@ pub struct Process {
     terminating: Option<u32>,
     /// Lowest committed address of the main thread's stack.
     stack_low: u64,
+    /// What owns the frames of shared image pages (kept while this
+    /// process maps them).
+    keep_alive: Option<Arc<dyn core::any::Any + Send + Sync>>,
 }
 
 impl Process {
     /// Creates a process from mapped images, entering at `entry`.
     pub fn new(name: &str, images: &[Image<'_>], entry: u64) -> Result<Self, ProcessError> {
+        Self::with_shared(name, images, &[], entry)
+    }
+
+    /// Like [`new`](Self::new), but page `p` of image `i` maps the frame
+    /// `shared[i][p]` where one is given (a read-only page of a loaded
+    /// program, shared between its processes, see [`Self::keep_alive`])
+    /// instead of a private copy.
+    pub fn with_shared(
+        name: &str,
+        images: &[Image<'_>],
+        shared: &[&[Option<u64>]],
+        entry: u64,
+    ) -> Result<Self, ProcessError> {
         let mut space = UserSpace::new()?;
         let mut loaded = Vec::new();
-        for image in images {
+        for (n, image) in images.iter().enumerate() {
+            let frames = shared.get(n).copied().unwrap_or(&[]);
             let size = (image.memory.len() as u64).next_multiple_of(PAGE);
             let end = image.base.saturating_add(size);
             if image.base < abi::USER_MIN || end > USER_HEAP.0 || image.base % PAGE != 0 {
@@ -176,8 +193,13 @@ impl Process {
                 )));
             }
             for (i, chunk) in image.memory.chunks(PAGE as usize).enumerate() {
-                if let Some(access) = image.pages.get(i).copied().flatten() {
-                    space.map_page(image.base + i as u64 * PAGE, chunk, access)?;
+                let Some(access) = image.pages.get(i).copied().flatten() else {
+                    continue;
+                };
+                let at = image.base + i as u64 * PAGE;
+                match frames.get(i).copied().flatten() {
+                    Some(frame) if !access.write => space.map_shared(at, frame, access)?,
+                    _ => space.map_page(at, chunk, access)?,
                 }
             }
             loaded.push(LoadedImage {
@@ -213,6 +235,7 @@ impl Process {
             lazy: BTreeMap::new(),
             terminating: None,
             stack_low: USER_STACK_TOP - USER_STACK_COMMIT,
+            keep_alive: None,
         })
     }
 
@@ -314,6 +337,12 @@ impl Process {
     /// Where further threads start.
     pub fn init_thread(&self) -> Option<u64> {
         self.init_thread
+    }
+
+    /// Keeps `owner` (the owner of the frames given to
+    /// [`with_shared`](Self::with_shared)) alive as long as the process.
+    pub fn keep_alive(&mut self, owner: Arc<dyn core::any::Any + Send + Sync>) {
+        self.keep_alive = Some(owner);
     }
 
     /// Sets where further threads start.

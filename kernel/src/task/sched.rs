@@ -16,7 +16,7 @@ use crate::arch::{context, cpu};
 use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use timers::{TimerId, TimerQueue};
 
 /// Threads the run queue and the timer queue hold without growing.
@@ -32,7 +32,6 @@ struct Cpu {
     /// Sleeping threads: (deadline in ns, thread).
     timers: TimerQueue<Arc<Thread>>,
     slice_left: u32,
-    need_resched: bool,
 }
 
 /// Each CPU's scheduler state, found through its GS-based CPU number
@@ -44,9 +43,24 @@ static CPUS: [SpinLock<Cpu>; MAX_CPUS] = [const {
         ready: VecDeque::new(),
         timers: TimerQueue::new(),
         slice_left: SLICE_TICKS,
-        need_resched: false,
     })
 }; MAX_CPUS];
+/// Per CPU: a switch is due at the next safe point. An atomic beside the
+/// run queue so the return-to-user path can test it without the lock.
+static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Threads asked to exit that have not ended yet (any CPU): while it is
+/// zero, the return-to-user path has nothing to look up.
+static EXITS_PENDING: AtomicUsize = AtomicUsize::new(0);
+
+fn need_resched() -> &'static AtomicBool {
+    &NEED_RESCHED[percpu::cpu_id()]
+}
+
+/// Counts a thread's first exit request (see [`EXITS_PENDING`]).
+pub(super) fn exit_requested() {
+    EXITS_PENDING.fetch_add(1, Ordering::AcqRel);
+}
+
 static STARTED: AtomicBool = AtomicBool::new(false);
 static SWITCHES: AtomicU64 = AtomicU64::new(0);
 static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
@@ -106,7 +120,9 @@ pub fn start(thread: Arc<Thread>) -> Result<(), crate::mm::MmError> {
         .as_ref()
         .is_some_and(|c| thread.priority() > c.priority());
     cpu.ready.push_back(thread);
-    cpu.need_resched |= preempt;
+    if preempt {
+        need_resched().store(true, Ordering::Relaxed);
+    }
     Ok(())
 }
 
@@ -128,7 +144,7 @@ pub fn schedule() {
     cpu::disable_interrupts();
     let handover = {
         let mut cpu = this_cpu().lock();
-        cpu.need_resched = false;
+        need_resched().store(false, Ordering::Relaxed);
         let prev = cpu.current.take();
         match prev {
             None => None,
@@ -178,7 +194,7 @@ pub fn schedule() {
 
 /// Gives the CPU to another ready thread of the same or higher priority.
 pub fn yield_now() {
-    this_cpu().lock().need_resched = true;
+    need_resched().store(true, Ordering::Relaxed);
     schedule();
 }
 
@@ -211,7 +227,9 @@ pub fn wake(thread: &Arc<Thread>) {
                 .is_some_and(|c| thread.priority() > c.priority());
             // `start` reserved one slot per live thread.
             cpu.ready.push_back(thread.clone());
-            cpu.need_resched |= preempt;
+            if preempt {
+                need_resched().store(true, Ordering::Relaxed);
+            }
         }
         State::Dead => {}
         _ => thread.wake_pending.store(true, Ordering::Release),
@@ -270,7 +288,7 @@ pub fn tick() {
             let top = cpu.ready.iter().map(|t| t.priority()).max();
             if let Some(top) = top {
                 if idle || top > c.priority() || (cpu.slice_left == 0 && top == c.priority()) {
-                    cpu.need_resched = true;
+                    need_resched().store(true, Ordering::Relaxed);
                 }
             }
         }
@@ -286,8 +304,7 @@ pub fn after_interrupt(from_user: bool, interrupts_were_on: bool) {
     if !(from_user || interrupts_were_on) {
         return;
     }
-    let due = this_cpu().lock().need_resched;
-    if due {
+    if need_resched().load(Ordering::Relaxed) {
         PREEMPTIONS.fetch_add(1, Ordering::Relaxed);
         schedule();
     }
@@ -299,6 +316,9 @@ pub fn after_interrupt(from_user: bool, interrupts_were_on: bool) {
 /// On every way back to ring 3: a thread asked to exit ends here, where
 /// no kernel frame owns anything.
 pub fn before_user_return() {
+    if EXITS_PENDING.load(Ordering::Acquire) == 0 {
+        return;
+    }
     if let Some(code) = current().and_then(|t| t.exit_request()) {
         exit_current(code);
     }
@@ -316,6 +336,7 @@ pub fn exit_current(code: u32) -> ! {
     {
         let _cpu = this_cpu().lock();
         *me.state.lock() = State::Dead;
+        EXITS_PENDING.fetch_sub(1, Ordering::AcqRel);
     }
     for j in &joiners {
         wake(j);

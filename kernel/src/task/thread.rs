@@ -111,7 +111,7 @@ impl Thread {
         entry: Entry,
         priority: u8,
     ) -> Result<Arc<Self>, MmError> {
-        let mut stack = KernelStack::new(KERNEL_STACK_PAGES, "thread kernel stack")?;
+        let mut stack = KernelStack::new(KERNEL_STACK_PAGES, crate::mm::stack::THREAD_STACK)?;
         let root = match &process {
             Some(p) => p.lock().root(),
             None => crate::mm::kernel_space::root().unwrap_or(0),
@@ -189,6 +189,7 @@ impl Thread {
     pub fn request_exit(&self, code: u32) {
         if !self.exit_requested.swap(true, Ordering::AcqRel) {
             self.exit_code.store(code, Ordering::Release);
+            super::sched::exit_requested();
         }
     }
 

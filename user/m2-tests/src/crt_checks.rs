@@ -381,11 +381,12 @@ fn ctype_functions(r: &mut Report, dll: &Module) {
     );
 }
 
-/// A 20 KB frame: the prologue calls `__chkstk`, which must touch each
-/// page on the way down.
+/// A 48 KB frame, over the 16 KiB committed stack: the prologue calls
+/// `__chkstk`, which must touch each page on the way down (the stack grows
+/// only through its guard page, so a frame that skips pages faults).
 #[inline(never)]
 fn big_frame(seed: u8) -> u64 {
-    let mut buf = [0u8; 20_000];
+    let mut buf = [0u8; 48_000];
     black_box(&mut buf);
     for (i, b) in buf.iter_mut().enumerate() {
         *b = seed.wrapping_add(i as u8);
@@ -395,13 +396,13 @@ fn big_frame(seed: u8) -> u64 {
 
 fn stack_probe(r: &mut Report) {
     let sum = big_frame(black_box(3));
-    let want: u64 = (0..20_000u32)
+    let want: u64 = (0..48_000u32)
         .map(|i| u64::from(3u8.wrapping_add(i as u8)))
         .sum();
     check!(
         r,
         "stack_probe",
         sum == want,
-        "20000-byte frame through __chkstk: sum {sum} (expected {want})"
+        "48000-byte frame through __chkstk: sum {sum} (expected {want})"
     );
 }

@@ -332,6 +332,35 @@ fn fixup_for(rip: u64) -> Option<u64> {
         .map(|pair| pair[1])
 }
 
+/// The fault RIPs of the `.extable` entries: every kernel instruction
+/// whose fault may resume at a fixup.
+pub fn fixup_sites() -> impl Iterator<Item = u64> {
+    // SAFETY: as in `fixup_for`.
+    let table: &[u64] = unsafe {
+        let start = __extable_start.as_ptr();
+        let len = (__extable_end.as_ptr() as usize - start as usize) / 8;
+        core::slice::from_raw_parts(start, len)
+    };
+    table.chunks_exact(2).map(|pair| pair[0])
+}
+
+/// Whether a kernel fault with `vector` (and CR2 `cr2`) at the fixup site
+/// `rip` may resume at its fixup.
+///
+/// The memory probes (`probe.rs`) exist to touch any address: they take
+/// the faults a memory access can raise (#SS, #GP, #PF, #AC). Every other
+/// site is a user-memory copy (`user_copy.rs`), whose caller checked that
+/// the user side lies in `[USER_MIN, USER_END)`: there only a #PF at a
+/// user address is the user's fault. A #PF at a kernel address (the kernel
+/// side of the copy is bad), or a #GP/#SS/#AC (a non-canonical kernel
+/// pointer: the user side is canonical), is a kernel bug and stays fatal.
+pub fn fixup_accepts(rip: u64, vector: u8, cr2: u64) -> bool {
+    if super::probe::is_probe_access(rip) {
+        return matches!(vector, 12 | 13 | 14 | 17);
+    }
+    vector == 14 && (abi::USER_MIN..abi::USER_END).contains(&cr2)
+}
+
 extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     let vector = (frame.vector & 0xff) as u8;
     if vector >= 32 {
@@ -385,9 +414,9 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
             }
             return;
         }
-        // Only faults a memory access can raise take a fixup.
-        let fixable = matches!(fault.vector(), 12 | 13 | 14 | 17);
-        if let Some(fixup) = fixup_for(frame.rip).filter(|_| fixable) {
+        if let Some(fixup) =
+            fixup_for(frame.rip).filter(|_| fixup_accepts(frame.rip, vector, fault.cr2))
+        {
             RECOVERED.fetch_add(1, Ordering::Relaxed);
             frame.rax = PROBE_FAULT | (frame.error_code & 0xffff_ffff) << 8 | u64::from(vector);
             frame.rdx = fault.cr2;

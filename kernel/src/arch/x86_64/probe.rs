@@ -11,6 +11,10 @@ use core::sync::atomic::{AtomicU64, Ordering};
 
 global_asm!(
     ".section .text.probe, \"ax\"",
+    // The memory probes' instructions lie between these two labels (one
+    // section of one asm block, so nothing else lands in between).
+    ".global ferrite_probe_access_start",
+    "ferrite_probe_access_start:",
     ".global ferrite_probe_read_u8",
     "ferrite_probe_read_u8:",
     "    xor edx, edx",
@@ -22,6 +26,8 @@ global_asm!(
     "4:  movzx eax, byte ptr [rdi]",
     "5:  mov byte ptr [rdi], al",
     "6:  ret",
+    ".global ferrite_probe_access_end",
+    "ferrite_probe_access_end:",
     // Execute probe: call the target; if the fetch faults, the dispatcher
     // restores RSP from EXEC_PROBE_RSP and resumes at 8: (see exec_fixup).
     ".global ferrite_probe_exec",
@@ -61,6 +67,15 @@ pub(super) fn exec_fixup(rip: u64) -> Option<(u64, u64)> {
     ))
 }
 
+/// Whether `rip` is one of the memory probes' accesses ([`read_u8`],
+/// [`rewrite_u8`]): those may fault on any address, kernel ones included,
+/// and take their fixup for it.
+pub(super) fn is_probe_access(rip: u64) -> bool {
+    let start = ferrite_probe_access_start as *const () as u64;
+    let end = ferrite_probe_access_end as *const () as u64;
+    (start..end).contains(&rip)
+}
+
 /// RAX:RDX as returned by the probe routines (SysV returns a 16-byte
 /// aggregate of two integers in RAX:RDX).
 #[repr(C)]
@@ -74,6 +89,8 @@ extern "C" {
     fn ferrite_probe_rewrite_u8(addr: u64) -> ProbeReturn;
     fn ferrite_probe_exec(addr: u64) -> ProbeReturn;
     fn ferrite_probe_exec_fixup();
+    fn ferrite_probe_access_start();
+    fn ferrite_probe_access_end();
 }
 
 /// A fault taken by a probe.
