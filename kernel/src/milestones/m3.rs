@@ -148,15 +148,13 @@ struct Usage {
     kva_free: u64,
 }
 
-/// Spare thread stacks count as free: they are kept for reuse.
 fn usage() -> Usage {
     let heap = crate::mm::heap::stats();
-    let (_, spare_kva) = crate::mm::stack::spare_usage();
     Usage {
         free_frames: free_frames(),
         heap_bytes: heap.allocated,
         heap_allocations: heap.allocations,
-        kva_free: crate::mm::kva::free_bytes() + spare_kva,
+        kva_free: crate::mm::kva::free_bytes(),
     }
 }
 
@@ -202,7 +200,7 @@ fn spawn_exit_cycles_leak_nothing(ctx: &Context<'_>) -> Outcome {
 fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
     let frames_before = free_frames();
     let heap_before = crate::mm::heap::stats();
-    let kva_before = crate::mm::kva::free_bytes() + crate::mm::stack::spare_usage().1;
+    let kva_before = crate::mm::kva::free_bytes();
     let demand_before = crate::arch::exceptions::demand_fault_count();
     super::set_user_milestone("M3");
     // The first start fills the image cache; measure the leak baseline
@@ -215,7 +213,7 @@ fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
     drop(p);
     let frames_after = free_frames();
     let heap_after = crate::mm::heap::stats();
-    let kva_after = crate::mm::kva::free_bytes() + crate::mm::stack::spare_usage().1;
+    let kva_after = crate::mm::kva::free_bytes();
     ensure!(
         exit.code == 0 && exit.fault.is_none(),
         "m3-tests.exe {exit}"
@@ -312,9 +310,8 @@ fn raw_free_frames() -> u64 {
     crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
 }
 
-/// Free frames, counting those of spare thread stacks (kept for reuse).
 fn free_frames() -> u64 {
-    crate::mm::frame_alloc::stats().map_or(0, |s| s.free) + crate::mm::stack::spare_usage().0
+    raw_free_frames()
 }
 
 /// A program allocating 64 KiB at a time under a 1 MiB commit limit gets

@@ -1,31 +1,12 @@
 //! Kernel stacks in kernel virtual ranges, each with an unmapped guard page.
 
 use super::{frame_alloc, kernel_space, kva, layout, phys, MmError};
-use crate::sync::SpinLock;
 use paging::{Flags, PageSize};
 
 const PAGE: u64 = 4096;
 
-/// The owner name of thread kernel stacks: those are kept for reuse when
-/// their thread is gone (up to [`SPARE_STACKS`]), mapped and with their
-/// guard page registered, so a new thread costs no mapping work.
+/// The owner name of thread kernel stacks (in fault reports).
 pub const THREAD_STACK: &str = "thread kernel stack";
-/// Thread kernel stacks kept for reuse.
-const SPARE_STACKS: usize = 32;
-
-/// Spare thread stacks: (base, pages).
-static SPARE: SpinLock<[Option<(u64, u64)>; SPARE_STACKS]> = SpinLock::new([None; SPARE_STACKS]);
-
-/// Frames and kernel-range bytes the spare stacks hold (for leak checks).
-pub fn spare_usage() -> (u64, u64) {
-    SPARE
-        .lock()
-        .iter()
-        .flatten()
-        .fold((0, 0), |(f, v), (_, pages)| {
-            (f + pages * PAGE, v + (pages + 1) * PAGE)
-        })
-}
 
 /// A kernel stack: `pages` mapped pages above one unmapped guard page.
 #[derive(Debug)]
@@ -35,21 +16,8 @@ pub struct KernelStack {
 }
 
 impl KernelStack {
-    /// Allocates and maps a zeroed stack of `pages` pages (a thread stack
-    /// may be a spare one: mapped, not zeroed; kernel stacks never reach
-    /// user mode).
+    /// Allocates and maps a zeroed stack of `pages` pages.
     pub fn new(pages: u64, owner: &'static str) -> Result<Self, MmError> {
-        if owner == THREAD_STACK {
-            let mut spare = SPARE.lock();
-            if let Some(slot) = spare
-                .iter_mut()
-                .find(|s| s.is_some_and(|(_, p)| p == pages))
-            {
-                if let Some((base, pages)) = slot.take() {
-                    return Ok(Self { base, pages });
-                }
-            }
-        }
         let base = kva::alloc((pages + 1) * PAGE, PAGE)?;
         let mut stack = Self { base, pages: 0 };
         for i in 1..=pages {
@@ -101,13 +69,6 @@ impl KernelStack {
 
 impl Drop for KernelStack {
     fn drop(&mut self) {
-        if layout::guard_page_owner(self.base) == Some(THREAD_STACK) {
-            let mut spare = SPARE.lock();
-            if let Some(slot) = spare.iter_mut().find(|s| s.is_none()) {
-                *slot = Some((self.base, self.pages));
-                return;
-            }
-        }
         layout::unregister_guard(self.base);
         let mut all_unmapped = true;
         for i in 1..=self.pages {
