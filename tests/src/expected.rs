@@ -80,6 +80,7 @@ pub const M3_USER: &[&str] = &[
     "handles_refused",
     "demand_zero",
     "sleep_by_counter",
+    "user_buffer_rules",
     "pipe_across_processes",
     "terminate_blocked_process",
     "cpu_bound_processes_progress",

@@ -9,8 +9,12 @@ use testkit::{check, Report};
 const ROUND_TRIPS: u64 = 100;
 
 /// Child: echoes `n` one-byte messages from pipe "ping" to pipe "pong",
-/// each incremented; exits with the number echoed.
-pub fn pong(n: u64) -> i32 {
+/// each incremented; exits with the number echoed, plus 100000 if a
+/// handle value of its parent's (`foreign`, 0 for none) worked here.
+pub fn pong(n: u64, foreign: u64) -> i32 {
+    // A handle is only valid in the process that holds it.
+    // SAFETY: CloseHandle takes no pointers.
+    let foreign_worked = foreign != 0 && unsafe { rt::CloseHandle(foreign) } != 0;
     let (ping, pong) = (sys::pipe(c"ping"), sys::pipe(c"pong"));
     let mut done = 0i32;
     for _ in 0..n {
@@ -20,15 +24,26 @@ pub fn pong(n: u64) -> i32 {
         }
         done += 1;
     }
-    done
+    done + if foreign_worked { 100_000 } else { 0 }
 }
 
 /// Messages go back and forth between two processes that block on each
 /// other, and the child's exit code comes back through its handle.
 pub fn pipe_across_processes(r: &mut Report) {
     let (ping, pong) = (sys::pipe(c"ping"), sys::pipe(c"pong"));
+    // The child is told our handle value of an event: in its process that
+    // value must mean nothing (a foreign handle).
+    // SAFETY: null attributes and name are allowed.
+    let ours = unsafe { rt::CreateEventA(core::ptr::null(), 1, 0, core::ptr::null()) };
     let mut buf = [0u8; 64];
-    let child = sys::spawn_self(sys::args(&mut buf, b"pong ", ROUND_TRIPS, b""));
+    let mut arg = [0u8; 64];
+    let tail = sys::args(&mut arg, b" ", ours, b"");
+    let mut line = [0u8; 64];
+    let head = sys::args(&mut buf, b"pong ", ROUND_TRIPS, b"");
+    let (h, t) = (head.len() - 1, tail.len());
+    line[..h].copy_from_slice(&head[..h]);
+    line[h..h + t].copy_from_slice(tail);
+    let child = sys::spawn_self(&line[..h + t]);
     let mut ok = 0;
     for i in 0..ROUND_TRIPS {
         let mut b = [0u8];
@@ -45,6 +60,7 @@ pub fn pipe_across_processes(r: &mut Report) {
     // The child's handles are its own: our handle values mean nothing
     // there, and closing the child's handle here is ours alone.
     let closed = rt_close(child);
+    let ours_still_open = rt_close(ours);
     rt_close(ping);
     rt_close(pong);
     check!(
@@ -54,8 +70,9 @@ pub fn pipe_across_processes(r: &mut Report) {
             && ok == ROUND_TRIPS
             && waited == 0
             && code == Some(ROUND_TRIPS as u32)
-            && closed,
-        "{ok} of {ROUND_TRIPS} round trips, child {child:#x} wait {waited:#x} exit code {code:?}"
+            && closed
+            && ours_still_open,
+        "{ok} of {ROUND_TRIPS} round trips, child {child:#x} wait {waited:#x} exit code {code:?} (+100000: our handle {ours:#x} worked in the child); ours still open {ours_still_open}"
     );
 }
 

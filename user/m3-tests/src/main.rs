@@ -44,7 +44,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         }
     };
     match arg(1) {
-        b"pong" => children::pong(sys::parse(arg(2))),
+        b"pong" => children::pong(sys::parse(arg(2)), sys::parse(arg(3))),
         b"block" => children::block(),
         b"spin" => children::spin(sys::parse(arg(2)), arg(3)),
         b"stress" => stress::parent(sys::parse(arg(2))),
@@ -64,6 +64,7 @@ fn run() -> i32 {
     threads::handles_refused(&mut r);
     threads::demand_zero(&mut r);
     threads::sleep_by_counter(&mut r);
+    threads::boundary_rules(&mut r);
     children::pipe_across_processes(&mut r);
     children::terminate_blocked(&mut r);
     children::cpu_bound_processes(&mut r);

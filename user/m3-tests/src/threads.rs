@@ -229,3 +229,49 @@ pub fn sleep_by_counter(r: &mut Report) {
         "Sleep(50) took {us} us"
     );
 }
+
+/// The user-buffer rule: the whole range is checked before a byte moves.
+/// DEBUG_WRITE of `u64::MAX` bytes is refused (it used to be cut to 16 KiB
+/// first); GET_SYSTEM_INFO into a buffer that runs into an unmapped page
+/// writes nothing; a zero-length buffer needs only a user address.
+pub fn boundary_rules(r: &mut Report) {
+    // A one-page region; the page after it belongs to no region.
+    let one = sys::lazy(4096);
+    if one.is_null() {
+        check!(r, "user_buffer_rules", false, "no memory for the check");
+        return;
+    }
+    // SAFETY: inside the region.
+    unsafe { one.write_volatile(0x5a) };
+    // SAFETY: a raw call with a deliberately impossible length.
+    let huge = unsafe { rt::syscall(abi::nr::DEBUG_WRITE, [one as u64, u64::MAX, 0, 0, 0]) };
+    let tail = one as u64 + 4096 - 16;
+    // Fill the tail with a pattern, then ask for a SystemInfo (56 bytes)
+    // there: 16 bytes fit, 40 would land past the region.
+    for i in 0..16 {
+        // SAFETY: the last 16 bytes of the one-page region.
+        unsafe { (tail as *mut u8).add(i).write_volatile(0xa5) };
+    }
+    // SAFETY: as above.
+    let info = unsafe { rt::syscall(abi::nr::GET_SYSTEM_INFO, [tail, 0, 0, 0, 0]) };
+    let untouched = (0..16).all(|i| {
+        // SAFETY: as above.
+        unsafe { (tail as *const u8).add(i).read_volatile() == 0xa5 }
+    });
+    // SAFETY: zero-length writes: a user address is enough, a kernel one is not.
+    let zero_user = unsafe { rt::syscall(abi::nr::DEBUG_WRITE, [0x7000_0000, 0, 0, 0, 0]) };
+    // SAFETY: as above.
+    let zero_kernel =
+        unsafe { rt::syscall(abi::nr::DEBUG_WRITE, [0xffff_8000_0000_0000, 0, 0, 0, 0]) };
+    sys::release(one);
+    check!(
+        r,
+        "user_buffer_rules",
+        huge == Err(abi::Error::BadPointer)
+            && info == Err(abi::Error::BadPointer)
+            && untouched
+            && zero_user == Ok(0)
+            && zero_kernel == Err(abi::Error::BadPointer),
+        "DEBUG_WRITE(p, u64::MAX) {huge:?}; SYSTEM_INFO across the end {info:?}, bytes before the end untouched {untouched}; zero length at a user address {zero_user:?}, at a kernel address {zero_kernel:?}"
+    );
+}
