@@ -236,9 +236,12 @@ fn m3_tests_program(ctx: &Context<'_>) -> Outcome {
     ))
 }
 
-/// Runs machine code as a process with `commit_limit`; returns it after
-/// it ended.
-fn run_code(name: &str, code: &[u8], commit_limit: u64) -> Result<crate::task::Process, Detail> {
+/// Machine code as a process (one image at 0x400000) with `commit_limit`.
+fn code_process(
+    name: &str,
+    code: &[u8],
+    commit_limit: u64,
+) -> Result<crate::task::Process, Detail> {
     use crate::mm::user_space::Access;
     use crate::task::{Image, Process};
     let pages = alloc::vec![Some(Access::EXECUTE); code.len().div_ceil(4096)];
@@ -250,33 +253,21 @@ fn run_code(name: &str, code: &[u8], commit_limit: u64) -> Result<crate::task::P
     };
     let mut process = Process::new(name, &[image], 0x40_0000).map_err(|e| detail!("{e}"))?;
     process.set_commit_limit(commit_limit);
-    Ok(crate::task::run(process))
+    Ok(process)
 }
 
-/// Starts machine code as a process with `commit_limit`.
+/// Runs machine code as a process; returns it after it ended.
+fn run_code(name: &str, code: &[u8], commit_limit: u64) -> Result<crate::task::Process, Detail> {
+    Ok(crate::task::run(code_process(name, code, commit_limit)?))
+}
+
+/// Starts machine code as a process.
 fn spawn_code(
     name: &str,
     code: &[u8],
     commit_limit: u64,
-) -> Result<
-    (
-        Arc<Thread>,
-        Arc<crate::sync::SpinLock<crate::task::Process>>,
-    ),
-    Detail,
-> {
-    use crate::mm::user_space::Access;
-    use crate::task::{Image, Process};
-    let pages = alloc::vec![Some(Access::EXECUTE); code.len().div_ceil(4096)];
-    let image = Image {
-        name,
-        base: 0x40_0000,
-        memory: code,
-        pages: &pages,
-    };
-    let mut process = Process::new(name, &[image], 0x40_0000).map_err(|e| detail!("{e}"))?;
-    process.set_commit_limit(commit_limit);
-    crate::task::spawn(process).map_err(|e| detail!("{e}"))
+) -> Result<(Arc<Thread>, crate::task::SharedProcess), Detail> {
+    crate::task::spawn(code_process(name, code, commit_limit)?).map_err(|e| detail!("{e}"))
 }
 
 /// Fills the heap's free space with 64 KiB blocks until it has to grow

@@ -214,19 +214,19 @@ pub fn run(
         .find_map(|w| w.strip_prefix("test="))
         .unwrap_or("suite");
     log::info!("scenario '{scenario}'");
+    let ctx = Context {
+        info,
+        serial,
+        mm,
+        reclaimed,
+        platform,
+    };
     match scenario {
         "suite" => {}
         "stack_overflow" => m0::overflow_the_stack(),
         "shutdown" => crate::power::shutdown(),
         "reboot" => crate::power::reboot(),
         "stress" => {
-            let ctx = Context {
-                info,
-                serial,
-                mm,
-                reclaimed,
-                platform,
-            };
             run_checks(m3::STRESS, &ctx);
             finish();
             return;
@@ -237,13 +237,6 @@ pub fn run(
             return;
         }
     }
-    let ctx = Context {
-        info,
-        serial,
-        mm,
-        reclaimed,
-        platform,
-    };
     run_checks(m0::CHECKS, &ctx);
     run_checks(m1::CHECKS, &ctx);
     bench::kernel_benchmarks();

@@ -386,8 +386,9 @@ impl Process {
         Ok(base + PAGE + bytes)
     }
 
-    /// Reserves and commits `bytes` of demand-zero memory with `access`.
-    pub fn allocate_lazy(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
+    /// Rounds `bytes` up to pages, checks them against the commit limit
+    /// and reserves an address range for them (not committed yet).
+    fn reserve(&mut self, bytes: u64) -> Result<(u64, u64), abi::Error> {
         let bytes = bytes
             .checked_next_multiple_of(PAGE)
             .ok_or(abi::Error::InvalidArgument)?;
@@ -398,6 +399,12 @@ impl Process {
             .heap
             .alloc(bytes, PAGE)
             .map_err(|_| abi::Error::NoMemory)?;
+        Ok((at, bytes))
+    }
+
+    /// Reserves and commits `bytes` of demand-zero memory with `access`.
+    pub fn allocate_lazy(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
+        let (at, bytes) = self.reserve(bytes)?;
         self.lazy.insert(at, (bytes, access));
         self.committed += bytes;
         Ok(at)
@@ -512,16 +519,7 @@ impl Process {
 
     /// Commits `bytes` of zeroed pages with `access`; returns the address.
     pub fn allocate(&mut self, bytes: u64, access: Access) -> Result<u64, abi::Error> {
-        let bytes = bytes
-            .checked_next_multiple_of(PAGE)
-            .ok_or(abi::Error::InvalidArgument)?;
-        if self.committed.saturating_add(bytes) > self.commit_limit {
-            return Err(abi::Error::NoMemory);
-        }
-        let at = self
-            .heap
-            .alloc(bytes, PAGE)
-            .map_err(|_| abi::Error::NoMemory)?;
+        let (at, bytes) = self.reserve(bytes)?;
         if self.space.map_zeroed(at, bytes, access).is_err() {
             let _ = self.heap.free(at, bytes);
             return Err(abi::Error::NoMemory);
