@@ -300,7 +300,17 @@ pub fn tick() {
 
 /// After an interrupt: switches if a switch is due and the interrupted
 /// code can be preempted (ring 3, or kernel code with interrupts on).
+#[inline]
 pub fn after_interrupt(from_user: bool, interrupts_were_on: bool) {
+    // The common case, with nothing due: two loads.
+    if !need_resched().load(Ordering::Relaxed) && EXITS_PENDING.load(Ordering::Relaxed) == 0 {
+        return;
+    }
+    after_interrupt_work(from_user, interrupts_were_on);
+}
+
+#[inline(never)]
+fn after_interrupt_work(from_user: bool, interrupts_were_on: bool) {
     if !(from_user || interrupts_were_on) {
         return;
     }
