@@ -49,27 +49,13 @@ impl AddressSpace {
     /// [`AddressSpace::mappings`]). Returns the number of frames freed. The
     /// address space must not be loaded in CR3 on any CPU.
     pub fn destroy(self, mem: &mut impl PhysMem, frames: &mut impl FrameSource) -> usize {
-        let last = match self.kernel_half {
-            KernelHalf::Shared => KERNEL_HALF as u64,
-            KernelHalf::Owned => ENTRIES,
-        };
-        let mut freed = 1;
-        for i in 0..last {
-            let e = mem.read_u64(self.pml4 + i * 8);
-            if e & PRESENT != 0 {
-                freed += free_tree(mem, frames, entry::table_address(e), 1);
-            }
-        }
-        frames.free_table_frame(self.pml4);
-        freed
+        self.destroy_with_leaves(mem, frames, |_, _, _, _| {})
     }
-}
 
-impl AddressSpace {
-    /// Tears the user half down in one pass without allocating: calls
-    /// `leaf(frames, phys, size, flags)` for every mapped page below the kernel
-    /// half (the caller frees the frame, through `frames` if it likes), and frees every page table as
-    /// [`AddressSpace::destroy`] does. Returns the number of table frames
+    /// Tears the address space down in one pass without allocating: calls
+    /// `leaf(frames, phys, size, flags)` for every mapped page below the
+    /// kernel half (the caller frees the frame, through `frames` if it
+    /// likes), and frees every page table as [`AddressSpace::destroy`] does. Returns the number of table frames
     /// freed. The address space must not be loaded in CR3 on any CPU.
     pub fn destroy_with_leaves<F: FrameSource>(
         self,
@@ -93,7 +79,8 @@ impl AddressSpace {
     }
 }
 
-/// Like [`free_tree`], also reporting every leaf below `table`.
+/// Frees the table at `table` (level 1..=3) and every table below it,
+/// reporting every leaf it finds; returns how many tables that was.
 fn free_tree_and_leaves<F: FrameSource>(
     mem: &mut impl PhysMem,
     frames: &mut F,
@@ -113,27 +100,6 @@ fn free_tree_and_leaves<F: FrameSource>(
             leaf(frames, phys, size, flags);
         } else {
             freed += free_tree_and_leaves(mem, frames, entry::table_address(e), level + 1, leaf);
-        }
-    }
-    frames.free_table_frame(table);
-    freed
-}
-
-/// Frees the table at `table` (level 1..=3) and every table below it;
-/// returns how many frames that was.
-fn free_tree(
-    mem: &mut impl PhysMem,
-    frames: &mut impl FrameSource,
-    table: u64,
-    level: usize,
-) -> usize {
-    let mut freed = 1;
-    if level < 3 {
-        for i in 0..ENTRIES {
-            let e = mem.read_u64(table + i * 8);
-            if e & PRESENT != 0 && !entry::is_leaf(e, level) {
-                freed += free_tree(mem, frames, entry::table_address(e), level + 1);
-            }
         }
     }
     frames.free_table_frame(table);

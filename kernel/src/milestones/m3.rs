@@ -296,13 +296,8 @@ fn grow_heap_once() -> Result<u64, usize> {
     result
 }
 
-/// Free frames as the frame allocator counts them.
-fn raw_free_frames() -> u64 {
-    crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
-}
-
 fn free_frames() -> u64 {
-    raw_free_frames()
+    crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
 }
 
 /// A program allocating 64 KiB at a time under a 1 MiB commit limit gets
@@ -404,10 +399,10 @@ fn memory_exhaustion_is_survivable(_: &Context<'_>) -> Outcome {
     // then sleeps 300 ms), and make the heap grow meanwhile.
     let reserve = crate::mm::frame_alloc::KERNEL_RESERVE_FRAMES * 4096;
     let deadline = time::now_ns() + 10_000_000_000;
-    while raw_free_frames() > reserve + (64 << 12) && time::now_ns() < deadline {
+    while free_frames() > reserve + (64 << 12) && time::now_ns() < deadline {
         sched::sleep_ns(5_000_000).map_err(|e| detail!("{e}"))?;
     }
-    let exhausted_free = raw_free_frames();
+    let exhausted_free = free_frames();
     let grew = grow_heap_once();
     sched::join(&thread);
     drop(thread);

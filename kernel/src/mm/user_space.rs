@@ -84,21 +84,25 @@ impl UserSpace {
         if !contents.is_empty() {
             super::phys::write_frame(frame, contents);
         }
+        self.map_frame(virt, frame, access.flags())
+            .inspect_err(|_| {
+                let _ = frame_alloc::free(frame);
+            })
+    }
+
+    /// Maps `frame` at `virt` (4 KiB) with `flags` and counts the page.
+    fn map_frame(&mut self, virt: u64, frame: u64, flags: Flags) -> Result<(), MmError> {
         let space = self.space()?;
-        let mapped = frame_alloc::with(|fa| {
+        frame_alloc::with(|fa| {
             space.map(
                 &mut Hhdm,
                 &mut TableFrames(fa),
                 virt,
                 frame,
                 PageSize::Size4K,
-                access.flags(),
+                flags,
             )
-        })?;
-        if let Err(e) = mapped {
-            let _ = frame_alloc::free(frame);
-            return Err(e.into());
-        }
+        })??;
         self.pages += 1;
         Ok(())
     }
@@ -110,19 +114,7 @@ impl UserSpace {
         if virt >= abi::USER_END || !virt.is_multiple_of(PAGE) || access.write {
             return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
         }
-        let space = self.space()?;
-        frame_alloc::with(|fa| {
-            space.map(
-                &mut Hhdm,
-                &mut TableFrames(fa),
-                virt,
-                frame,
-                PageSize::Size4K,
-                access.flags() | Flags::SHARED,
-            )
-        })??;
-        self.pages += 1;
-        Ok(())
+        self.map_frame(virt, frame, access.flags() | Flags::SHARED)
     }
 
     /// Maps `bytes` (page multiple) of zeroed pages from `virt`.

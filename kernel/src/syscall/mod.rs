@@ -78,33 +78,47 @@ fn dispatch_call(frame: &mut SyscallFrame) {
     frame.rax = abi::encode(result);
 }
 
-/// Makes every page of a user buffer present (demand-zero pages get their
-/// frame now), then checks it by the rule of `mm::user_copy`.
-fn check_user(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
-    // Mapped already: the common case, one page walk.
-    if user_copy::check_buffer(ptr, len, write).is_ok() {
-        return Ok(());
-    }
+/// Makes the untouched demand-zero pages of a user buffer present (they
+/// get their frame now).
+fn fault_in(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
     user_copy::check_range(ptr, usize::try_from(len).map_err(|_| Error::BadPointer)?)?;
-    task::with_current(|p| p.fault_in(ptr, len, write)).transpose()?;
-    user_copy::check_buffer(ptr, len, write)
+    task::with_current(|p| p.fault_in(ptr, len, write))
+        .transpose()
+        .map(|_| ())
 }
 
-/// Reads a user buffer (after [`check_user`]).
+/// Runs `op` (which checks the buffer by the rule of `mm::user_copy`); if
+/// it finds a page missing, faults the demand-zero pages in and runs it
+/// again. The common case, a mapped buffer, costs one check.
+fn with_user<R>(
+    ptr: u64,
+    len: u64,
+    write: bool,
+    mut op: impl FnMut() -> Result<R, Error>,
+) -> Result<R, Error> {
+    match op() {
+        Err(Error::BadPointer) => {
+            fault_in(ptr, len, write)?;
+            op()
+        }
+        other => other,
+    }
+}
+
+/// Checks a whole user buffer, faulting its demand-zero pages in.
+fn check_user(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
+    with_user(ptr, len, write, || user_copy::check_buffer(ptr, len, write))
+}
+
+/// Reads a user buffer.
 fn uread(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
-    check_user(ptr, buf.len() as u64, false)?;
-    user_copy::read(ptr, buf)
+    let len = buf.len() as u64;
+    with_user(ptr, len, false, || user_copy::read(ptr, buf))
 }
 
-/// Writes a user buffer (after [`check_user`]).
+/// Writes a user buffer.
 fn uwrite(ptr: u64, data: &[u8]) -> Result<(), Error> {
-    check_user(ptr, data.len() as u64, true)?;
-    user_copy::write(ptr, data)
-}
-
-/// A UTF-8 string of at most `max` bytes from user memory.
-fn ustring(ptr: u64, len: u64, max: u64) -> Result<alloc::string::String, Error> {
-    user_string(ptr, len, max)
+    with_user(ptr, data.len() as u64, true, || user_copy::write(ptr, data))
 }
 
 /// Ends the calling thread on its way back to ring 3.
@@ -159,16 +173,16 @@ fn system_info(out: u64) -> SysResult {
         user_min: abi::USER_MIN,
         user_end: abi::USER_END,
     };
-    check_user(out, core::mem::size_of_val(&info) as u64, true)?;
-    user_copy::write_value(out, &info)?;
+    let size = core::mem::size_of_val(&info) as u64;
+    with_user(out, size, true, || user_copy::write_value(out, &info))?;
     Ok(0)
 }
 
 fn process_info(out: u64) -> SysResult {
     let mut info = task::with_current(|p| p.info()).ok_or(Error::NotFound)?;
     info.thread_id = task::sched::current().map_or(0, |t| t.id());
-    check_user(out, core::mem::size_of_val(&info) as u64, true)?;
-    user_copy::write_value(out, &info)?;
+    let size = core::mem::size_of_val(&info) as u64;
+    with_user(out, size, true, || user_copy::write_value(out, &info))?;
     Ok(0)
 }
 

@@ -1,7 +1,7 @@
 //! System calls on handles: threads, processes, waits, events, pipes, time.
 #![forbid(unsafe_code)]
 
-use super::{uread, ustring, uwrite};
+use super::{uread, user_string, uwrite};
 use crate::task::object::{self, Event, Object, Pipe, WaitResult};
 use crate::task::{self, sched, SharedProcess};
 use abi::{Error, SysResult};
@@ -152,8 +152,8 @@ pub(super) fn create_process(
     if flags & !abi::create_flags::FRESH_IMAGE != 0 {
         return Err(Error::InvalidArgument);
     }
-    let name = ustring(name, name_len, 64)?;
-    let cmdline = ustring(cmd, cmd_len, 1024)?;
+    let name = user_string(name, name_len, 64)?;
+    let cmdline = user_string(cmd, cmd_len, 1024)?;
     let info = crate::boot::info().ok_or(Error::NotSupported)?;
     let fresh = flags & abi::create_flags::FRESH_IMAGE != 0;
     let mut process = crate::pe::spawn_program(info, &name, fresh).map_err(|e| {
@@ -188,7 +188,7 @@ pub(super) fn command_line(buf: u64, len: u64) -> SysResult {
 }
 
 pub(super) fn open_pipe(name: u64, name_len: u64) -> SysResult {
-    let name = ustring(name, name_len, 64)?;
+    let name = user_string(name, name_len, 64)?;
     if name.is_empty() {
         return Err(Error::InvalidArgument);
     }

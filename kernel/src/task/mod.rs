@@ -78,9 +78,13 @@ pub(crate) fn thread_exited(thread: &Thread, code: u32) {
 
 /// Starts a thread of `process` at `entry` (already set up to run).
 fn start_thread(process: &SharedProcess, entry: Entry) -> Result<Arc<Thread>, abi::Error> {
-    let name = process.lock().name_static();
-    let thread = Thread::new(name, Some(process.clone()), entry, priority::NORMAL)
-        .map_err(|_| abi::Error::NoMemory)?;
+    let thread = Thread::new(
+        "user thread",
+        Some(process.clone()),
+        entry,
+        priority::NORMAL,
+    )
+    .map_err(|_| abi::Error::NoMemory)?;
     process.lock().thread_started(&thread)?;
     if sched::start(thread.clone()).is_err() {
         process.lock().thread_ended();
@@ -141,13 +145,11 @@ pub fn create_thread(
 /// Ends every thread of `process` with `code` (TerminateProcess and
 /// ExitProcess): each is asked to exit and woken from any wait.
 pub fn terminate(process: &SharedProcess, code: u32) {
-    let p = process.lock();
+    let mut p = process.lock();
     if p.exit_status().is_some() {
         return;
     }
-    drop(p);
-    let code = process.lock().set_terminating(code);
-    let p = process.lock();
+    let code = p.set_terminating(code);
     for t in p.threads() {
         t.request_exit(code);
         sched::wake(&t);

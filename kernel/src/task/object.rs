@@ -259,10 +259,9 @@ pub enum WaitResult {
 /// Waits until one of `objects` is signalled, `timeout_ns` passes (None:
 /// forever), or the thread is asked to exit. Empty slots never signal.
 pub fn wait_any(
-    slots: &[Option<Object>],
+    objects: &[Option<Object>],
     timeout_ns: Option<u64>,
 ) -> Result<WaitResult, abi::Error> {
-    let objects = slots;
     let me = sched::current().ok_or(abi::Error::NotFound)?;
     let deadline = timeout_ns.map(|t| crate::time::now_ns().saturating_add(t));
     loop {

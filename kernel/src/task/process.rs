@@ -260,11 +260,6 @@ impl Process {
         USER_STACK_TOP - abi::ENTRY_STACK_RESERVE - 8
     }
 
-    /// A name for thread logs.
-    pub fn name_static(&self) -> &'static str {
-        "user thread"
-    }
-
     /// Records a thread that starts in this process (refused once the
     /// process is ending or has [`THREAD_LIMIT`] threads).
     pub fn thread_started(&mut self, thread: &Arc<Thread>) -> Result<(), abi::Error> {

@@ -173,11 +173,6 @@ pub fn init(p: &Platform) -> Result<TimeReport, TimeError> {
 
 fn on_tick(_vector: u8) {
     TICKS.fetch_add(1, Ordering::Relaxed);
-    tick_hook();
-}
-
-/// Scheduler hook called on every tick (interrupts disabled).
-fn tick_hook() {
     crate::task::sched::tick();
 }
 

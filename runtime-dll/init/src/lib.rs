@@ -82,25 +82,18 @@ extern "C" fn process_start() -> ! {
         }
         n
     };
+    // Spaces end the words; each word start is an argument.
+    for b in line[..len].iter_mut().filter(|b| **b == b' ') {
+        *b = 0;
+    }
     let mut argv = [core::ptr::null::<c_char>(); MAX_ARGS + 1];
     argv[0] = name.as_ptr().cast();
     let mut argc = 1;
-    let mut at = 0;
-    while at < len && argc < MAX_ARGS {
-        if line[at] == b' ' {
-            line[at] = 0;
-            at += 1;
-            continue;
-        }
-        argv[argc] = line[at..].as_ptr().cast();
-        argc += 1;
-        while at < len && line[at] != b' ' {
-            at += 1;
-        }
-    }
-    for b in line[..len].iter_mut() {
-        if *b == b' ' {
-            *b = 0;
+    for at in 0..len {
+        let starts = line[at] != 0 && (at == 0 || line[at - 1] == 0);
+        if starts && argc < MAX_ARGS {
+            argv[argc] = line[at..].as_ptr().cast();
+            argc += 1;
         }
     }
     // SAFETY: `main` is the program's, with the C signature declared above;

@@ -188,10 +188,8 @@ pub fn switch(prev: Arc<dyn Switchable>, next: Arc<dyn Switchable>) {
         percpu::set_kernel_stack(n.kernel_stack_top);
     }
     if n.root() != super::paging::current_root() && n.root() != 0 {
-        // SAFETY: every root a context holds shares the kernel half (made
-        // by `new_sharing`, or the kernel's own PML4), so the kernel keeps
-        // running across the load; the scheduler keeps the root alive
-        // while a thread of its process can run.
+        // SAFETY: every context's root shares the kernel half (`new_sharing`
+        // or the kernel's PML4) and is kept alive by the scheduler.
         unsafe { super::paging::switch_root(n.root()) };
     }
     // SAFETY: `prev` runs on this CPU right now (it is the caller), so its
@@ -203,10 +201,8 @@ pub fn switch(prev: Arc<dyn Switchable>, next: Arc<dyn Switchable>) {
     // SAFETY: interrupts are off; these slots belong to this CPU and are
     // emptied by `finish_switch` before the next switch can run.
     unsafe { *hand_over().0.get() = (Some(prev), Some(next)) };
-    // SAFETY: `save` points into `prev`'s context, kept alive by the
-    // reference parked in the hand-over slot until the next thread has
-    // resumed (after this save); `next_rsp` is a frame saved by this
-    // function or built by `new_thread` on a live kernel stack.
+    // SAFETY: `save` is in `prev`'s context, alive through the hand-over
+    // slot; `next_rsp` is a frame saved here or by `new_thread`.
     unsafe { ferrite_switch(save, next_rsp) };
     finish_switch();
 }

@@ -42,11 +42,11 @@ impl IoPorts {
 
     /// Reads a byte at `offset` (all ones if outside the range).
     pub fn read8(&self, offset: u16) -> u8 {
-        // SAFETY: the port lies inside the range this value owns (`port`
-        // checks the bounds, `claim` refuses overlaps), so no other driver
-        // relies on its state; port I/O does not touch memory.
-        self.port(offset, 1)
-            .map_or(u8::MAX, |p| unsafe { Port::<u8>::new(p).read() })
+        self.port(offset, 1).map_or(u8::MAX, |p| {
+            // SAFETY: `p` is in the range this value owns (`port` checks the
+            // bounds, `claim` refuses overlaps); port I/O touches no memory.
+            unsafe { Port::<u8>::new(p).read() }
+        })
     }
 
     /// Reads a word at `offset` (all ones if outside the range).

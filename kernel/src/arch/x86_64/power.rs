@@ -17,10 +17,8 @@ pub fn triple_fault() -> ! {
         limit: 0,
         base: VirtAddr::zero(),
     };
-    // SAFETY: the empty IDT is loaded on purpose, to turn the next
-    // exception into a shutdown: nothing runs after it but the `int3` and
-    // the halt loop, so no handler is ever looked up in it. Interrupts are
-    // off, and an NMI would only reset the machine the same way.
+    // SAFETY: the empty IDT turns the next exception (the `int3`) into a
+    // shutdown on purpose; interrupts are off, so no handler is looked up.
     unsafe { lidt(&empty) };
     x86_64::instructions::interrupts::int3();
     super::cpu::halt_forever()
