@@ -9,7 +9,7 @@ use limine::memory_map::EntryType;
 use limine::request::{
     BootloaderInfoRequest, DateAtBootRequest, ExecutableAddressRequest, ExecutableFileRequest,
     FirmwareTypeRequest, FramebufferRequest, HhdmRequest, MemoryMapRequest, ModuleRequest,
-    PagingModeRequest, RequestsEndMarker, RequestsStartMarker, RsdpRequest, StackSizeRequest,
+    MpRequest, PagingModeRequest, RequestsEndMarker, RequestsStartMarker, RsdpRequest, StackSizeRequest,
 };
 use limine::BaseRevision;
 
@@ -74,6 +74,11 @@ mod requests {
     #[used]
     #[link_section = ".requests"]
     pub(super) static PAGING_MODE: PagingModeRequest = PagingModeRequest::new();
+    /// Start the other CPUs, in x2APIC mode where the CPU has it
+    /// (limine-protocol.md §5, §8); they park until the kernel sends them.
+    #[used]
+    #[link_section = ".requests"]
+    pub(super) static MP: MpRequest = MpRequest::new().with_flags(limine::mp::RequestFlags::X2APIC);
 
     #[used]
     #[link_section = ".requests_end_marker"]
@@ -127,6 +132,20 @@ pub struct Handoff {
     pub framebuffer: Option<FramebufferInfo>,
     /// (physical, virtual) base of the kernel image.
     pub kernel_address: Option<(u64, u64)>,
+    /// The other CPUs, parked in loader memory until sent on.
+    pub mp: Option<MpInfo>,
+}
+
+/// The loader's MP answer (limine-protocol.md §5): every CPU it started,
+/// the bootstrap CPU included.
+#[derive(Clone, Copy)]
+pub struct MpInfo {
+    /// Whether the loader put the CPUs in x2APIC mode.
+    pub x2apic: bool,
+    /// The bootstrap CPU's APIC id.
+    pub bsp_lapic_id: u32,
+    /// One entry a CPU; valid until bootloader memory is reclaimed.
+    pub cpus: &'static [&'static limine::mp::Cpu],
 }
 
 impl Handoff {
@@ -157,6 +176,11 @@ impl Handoff {
             kernel_address: EXECUTABLE_ADDRESS
                 .get_response()
                 .map(|r| (r.physical_base(), r.virtual_base())),
+            mp: MP.get_response().map(|r| MpInfo {
+                x2apic: r.flags().contains(limine::mp::ResponseFlags::X2APIC),
+                bsp_lapic_id: r.bsp_lapic_id(),
+                cpus: r.cpus(),
+            }),
         }
     }
 

@@ -46,6 +46,15 @@ pub extern "C" fn kmain() -> ! {
     arch::init_cpu_tables();
     arch::exceptions::set_policy(fault::POLICY);
     let handoff = Handoff::read();
+    match &handoff.mp {
+        Some(mp) => log::info!(
+            "smp: the loader reports {} CPU(s), bootstrap APIC id {}, x2APIC {}",
+            mp.cpus.len(),
+            mp.bsp_lapic_id,
+            if mp.x2apic { "on" } else { "off" }
+        ),
+        None => log::info!("smp: no MP response; running on the bootstrap CPU only"),
+    }
     // The console draws through the loader's HHDM mapping of the
     // framebuffer; the kernel's own tables keep that address (as WC).
     let console = console::init(handoff.framebuffer);
