@@ -234,6 +234,10 @@ fn fatal(fault: &Fault) -> ! {
 /// Stops the machine after a fatal error. The milestone kernel leaves QEMU
 /// with the "fatal" status so the host runner knows at once.
 pub fn stop() -> ! {
+    if !crate::smp::stop_others_and_report() {
+        // Another CPU is stopping the machine; its NMI parks this one.
+        crate::arch::cpu::halt_forever()
+    }
     #[cfg(feature = "milestones")]
     crate::milestones::exit(crate::milestones::Exit::Fatal);
     crate::arch::cpu::halt_forever()

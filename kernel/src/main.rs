@@ -21,6 +21,7 @@ mod mm;
 mod panic;
 mod pe;
 mod power;
+mod smp;
 mod sync;
 mod syscall;
 mod task;
@@ -88,6 +89,13 @@ pub extern "C" fn kmain() -> ! {
     let platform = bring_up_platform(info.rsdp());
     #[cfg(not(feature = "milestones"))]
     let _ = platform;
+    // The APs park in bootloader memory: start them before reclaiming it.
+    if platform.time.is_some() {
+        smp::start_all(handoff.mp.as_ref());
+    } else {
+        log::warn!("smp: no timer tick, so the other CPUs stay parked");
+        smp::start_all(None);
+    }
     logger::apply_cmdline(info.cmdline());
     let reclaimed = mm::reclaim_loader_memory();
     banner::print(info);
@@ -158,6 +166,9 @@ fn bring_up_platform(rsdp: Option<u64>) -> PlatformReport {
             log::error!("irq: {e}; no interrupts");
             return report;
         }
+    }
+    if let Err(e) = smp::init_ipis() {
+        log::error!("smp: IPI vectors: {e}");
     }
     match time::init(platform) {
         Ok(r) => report.time = Some(r),

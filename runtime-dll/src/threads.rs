@@ -160,6 +160,22 @@ pub extern "C" fn GetCurrentThread() -> u64 {
     abi::CURRENT_THREAD
 }
 
+/// Restricts thread `h` to the CPUs in `mask` (bit n = CPU n): the
+/// previous mask, or 0 on failure (an empty mask after dropping CPUs that
+/// do not run, a bad handle).
+#[unsafe(no_mangle)]
+pub extern "C" fn SetThreadAffinityMask(h: u64, mask: usize) -> usize {
+    // SAFETY: SET_THREAD_AFFINITY reads no memory.
+    unsafe { call(nr::SET_THREAD_AFFINITY, [h, mask as u64, 0, 0, 0]) }.map_or(0, |m| m as usize)
+}
+
+/// The number of the CPU the caller is running on.
+#[unsafe(no_mangle)]
+pub extern "C" fn GetCurrentProcessorNumber() -> u32 {
+    // SAFETY: GET_CPU_NUMBER reads no memory.
+    unsafe { call(nr::GET_CPU_NUMBER, [0; 5]) }.map_or(0, |n| n as u32)
+}
+
 /// Lets another ready thread run: 1 if one did.
 #[unsafe(no_mangle)]
 pub extern "C" fn SwitchToThread() -> i32 {

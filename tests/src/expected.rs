@@ -87,6 +87,28 @@ pub const M3_USER: &[&str] = &[
     "benchmarks_ran",
 ];
 
+/// M8: the checks the milestone kernel runs when more than one CPU is
+/// online (the `-smp 4` boot of the suite).
+pub const M8: &[&str] = &[
+    "cpus_online",
+    "own_tables_per_cpu",
+    "threads_run_on_every_cpu",
+    "lock_torture",
+    "tlb_shootdown",
+    "parallel_spawn_and_fault_storm",
+];
+
+/// M8 checks that `m3-tests.exe smp` reports from ring 3, in its order.
+pub const M8_USER: &[&str] = &[
+    "cpu_count_and_numbers",
+    "threads_run_in_parallel",
+    "freed_page_faults_on_other_cpu",
+];
+
+/// QEMU arguments of the multi-CPU boots: four virtual CPUs, each on its
+/// own host thread (multi-threaded TCG), so they really run in parallel.
+pub const SMP_ARGS: &[&str] = &["-smp", "4", "-accel", "tcg,thread=multi"];
+
 /// Benchmarks the milestone kernel must print (figures are not judged).
 pub const BENCHES: &[&str] = &[
     "frame_alloc",

@@ -163,7 +163,8 @@ pub struct Boot<'a> {
     pub stop_on: Option<&'a str>,
     /// Name for the saved logs.
     pub name: &'a str,
-    /// More QEMU arguments (e.g. `-vga none`).
+    /// More QEMU arguments (e.g. `-vga none`; an `-smp` here replaces the
+    /// default `-smp 1`).
     pub extra_args: &'a [&'a str],
 }
 
@@ -174,7 +175,10 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     let serial_log = dir.join(format!("{}.serial.log", b.name));
     let qemu_log = dir.join(format!("{}.qemu.log", b.name));
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args(["-machine", "q35", "-cpu", "max", "-smp", "1", "-m", "512M"]);
+    cmd.args(["-machine", "q35", "-cpu", "max", "-m", "512M"]);
+    if !b.extra_args.contains(&"-smp") {
+        cmd.args(["-smp", "1"]);
+    }
     cmd.args([
         "-display",
         "none",

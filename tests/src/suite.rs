@@ -77,6 +77,12 @@ pub fn build_image() -> Result<PathBuf, String> {
 /// The suite's boot volume with `test=<scenario>` on the command line,
 /// written to `<scenario>.img`.
 pub fn build_image_for(scenario: &str) -> Result<PathBuf, String> {
+    build_image_as(scenario, scenario)
+}
+
+/// The suite's boot volume with `test=<scenario>`, written to
+/// `<file>.img` (so two boots of one scenario never share an image).
+pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {
     let kernel = images::build_kernel(KernelFlavor::Milestones)?;
     let loader = images::build_loader()?;
     let user = images::build_user()?;
@@ -107,7 +113,7 @@ pub fn build_image_for(scenario: &str) -> Result<PathBuf, String> {
         .map(|(p, n)| (p.as_str(), n.as_str()))
         .collect();
     let config = images::limine_conf(&format!("test={scenario}"), &refs);
-    let image = images::scratch_dir().join(format!("{scenario}.img"));
+    let image = images::scratch_dir().join(format!("{file}.img"));
     volume.with_file("limine.conf", config).write(&image)?;
     Ok(image)
 }

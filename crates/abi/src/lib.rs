@@ -107,8 +107,16 @@ pub mod nr {
     /// address`. The commit counts against the process limit at once; each
     /// page gets its frame, zeroed, when it is first touched.
     pub const ALLOCATE_LAZY: u64 = 27;
+    /// Restricts a thread to a set of CPUs (bit n = CPU number n; bits of
+    /// CPUs that are not running are dropped, and an empty result is
+    /// refused): `(thread handle, mask) -> previous mask`. The calling
+    /// thread moves at once if it may not stay where it is.
+    pub const SET_THREAD_AFFINITY: u64 = 28;
+    /// The number of the CPU the caller runs on (0 ..
+    /// [`SystemInfo::processor_count`](super::SystemInfo)): `() -> number`.
+    pub const GET_CPU_NUMBER: u64 = 29;
     /// Number of system calls.
-    pub const COUNT: u64 = 28;
+    pub const COUNT: u64 = 30;
 }
 
 /// Error codes (returned negated in RAX).

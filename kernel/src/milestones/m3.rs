@@ -141,14 +141,14 @@ fn stress(ctx: &Context<'_>) -> Outcome {
 
 /// What the leak checks compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Usage {
+pub(super) struct Usage {
     free_frames: u64,
     heap_bytes: usize,
     heap_allocations: usize,
     kva_free: u64,
 }
 
-fn usage() -> Usage {
+pub(super) fn usage() -> Usage {
     let heap = crate::mm::heap::stats();
     Usage {
         free_frames: free_frames(),

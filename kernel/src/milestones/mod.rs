@@ -16,6 +16,7 @@ mod m0;
 mod m1;
 mod m2;
 mod m3;
+mod m8;
 
 use crate::arch::serial::SerialStatus;
 use crate::boot::BootInfo;
@@ -226,6 +227,7 @@ pub fn run(
         "stack_overflow" => m0::overflow_the_stack(),
         "shutdown" => crate::power::shutdown(),
         "reboot" => crate::power::reboot(),
+        "smp_panic" => m8::panic_with_others_busy(),
         "stress" => {
             run_checks(m3::STRESS, &ctx);
             finish();
@@ -242,6 +244,11 @@ pub fn run(
     bench::kernel_benchmarks();
     run_checks(m2::CHECKS, &ctx);
     run_checks(m3::CHECKS, &ctx);
+    if crate::arch::percpu::online_count() > 1 {
+        run_checks(m8::CHECKS, &ctx);
+    } else {
+        log::info!("M8 not run: one CPU online");
+    }
     if let Some(tsc) = crate::task::first_user_tsc() {
         let hz = crate::arch::tsc::frequency().max(1) as f64;
         raw_line(format_args!(

@@ -5,6 +5,7 @@ use super::phys::Hhdm;
 use super::{layout, MmError};
 use crate::arch::cpu::without_interrupts;
 use crate::arch::paging as arch_paging;
+use crate::arch::tlb::{self, Space};
 use crate::boot::{Handoff, MemoryKind};
 use crate::sync::SpinLock;
 use paging::{AddressSpace, CacheType, Flags, KernelHalf, PageSize, Translation};
@@ -255,20 +256,65 @@ pub fn map(virt: u64, phys: u64, size: PageSize, flags: Flags) -> Result<(), MmE
 /// Unmaps the page at `virt`, flushes its TLB entry, and returns the
 /// physical address and size it mapped.
 pub fn unmap(virt: u64) -> Result<(u64, PageSize), MmError> {
-    with_space(|space| {
+    let (phys, size) = with_space(|space| {
         let unmapped = frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), virt))??;
-        arch_paging::flush_page(unmapped.flush.virt());
+        unmapped.flush.ignore();
         Ok((unmapped.phys, unmapped.size))
-    })
+    })?;
+    tlb::shootdown(
+        Space::Kernel,
+        virt & !(size.bytes() - 1),
+        size.bytes() / 4096,
+    );
+    Ok((phys, size))
 }
 
-/// Changes the flags of the page at `virt` and flushes its TLB entry.
+/// Unmaps the `count` 4 KiB pages from `virt` (all must be mapped), with
+/// one TLB shootdown for the lot, and then hands each physical address to
+/// `release` (after no CPU can reach it any more). Stops at the first
+/// page that will not unmap; the pages before it are still released.
+pub fn unmap_pages(virt: u64, count: u64, mut release: impl FnMut(u64)) -> Result<(), MmError> {
+    const BATCH: usize = 16;
+    let mut done = 0;
+    while done < count {
+        let mut frames = [0u64; BATCH];
+        let mut taken = 0;
+        let mut failed = None;
+        let start = virt + done * 4096;
+        while taken < BATCH && done + (taken as u64) < count {
+            let page = start + taken as u64 * 4096;
+            match with_space(|space| {
+                let u =
+                    frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
+                u.flush.ignore();
+                Ok(u.phys)
+            }) {
+                Ok(phys) => {
+                    frames[taken] = phys;
+                    taken += 1;
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        tlb::shootdown(Space::Kernel, start, taken as u64);
+        frames[..taken].iter().for_each(|&f| release(f));
+        done += taken as u64;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Changes the flags of the page at `virt` and flushes its TLB entry on
+/// every CPU.
 pub fn protect(virt: u64, flags: Flags) -> Result<(), MmError> {
-    with_space(|space| {
-        let flush = space.protect(&mut Hhdm, virt, flags)?;
-        arch_paging::flush_page(flush.virt());
-        Ok(())
-    })
+    let virt = with_space(|space| Ok(space.protect(&mut Hhdm, virt, flags)?.virt()))?;
+    tlb::shootdown(Space::Kernel, virt, 1);
+    Ok(())
 }
 
 /// Translates a kernel virtual address.

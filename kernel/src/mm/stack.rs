@@ -70,23 +70,15 @@ impl KernelStack {
 impl Drop for KernelStack {
     fn drop(&mut self) {
         layout::unregister_guard(self.base);
-        let mut all_unmapped = true;
-        for i in 1..=self.pages {
-            match kernel_space::unmap(self.base + i * PAGE) {
-                Ok((frame, _)) => {
-                    if let Err(e) = frame_alloc::free(frame) {
-                        log::error!("stack frame {frame:#x}: {e} (bug)");
-                    }
-                }
-                Err(e) => {
-                    // The frame stays (it may still be mapped), and so does
-                    // the range: nothing is reused while a mapping may live.
-                    log::error!("stack page unmap: {e} (bug)");
-                    all_unmapped = false;
-                }
+        let freed = kernel_space::unmap_pages(self.base + PAGE, self.pages, |frame| {
+            if let Err(e) = frame_alloc::free(frame) {
+                log::error!("stack frame {frame:#x}: {e} (bug)");
             }
-        }
-        if !all_unmapped {
+        });
+        if let Err(e) = freed {
+            // The frames still mapped stay, and so does the range: nothing
+            // is reused while a mapping may live.
+            log::error!("stack page unmap: {e} (bug)");
             return;
         }
         if let Err(e) = kva::free(self.base, (self.pages + 1) * PAGE) {

@@ -3,6 +3,7 @@
 use super::frame_alloc::{self, TableFrames};
 use super::phys::{zero_frame, Hhdm};
 use super::{kernel_space, MmError};
+use crate::arch::tlb::{self, Space};
 use paging::{AddressSpace, Flags, PageSize};
 
 const PAGE: u64 = 4096;
@@ -129,25 +130,51 @@ impl UserSpace {
     }
 
     /// Unmaps and frees the pages of `[virt, virt + bytes)`; all must be
-    /// mapped.
+    /// mapped. The TLB entries go on every CPU that has this space loaded,
+    /// one shootdown a batch, before the frames are freed.
     pub fn unmap_range(&mut self, virt: u64, bytes: u64) -> Result<(), MmError> {
-        let loaded = crate::arch::paging::current_root() == self.root();
-        for page in (virt..virt + bytes).step_by(PAGE as usize) {
-            let shared = self
-                .translate(page)
-                .is_some_and(|t| t.flags.contains(Flags::SHARED));
-            let space = self.space()?;
-            let unmapped =
-                frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
-            if loaded {
-                crate::arch::paging::flush_page(unmapped.flush.virt());
-            } else {
-                unmapped.flush.ignore();
+        const BATCH: usize = 16;
+        let root = self.root();
+        let mut page = virt;
+        let end = virt + bytes;
+        while page < end {
+            let start = page;
+            // (frame, shared) of each page unmapped in this batch.
+            let mut batch = [(0u64, false); BATCH];
+            let mut taken = 0;
+            let mut failed = None;
+            while taken < BATCH && page < end {
+                let shared = self
+                    .translate(page)
+                    .is_some_and(|t| t.flags.contains(Flags::SHARED));
+                let unmapped = self.space().and_then(|space| {
+                    Ok(frame_alloc::with(|fa| {
+                        space.unmap(&mut Hhdm, &mut TableFrames(fa), page)
+                    })??)
+                });
+                match unmapped {
+                    Ok(u) => {
+                        u.flush.ignore();
+                        batch[taken] = (u.phys, shared);
+                        taken += 1;
+                        page += PAGE;
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
             }
-            if !shared {
-                frame_alloc::free(unmapped.phys)?;
+            tlb::shootdown(Space::User(root), start, taken as u64);
+            for &(frame, shared) in &batch[..taken] {
+                if !shared {
+                    frame_alloc::free(frame)?;
+                }
+                self.pages -= 1;
             }
-            self.pages -= 1;
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
         Ok(())
     }
@@ -203,7 +230,7 @@ impl UserSpace {
     pub fn is_loaded(&self) -> bool {
         self.space
             .as_ref()
-            .is_some_and(|s| crate::arch::paging::current_root() == s.pml4())
+            .is_some_and(|s| tlb::is_loaded_anywhere(s.pml4()))
     }
 }
 

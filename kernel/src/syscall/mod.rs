@@ -73,6 +73,8 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::PIPE_WRITE => objects::pipe_write(a0, a1, a2),
         nr::PIPE_READ => objects::pipe_read(a0, a1, a2),
         nr::ALLOCATE_LAZY => allocate_lazy(a0, a1),
+        nr::SET_THREAD_AFFINITY => objects::set_thread_affinity(a0, a1),
+        nr::GET_CPU_NUMBER => Ok(task::sched::cpu_number() as u64),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);
@@ -165,7 +167,7 @@ fn system_info(out: u64) -> SysResult {
     let info = abi::SystemInfo {
         abi_version: abi::ABI_VERSION,
         page_size: 4096,
-        processor_count: 1,
+        processor_count: crate::arch::percpu::online_count() as u32,
         reserved: 0,
         tsc_frequency: tsc::frequency(),
         total_memory: frames.map_or(0, |f| f.free + f.used),

@@ -41,6 +41,13 @@ pub(super) fn create_thread(entry: u64, arg: u64, stack: u64) -> SysResult {
     h
 }
 
+pub(super) fn set_thread_affinity(handle: u64, mask: u64) -> SysResult {
+    match object(handle, Rights::WRITE)? {
+        Object::Thread(t) => sched::set_affinity(&t, mask),
+        _ => Err(Error::InvalidHandle),
+    }
+}
+
 pub(super) fn wait_multiple(ptr: u64, count: u64, all: u64, timeout_ms: u64) -> SysResult {
     if all != 0 {
         return Err(Error::NotSupported);

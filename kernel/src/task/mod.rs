@@ -153,6 +153,7 @@ pub fn terminate(process: &SharedProcess, code: u32) {
     for t in p.threads() {
         t.request_exit(code);
         sched::wake(&t);
+        sched::kick(&t);
     }
 }
 

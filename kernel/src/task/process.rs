@@ -432,8 +432,11 @@ impl Process {
             return Ok(false);
         }
         let page = addr & !(PAGE - 1);
-        if crate::mm::user_space::is_user_mapped(&self.space, page) {
-            return Ok(false);
+        if let Some(t) = self.space.translate(page) {
+            // Another thread of the process (on another CPU) touched the
+            // page first: the access is retried if the page allows it.
+            let user = t.flags.contains(paging::Flags::USER);
+            return Ok(user && (!write || t.flags.contains(paging::Flags::WRITABLE)));
         }
         self.space.map_page(page, &[], access)?;
         Ok(true)

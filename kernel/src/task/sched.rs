@@ -1,14 +1,31 @@
-//! The scheduler: per-CPU run queues, priority round-robin, blocking, sleep.
+//! The scheduler: per-CPU run queues, priority round-robin, blocking,
+//! sleep, work stealing.
 //!
-//! Policy: the highest-priority ready thread runs; threads of equal
-//! priority take turns, each for a slice of [`SLICE_TICKS`] timer ticks.
-//! The timer tick only sets `need_resched`; the switch happens at a safe
-//! point: on the way out of an interrupt (to ring 3, or into kernel code
-//! that had interrupts enabled, which therefore holds no lock), or when a
-//! thread blocks, yields or exits. The idle thread runs when nothing else
-//! can; it halts until the next interrupt. Sleeps and wait time-outs are
-//! one-shot timers in a per-CPU timer heap (`crates/timers`), fired by the
-//! tick.
+//! Policy: on each CPU the highest-priority ready thread runs; threads of
+//! equal priority take turns, each for a slice of [`SLICE_TICKS`] timer
+//! ticks. The timer tick only sets `need_resched`; the switch happens at a
+//! safe point: on the way out of an interrupt (to ring 3, or into kernel
+//! code that had interrupts enabled, which therefore holds no lock), or
+//! when a thread blocks, yields or exits. Each CPU has an idle thread that
+//! halts until the next interrupt.
+//!
+//! Placement: a thread made ready goes to an idle CPU it may run on (its
+//! last CPU first), else back to its last CPU, else to the allowed CPU
+//! with the shortest queue; a CPU that gets a thread it should run at once
+//! is kicked with the reschedule IPI. A CPU with nothing to run steals the
+//! best thread it may run from another CPU's queue (try-lock only, so two
+//! thieves never wait for each other). Sleeps and wait time-outs are
+//! one-shot timers in the arming CPU's timer heap (`crates/timers`).
+//!
+//! A thread is on at most one run queue and never on one while a CPU runs
+//! it or is still switching away from it (`on_cpu`, changed under the
+//! thread's state lock): the CPU that switched away puts it back
+//! ([`after_switch`]), and a wake-up that finds it still on a CPU leaves
+//! that to the same step. So no CPU ever resumes a thread whose registers
+//! another CPU has not finished saving, and no switch waits for another.
+//!
+//! Lock order: a CPU's run queue, then a thread's state; two run queues
+//! are only ever held together through `try_lock`.
 
 use super::thread::{priority, Entry, State, Thread};
 use crate::arch::percpu::{self, MAX_CPUS};
@@ -16,7 +33,7 @@ use crate::arch::{context, cpu};
 use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use timers::{TimerId, TimerQueue};
 
 /// Threads the run queue and the timer queue hold without growing.
@@ -25,6 +42,13 @@ const QUEUE_ROOM: usize = 512;
 /// Timer ticks per time slice.
 pub const SLICE_TICKS: u32 = 10;
 
+/// The reschedule IPI's vector.
+pub const RESCHED_VECTOR: u8 = 0xf0;
+
+/// Most misplaced threads (ready on a CPU their affinity no longer
+/// allows) one pass of `schedule` moves on.
+const MIGRATE_BATCH: usize = 4;
+
 struct Cpu {
     current: Option<Arc<Thread>>,
     idle: Option<Arc<Thread>>,
@@ -32,10 +56,11 @@ struct Cpu {
     /// Sleeping threads: (deadline in ns, thread).
     timers: TimerQueue<Arc<Thread>>,
     slice_left: u32,
+    /// The thread this CPU just switched away from, for [`after_switch`].
+    switched_out: Option<Arc<Thread>>,
 }
 
-/// Each CPU's scheduler state, found through its GS-based CPU number
-/// (only the bootstrap CPU runs until M8 starts the others).
+/// Each CPU's scheduler state, found through its GS-based CPU number.
 static CPUS: [SpinLock<Cpu>; MAX_CPUS] = [const {
     SpinLock::new(Cpu {
         current: None,
@@ -43,14 +68,33 @@ static CPUS: [SpinLock<Cpu>; MAX_CPUS] = [const {
         ready: VecDeque::new(),
         timers: TimerQueue::new(),
         slice_left: SLICE_TICKS,
+        switched_out: None,
     })
 }; MAX_CPUS];
 /// Per CPU: a switch is due at the next safe point. An atomic beside the
 /// run queue so the return-to-user path can test it without the lock.
 static NEED_RESCHED: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Per CPU: running its idle thread (placement prefers such CPUs).
+static IDLE: [AtomicBool; MAX_CPUS] = [const { AtomicBool::new(false) }; MAX_CPUS];
+/// Per CPU: threads on its run queue (read without the lock).
+static QUEUED: [AtomicUsize; MAX_CPUS] = [const { AtomicUsize::new(0) }; MAX_CPUS];
+/// Per CPU: the running thread's priority.
+static RUNNING_PRIORITY: [AtomicU8; MAX_CPUS] = [const { AtomicU8::new(0) }; MAX_CPUS];
+/// Per CPU: the running thread's id and its process id (0 for none), for
+/// stop reports that cannot take locks.
+static RUNNING: [(AtomicU64, AtomicU64); MAX_CPUS] =
+    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; MAX_CPUS];
+/// Per CPU: switches to a thread other than the idle one.
+static RUNS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
 /// Threads asked to exit that have not ended yet (any CPU): while it is
 /// zero, the return-to-user path has nothing to look up.
 static EXITS_PENDING: AtomicUsize = AtomicUsize::new(0);
+
+static STARTED: AtomicBool = AtomicBool::new(false);
+static SWITCHES: AtomicU64 = AtomicU64::new(0);
+static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
+static STEALS: AtomicU64 = AtomicU64::new(0);
+static KICKS: AtomicU64 = AtomicU64::new(0);
 
 fn need_resched() -> &'static AtomicBool {
     &NEED_RESCHED[percpu::cpu_id()]
@@ -61,43 +105,77 @@ pub(super) fn exit_requested() {
     EXITS_PENDING.fetch_add(1, Ordering::AcqRel);
 }
 
-static STARTED: AtomicBool = AtomicBool::new(false);
-static SWITCHES: AtomicU64 = AtomicU64::new(0);
-static PREEMPTIONS: AtomicU64 = AtomicU64::new(0);
-
-fn this_cpu() -> &'static SpinLock<Cpu> {
-    &CPUS[percpu::cpu_id()]
+/// Runs `f` on this CPU's scheduler state. Interrupts are off from before
+/// the CPU number is read until the lock is released, so the thread cannot
+/// move to another CPU in between.
+fn with_cpu<R>(f: impl FnOnce(&mut Cpu, usize) -> R) -> R {
+    cpu::without_interrupts(|| {
+        let id = percpu::cpu_id();
+        let mut c = CPUS[id].lock();
+        f(&mut c, id)
+    })
 }
 
-/// Makes the running boot code a thread and creates the idle thread.
+fn mark_running(id: usize, t: &Thread) {
+    IDLE[id].store(t.is_idle(), Ordering::Relaxed);
+    RUNNING_PRIORITY[id].store(t.priority(), Ordering::Relaxed);
+    RUNNING[id].0.store(t.id(), Ordering::Relaxed);
+    RUNNING[id].1.store(t.process_id(), Ordering::Relaxed);
+}
+
+/// Makes the running boot code a thread and creates the bootstrap CPU's
+/// idle thread.
 pub fn init() -> Result<(), crate::mm::MmError> {
     let boot = Thread::boot();
     let idle = Thread::new("idle", None, Entry::Kernel(idle_loop, 0), priority::IDLE)?;
-    let mut cpu = this_cpu().lock();
-    // Room for this many ready and sleeping threads up front, so the
-    // queues do not grow (and reallocate) under load.
-    let _ = cpu.ready.try_reserve(QUEUE_ROOM);
-    let _ = cpu.timers.try_reserve(QUEUE_ROOM);
-    cpu.current = Some(boot);
-    cpu.idle = Some(idle);
+    with_cpu(|c, id| {
+        // Room for this many ready and sleeping threads up front, so the
+        // queues do not grow (and reallocate) under load.
+        let _ = c.ready.try_reserve(QUEUE_ROOM);
+        let _ = c.timers.try_reserve(QUEUE_ROOM);
+        mark_running(id, &boot);
+        c.current = Some(boot);
+        c.idle = Some(idle);
+    });
     STARTED.store(true, Ordering::Release);
     Ok(())
 }
 
+/// On a newly started CPU: makes `idle` (the thread it is running, see
+/// [`Thread::for_starting_cpu`]) its current and idle thread, then runs
+/// the idle loop for ever.
+pub fn run_started_cpu(idle: Arc<Thread>) -> ! {
+    with_cpu(|c, id| {
+        let _ = c.ready.try_reserve(QUEUE_ROOM);
+        let _ = c.timers.try_reserve(QUEUE_ROOM);
+        mark_running(id, &idle);
+        c.current = Some(idle.clone());
+        c.idle = Some(idle);
+    });
+    idle_loop(0);
+    unreachable!("the idle loop returned")
+}
+
+/// The idle thread: looks for work (its own queue, then the others' to
+/// steal from) after every interrupt, and halts when there is none.
 fn idle_loop(_: u64) {
     loop {
-        cpu::enable_interrupts();
-        cpu::wait_for_interrupt();
-        if this_cpu().lock().ready.is_empty() {
-            continue;
-        }
+        cpu::disable_interrupts();
         schedule();
+        let id = percpu::cpu_id();
+        if NEED_RESCHED[id].load(Ordering::Relaxed) || QUEUED[id].load(Ordering::Relaxed) > 0 {
+            cpu::enable_interrupts();
+        } else {
+            // Enables interrupts and halts in one step: a wake-up IPI
+            // arriving after the check above still ends the halt.
+            cpu::enable_interrupts_and_wait();
+        }
     }
 }
 
 /// The running thread.
 pub fn current() -> Option<Arc<Thread>> {
-    this_cpu().lock().current.clone()
+    with_cpu(|c, _| c.current.clone())
 }
 
 /// Context switches and preemptions so far.
@@ -108,75 +186,223 @@ pub fn stats() -> (u64, u64) {
     )
 }
 
+/// What the scheduler did across CPUs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SmpStats {
+    /// Threads taken from another CPU's queue.
+    pub steals: u64,
+    /// Reschedule IPIs sent.
+    pub kicks: u64,
+}
+
+/// Steals and kicks so far.
+pub fn smp_stats() -> SmpStats {
+    SmpStats {
+        steals: STEALS.load(Ordering::Relaxed),
+        kicks: KICKS.load(Ordering::Relaxed),
+    }
+}
+
+/// Switches to a thread other than the idle one that CPU `cpu` made.
+pub fn runs_on(cpu: usize) -> u64 {
+    RUNS[cpu.min(MAX_CPUS - 1)].load(Ordering::Relaxed)
+}
+
+/// (thread id, process id) running on CPU `cpu`, as last recorded.
+pub fn running_on(cpu: usize) -> (u64, u64) {
+    let r = &RUNNING[cpu.min(MAX_CPUS - 1)];
+    (r.0.load(Ordering::Relaxed), r.1.load(Ordering::Relaxed))
+}
+
+/// Chooses the CPU a ready thread goes to (see the module docs).
+fn place(t: &Thread, me: usize) -> usize {
+    let online = percpu::online_count();
+    let allowed = |c: usize| t.allowed_on(c);
+    let last = t.last_cpu().min(online - 1);
+    if allowed(last)
+        && IDLE[last].load(Ordering::Relaxed)
+        && QUEUED[last].load(Ordering::Relaxed) == 0
+    {
+        return last;
+    }
+    if let Some(c) = (0..online).find(|&c| {
+        allowed(c) && IDLE[c].load(Ordering::Relaxed) && QUEUED[c].load(Ordering::Relaxed) == 0
+    }) {
+        return c;
+    }
+    if allowed(last) {
+        return last;
+    }
+    (0..online)
+        .filter(|&c| allowed(c))
+        .min_by_key(|&c| QUEUED[c].load(Ordering::Relaxed))
+        .unwrap_or(me)
+}
+
+/// Puts a ready thread on a run queue and kicks that CPU if it should
+/// switch to it now.
+fn enqueue(t: Arc<Thread>) {
+    cpu::without_interrupts(|| {
+        let me = percpu::cpu_id();
+        let target = place(&t, me);
+        let priority = t.priority();
+        {
+            let mut c = CPUS[target].lock();
+            if c.ready.try_reserve(1).is_err() {
+                log::warn!("sched: run queue of CPU {target} cannot grow; queueing anyway");
+            }
+            c.ready.push_back(t);
+            QUEUED[target].fetch_add(1, Ordering::Relaxed);
+        }
+        let preempt = IDLE[target].load(Ordering::Relaxed)
+            || priority > RUNNING_PRIORITY[target].load(Ordering::Relaxed);
+        if preempt {
+            NEED_RESCHED[target].store(true, Ordering::Release);
+            if target != me {
+                KICKS.fetch_add(1, Ordering::Relaxed);
+                crate::arch::lapic::send_ipi(percpu::apic_id_of(target), RESCHED_VECTOR);
+            }
+        }
+    });
+}
+
 /// Makes a new thread ready. Fails only if the run queue cannot grow.
 pub fn start(thread: Arc<Thread>) -> Result<(), crate::mm::MmError> {
-    let mut cpu = this_cpu().lock();
-    cpu.ready
-        .try_reserve(1)
+    with_cpu(|c, _| c.ready.try_reserve(1))
         .map_err(|_| crate::mm::MmError::NotInitialised("run queue memory"))?;
     *thread.state.lock() = State::Ready;
-    let preempt = cpu
-        .current
-        .as_ref()
-        .is_some_and(|c| thread.priority() > c.priority());
-    cpu.ready.push_back(thread);
-    if preempt {
-        need_resched().store(true, Ordering::Relaxed);
-    }
+    enqueue(thread);
     Ok(())
 }
 
-/// Picks the next thread: the first ready one of the highest priority.
-fn pick(cpu: &mut Cpu) -> Option<Arc<Thread>> {
-    let best = cpu.ready.iter().map(|t| t.priority()).max()?;
-    let at = cpu.ready.iter().position(|t| t.priority() == best)?;
-    cpu.ready.remove(at)
+/// Takes the best thread this CPU may run from its own queue; misplaced
+/// ones (their affinity changed) are moved to `migrate`.
+fn pick_own(
+    c: &mut Cpu,
+    id: usize,
+    migrate: &mut [Option<Arc<Thread>>; MIGRATE_BATCH],
+) -> Option<Arc<Thread>> {
+    let mut slot = 0;
+    while slot < MIGRATE_BATCH {
+        let Some(at) = c.ready.iter().position(|t| !t.allowed_on(id)) else {
+            break;
+        };
+        migrate[slot] = c.ready.remove(at);
+        QUEUED[id].fetch_sub(1, Ordering::Relaxed);
+        slot += 1;
+    }
+    let best = c
+        .ready
+        .iter()
+        .filter(|t| t.allowed_on(id))
+        .map(|t| t.priority())
+        .max()?;
+    let at = c
+        .ready
+        .iter()
+        .position(|t| t.priority() == best && t.allowed_on(id))?;
+    let t = c.ready.remove(at)?;
+    QUEUED[id].fetch_sub(1, Ordering::Relaxed);
+    Some(t)
 }
 
-/// Switches to the next thread if there is one that should run. The
-/// current thread goes back on the run queue if it is still running
-/// (it yielded or was preempted); a blocked or dead one does not.
+/// Takes a thread this CPU may run from another CPU's queue (the best of
+/// the first queue that has one and is not locked right now).
+fn steal(id: usize) -> Option<Arc<Thread>> {
+    let online = percpu::online_count();
+    for other in (1..online).map(|k| (id + k) % online) {
+        if QUEUED[other].load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let Some(mut o) = CPUS[other].try_lock() else {
+            continue;
+        };
+        let best = o
+            .ready
+            .iter()
+            .filter(|t| t.allowed_on(id))
+            .map(|t| t.priority())
+            .max();
+        let Some(best) = best else { continue };
+        // The newest of the best: the one least likely to be cache-warm
+        // over there.
+        let at = o
+            .ready
+            .iter()
+            .rposition(|t| t.priority() == best && t.allowed_on(id));
+        if let Some(t) = at.and_then(|at| o.ready.remove(at)) {
+            QUEUED[other].fetch_sub(1, Ordering::Relaxed);
+            STEALS.fetch_add(1, Ordering::Relaxed);
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// Switches to the next thread if there is one that should run. A
+/// running thread that is switched away from (it yielded or was
+/// preempted) is made ready again once it is off this CPU; a blocked or
+/// dead one is not.
 pub fn schedule() {
     if !STARTED.load(Ordering::Acquire) {
         return;
     }
     let was_enabled = cpu::interrupts_enabled();
     cpu::disable_interrupts();
+    let id = percpu::cpu_id();
+    let mut migrate: [Option<Arc<Thread>>; MIGRATE_BATCH] = Default::default();
     let handover = {
-        let mut cpu = this_cpu().lock();
-        need_resched().store(false, Ordering::Relaxed);
-        let prev = cpu.current.take();
-        match prev {
+        let mut c = CPUS[id].lock();
+        NEED_RESCHED[id].store(false, Ordering::Relaxed);
+        match c.current.take() {
             None => None,
             Some(prev) => {
-                let prev_state = *prev.state.lock();
-                let is_idle = cpu.idle.as_ref().is_some_and(|i| Arc::ptr_eq(i, &prev));
-                let runnable = prev_state == State::Running;
-                let next = match pick(&mut cpu) {
+                let is_idle = prev.is_idle();
+                let wants_to_run =
+                    !is_idle && matches!(*prev.state.lock(), State::Running | State::Ready);
+                let may_stay = wants_to_run && prev.allowed_on(id);
+                let next = match pick_own(&mut c, id, &mut migrate) {
                     // Keep running if nothing better is ready than a thread
                     // that may go on.
-                    Some(n) if runnable && !is_idle && n.priority() < prev.priority() => {
-                        cpu.ready.push_front(n);
+                    Some(n) if may_stay && n.priority() < prev.priority() => {
+                        c.ready.push_front(n);
+                        QUEUED[id].fetch_add(1, Ordering::Relaxed);
                         None
                     }
                     Some(n) => Some(n),
-                    None if runnable => None,
-                    None => cpu.idle.clone(),
+                    None if may_stay => None,
+                    None => match steal(id) {
+                        Some(n) => Some(n),
+                        None if is_idle => None,
+                        None => c.idle.clone(),
+                    },
                 };
                 match next {
                     None => {
-                        cpu.current = Some(prev);
+                        if may_stay {
+                            *prev.state.lock() = State::Running;
+                        }
+                        c.current = Some(prev);
                         None
                     }
                     Some(next) => {
-                        if runnable && !is_idle {
+                        if wants_to_run {
+                            // Back on a queue once it is off this CPU.
                             *prev.state.lock() = State::Ready;
-                            // Room was reserved when the thread started.
-                            cpu.ready.push_back(prev.clone());
                         }
-                        *next.state.lock() = State::Running;
-                        cpu.current = Some(next.clone());
-                        cpu.slice_left = SLICE_TICKS;
+                        {
+                            let mut state = next.state.lock();
+                            *state = State::Running;
+                            next.on_cpu.store(true, Ordering::Relaxed);
+                        }
+                        next.cpu.store(id, Ordering::Relaxed);
+                        mark_running(id, &next);
+                        if !next.is_idle() {
+                            RUNS[id].fetch_add(1, Ordering::Relaxed);
+                        }
+                        c.current = Some(next.clone());
+                        c.slice_left = SLICE_TICKS;
+                        c.switched_out = Some(prev.clone());
                         Some((prev, next))
                     }
                 }
@@ -186,9 +412,30 @@ pub fn schedule() {
     if let Some((prev, next)) = handover {
         SWITCHES.fetch_add(1, Ordering::Relaxed);
         context::switch(prev, next);
+        after_switch();
+    }
+    for t in migrate.into_iter().flatten() {
+        enqueue(t);
     }
     if was_enabled {
         cpu::enable_interrupts();
+    }
+}
+
+/// Right after a switch, on the thread that now runs: the thread this CPU
+/// switched away from is off it now; if it is ready (preempted, or woken
+/// while it was still switching away) it goes back on a run queue.
+fn after_switch() {
+    let Some(prev) = with_cpu(|c, _| c.switched_out.take()) else {
+        return;
+    };
+    let requeue = {
+        let state = prev.state.lock();
+        prev.on_cpu.store(false, Ordering::Relaxed);
+        *state == State::Ready && !prev.is_idle()
+    };
+    if requeue {
+        enqueue(prev);
     }
 }
 
@@ -203,11 +450,11 @@ pub fn yield_now() {
 pub fn block() {
     let Some(me) = current() else { return };
     {
-        let _cpu = this_cpu().lock();
+        let mut state = me.state.lock();
         if me.wake_pending.swap(false, Ordering::AcqRel) {
             return;
         }
-        *me.state.lock() = State::Blocked;
+        *state = State::Blocked;
     }
     schedule();
 }
@@ -215,39 +462,91 @@ pub fn block() {
 /// Makes `thread` ready if it is blocked; otherwise remembers the wake-up
 /// so that its next [`block`] returns at once.
 pub fn wake(thread: &Arc<Thread>) {
-    let mut cpu = this_cpu().lock();
-    let mut state = thread.state.lock();
-    match *state {
-        State::Blocked => {
-            *state = State::Ready;
-            drop(state);
-            let preempt = cpu
-                .current
-                .as_ref()
-                .is_some_and(|c| thread.priority() > c.priority());
-            // `start` reserved one slot per live thread.
-            cpu.ready.push_back(thread.clone());
-            if preempt {
-                need_resched().store(true, Ordering::Relaxed);
+    let now = {
+        let mut state = thread.state.lock();
+        match *state {
+            State::Blocked => {
+                *state = State::Ready;
+                // Still on its CPU (switching away): that CPU requeues it.
+                !thread.on_cpu.load(Ordering::Relaxed)
+            }
+            State::Dead => false,
+            _ => {
+                thread.wake_pending.store(true, Ordering::Release);
+                false
             }
         }
-        State::Dead => {}
-        _ => thread.wake_pending.store(true, Ordering::Release),
+    };
+    if now {
+        enqueue(thread.clone());
     }
 }
 
+/// Makes the CPU running `thread` (if another) pass through its
+/// interrupt-exit path soon, where exit requests are acted on.
+pub fn kick(thread: &Thread) {
+    cpu::without_interrupts(|| {
+        let me = percpu::cpu_id();
+        let on = thread.on_cpu.load(Ordering::Relaxed);
+        let there = thread.last_cpu();
+        if on && there != me && there < percpu::online_count() {
+            KICKS.fetch_add(1, Ordering::Relaxed);
+            crate::arch::lapic::send_ipi(percpu::apic_id_of(there), RESCHED_VECTOR);
+        }
+    });
+}
+
+/// The reschedule IPI's handler: the interrupt exit path does the work.
+pub fn on_resched_ipi(_vector: u8) {}
+
+/// Restricts `thread` to the CPUs in `mask` (bit n = CPU n; bits of CPUs
+/// that are not online are dropped). Returns the previous mask. The
+/// current thread moves at once if it may not stay here.
+pub fn set_affinity(thread: &Arc<Thread>, mask: u64) -> Result<u64, abi::Error> {
+    let online = percpu::online_count();
+    let all = if online >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << online) - 1
+    };
+    let mask = mask & all;
+    if mask == 0 {
+        return Err(abi::Error::InvalidArgument);
+    }
+    let old = thread.set_affinity(mask) & all;
+    let is_current = current().is_some_and(|c| Arc::ptr_eq(&c, thread));
+    if is_current && !thread.allowed_on(percpu::cpu_id()) {
+        yield_now();
+    }
+    Ok(old)
+}
+
+/// The CPU number the caller runs on (it may move right after).
+pub fn cpu_number() -> usize {
+    percpu::cpu_id()
+}
+
+/// A time-out armed with [`arm_timeout`]: the CPU whose timer heap holds
+/// it and its id there.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeout {
+    cpu: usize,
+    id: TimerId,
+}
+
 /// Wakes `thread` at `deadline_ns`; cancel with [`disarm_timeout`].
-pub fn arm_timeout(thread: &Arc<Thread>, deadline_ns: u64) -> Result<TimerId, abi::Error> {
-    this_cpu()
-        .lock()
-        .timers
-        .insert(deadline_ns, thread.clone())
-        .map_err(|_| abi::Error::NoMemory)
+pub fn arm_timeout(thread: &Arc<Thread>, deadline_ns: u64) -> Result<Timeout, abi::Error> {
+    with_cpu(|c, cpu| {
+        c.timers
+            .insert(deadline_ns, thread.clone())
+            .map(|id| Timeout { cpu, id })
+            .map_err(|_| abi::Error::NoMemory)
+    })
 }
 
 /// Cancels a time-out if it has not fired yet.
-pub fn disarm_timeout(id: TimerId) {
-    let cancelled = this_cpu().lock().timers.cancel(id);
+pub fn disarm_timeout(t: Timeout) {
+    let cancelled = CPUS[t.cpu].lock().timers.cancel(t.id);
     drop(cancelled);
 }
 
@@ -273,26 +572,27 @@ pub fn tick() {
     }
     let now = crate::time::now_ns();
     let mut due: [Option<Arc<Thread>>; 8] = Default::default();
-    {
-        let mut cpu = this_cpu().lock();
+    with_cpu(|c, id| {
         for slot in due.iter_mut() {
-            match cpu.timers.pop_expired(now) {
+            match c.timers.pop_expired(now) {
                 Some((_, t)) => *slot = Some(t),
                 None => break,
             }
         }
-        if let Some(c) = cpu.current.clone() {
-            c.ticks.fetch_add(1, Ordering::Relaxed);
-            let idle = cpu.idle.as_ref().is_some_and(|i| Arc::ptr_eq(i, &c));
-            cpu.slice_left = cpu.slice_left.saturating_sub(1);
-            let top = cpu.ready.iter().map(|t| t.priority()).max();
+        if let Some(cur) = c.current.clone() {
+            cur.ticks.fetch_add(1, Ordering::Relaxed);
+            c.slice_left = c.slice_left.saturating_sub(1);
+            let top = c.ready.iter().map(|t| t.priority()).max();
             if let Some(top) = top {
-                if idle || top > c.priority() || (cpu.slice_left == 0 && top == c.priority()) {
-                    need_resched().store(true, Ordering::Relaxed);
+                if cur.is_idle()
+                    || top > cur.priority()
+                    || (c.slice_left == 0 && top == cur.priority())
+                {
+                    NEED_RESCHED[id].store(true, Ordering::Relaxed);
                 }
             }
         }
-    }
+    });
     for t in due.iter().flatten() {
         wake(t);
     }
@@ -343,11 +643,8 @@ pub fn exit_current(code: u32) -> ! {
     log::debug!("thread {} '{}' ended with {code:#x}", me.id(), me.name());
     super::thread_exited(&me, code);
     let joiners = core::mem::take(&mut *me.joiners.lock());
-    {
-        let _cpu = this_cpu().lock();
-        *me.state.lock() = State::Dead;
-        EXITS_PENDING.fetch_sub(1, Ordering::AcqRel);
-    }
+    *me.state.lock() = State::Dead;
+    EXITS_PENDING.fetch_sub(1, Ordering::AcqRel);
     for j in &joiners {
         wake(j);
     }
@@ -385,6 +682,7 @@ pub fn join(thread: &Arc<Thread>) -> u32 {
 /// Where every new thread starts (on its own stack, interrupts disabled).
 pub extern "C" fn thread_main(_: u64) -> ! {
     context::finish_switch();
+    after_switch();
     let me = current().expect("a new thread with no current thread");
     let entry = me.entry();
     drop(me);

@@ -7,7 +7,7 @@ use crate::mm::MmError;
 use crate::sync::SpinLock;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// Kernel stack pages per thread.
 const KERNEL_STACK_PAGES: u64 = 8;
@@ -81,6 +81,18 @@ pub struct Thread {
     pub(super) joiners: SpinLock<Vec<Arc<Thread>>>,
     /// Nanoseconds of CPU time (ticks × tick length).
     pub(super) ticks: AtomicU64,
+    /// Set while a CPU runs the thread or is still switching away from it
+    /// (changed only under `state`'s lock): such a thread is never put on
+    /// a run queue; the CPU switching away does that once it is off.
+    pub(super) on_cpu: AtomicBool,
+    /// The CPU it last ran on.
+    pub(super) cpu: AtomicUsize,
+    /// CPUs it may run on (bit n = CPU number n).
+    affinity: AtomicU64,
+    /// A CPU's idle thread: never on a run queue.
+    idle: bool,
+    /// Its process's id (0 for kernel threads).
+    pid: u64,
 }
 
 impl Drop for Thread {
@@ -112,46 +124,120 @@ impl Thread {
         priority: u8,
     ) -> Result<Arc<Self>, MmError> {
         let mut stack = KernelStack::new(KERNEL_STACK_PAGES, crate::mm::stack::THREAD_STACK)?;
-        let root = match &process {
-            Some(p) => p.lock().root(),
-            None => crate::mm::kernel_space::root().unwrap_or(0),
+        let (root, pid) = match &process {
+            Some(p) => {
+                let p = p.lock();
+                (p.root(), p.id())
+            }
+            None => (crate::mm::kernel_space::root().unwrap_or(0), 0),
         };
         let context = Context::new_thread(&mut stack, super::sched::thread_main, 0, root);
-        Ok(Arc::new(Self {
+        Ok(Arc::new(Self::build(
+            name,
+            (process, pid),
+            context,
+            Some(stack),
+            entry,
+            (State::Ready, false),
+            priority,
+            priority == priority::IDLE,
+        )))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn build(
+        name: &'static str,
+        (process, pid): (Option<Arc<SpinLock<Process>>>, u64),
+        context: Context,
+        stack: Option<KernelStack>,
+        entry: Entry,
+        (state, on_cpu): (State, bool),
+        priority: u8,
+        idle: bool,
+    ) -> Self {
+        Self {
             id: NEXT_TID.fetch_add(1, Ordering::Relaxed),
             name,
             process,
             context,
-            _stack: Some(stack),
+            _stack: stack,
             entry,
-            state: SpinLock::new(State::Ready),
+            state: SpinLock::new(state),
             priority: AtomicU8::new(priority.min(priority::MAX)),
             wake_pending: AtomicBool::new(false),
             exit_requested: AtomicBool::new(false),
             exit_code: AtomicU32::new(0),
             joiners: SpinLock::new(Vec::new()),
             ticks: AtomicU64::new(0),
-        }))
+            on_cpu: AtomicBool::new(on_cpu),
+            cpu: AtomicUsize::new(crate::arch::percpu::cpu_id()),
+            affinity: AtomicU64::new(u64::MAX),
+            idle,
+            pid,
+        }
     }
 
     /// The thread that is running the kernel's boot code.
     pub(super) fn boot() -> Arc<Self> {
         let root = crate::arch::paging::current_root();
-        Arc::new(Self {
-            id: NEXT_TID.fetch_add(1, Ordering::Relaxed),
-            name: "boot",
-            process: None,
-            context: Context::current(root),
-            _stack: None,
-            entry: Entry::Boot,
-            state: SpinLock::new(State::Running),
-            priority: AtomicU8::new(priority::NORMAL),
-            wake_pending: AtomicBool::new(false),
-            exit_requested: AtomicBool::new(false),
-            exit_code: AtomicU32::new(0),
-            joiners: SpinLock::new(Vec::new()),
-            ticks: AtomicU64::new(0),
-        })
+        Arc::new(Self::build(
+            "boot",
+            (None, 0),
+            Context::current(root),
+            None,
+            Entry::Boot,
+            (State::Running, true),
+            priority::NORMAL,
+            false,
+        ))
+    }
+
+    /// The idle thread of a CPU that is about to start on `stack`: it is
+    /// the code the CPU runs from its first instruction in the kernel, so
+    /// it counts as running from the start.
+    pub fn for_starting_cpu(stack: KernelStack) -> Result<Arc<Self>, MmError> {
+        let root = crate::mm::kernel_space::root().unwrap_or(0);
+        let thread = Self::build(
+            "idle",
+            (None, 0),
+            Context::current(root),
+            Some(stack),
+            Entry::Boot,
+            (State::Running, true),
+            priority::IDLE,
+            true,
+        );
+        Ok(Arc::new(thread))
+    }
+
+    /// Its process's id (0 for a kernel thread).
+    pub fn process_id(&self) -> u64 {
+        self.pid
+    }
+
+    /// Whether it is a CPU's idle thread.
+    pub fn is_idle(&self) -> bool {
+        self.idle
+    }
+
+    /// The CPUs it may run on.
+    pub fn affinity(&self) -> u64 {
+        self.affinity.load(Ordering::Relaxed)
+    }
+
+    /// Sets the CPUs it may run on (the scheduler validates the mask).
+    pub(super) fn set_affinity(&self, mask: u64) -> u64 {
+        self.affinity.swap(mask, Ordering::AcqRel)
+    }
+
+    /// Whether CPU number `cpu` may run it.
+    pub fn allowed_on(&self, cpu: usize) -> bool {
+        cpu < 64 && self.affinity() & (1 << cpu) != 0
+    }
+
+    /// The CPU it last ran on.
+    pub fn last_cpu(&self) -> usize {
+        self.cpu.load(Ordering::Relaxed)
     }
 
     /// Thread id.

@@ -10,10 +10,11 @@
 mod hpet;
 
 use crate::acpi::Platform;
+use crate::arch::percpu::{self, MAX_CPUS};
 use crate::arch::{lapic, port::IoPorts, tsc};
 use crate::irq;
 use crate::mm::mmio::Mmio;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use spin::Once;
 
 pub use hpet::Hpet;
@@ -74,7 +75,10 @@ impl Reference {
 
 static REFERENCE: Once<Reference> = Once::new();
 static LAPIC_HZ: AtomicU64 = AtomicU64::new(0);
-static TICKS: AtomicU64 = AtomicU64::new(0);
+/// Ticks taken, per CPU.
+static TICKS: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+/// The LAPIC timer's initial count for one tick (0 before [`init`]).
+static TICK_COUNT: AtomicU32 = AtomicU32::new(0);
 
 /// The reference clock (None before [`init`]).
 pub fn reference() -> Option<&'static Reference> {
@@ -155,6 +159,7 @@ pub fn init(p: &Platform) -> Result<TimeReport, TimeError> {
     LAPIC_HZ.store(lapic_hz, Ordering::Relaxed);
     let tick_count = (lapic_hz / TICK_HZ).clamp(1, u64::from(u32::MAX)) as u32;
     irq::request(irq::TIMER_VECTOR, on_tick).map_err(TimeError::Irq)?;
+    TICK_COUNT.store(tick_count, Ordering::Release);
     lapic::timer_periodic(irq::TIMER_VECTOR, tick_count);
     log::info!(
         "{} reference; TSC {} MHz (PIT said {}), LAPIC timer {} kHz, tick {} Hz",
@@ -171,14 +176,31 @@ pub fn init(p: &Platform) -> Result<TimeReport, TimeError> {
     })
 }
 
+/// Starts the scheduler tick on this CPU (one started after [`init`]),
+/// with the count the bootstrap CPU measured: every LAPIC timer runs
+/// from the same bus clock. False if there is no tick to copy.
+pub fn start_tick_here() -> bool {
+    let count = TICK_COUNT.load(Ordering::Acquire);
+    if count == 0 {
+        return false;
+    }
+    lapic::timer_periodic(irq::TIMER_VECTOR, count);
+    true
+}
+
 fn on_tick(_vector: u8) {
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    TICKS[percpu::cpu_id()].fetch_add(1, Ordering::Relaxed);
     crate::task::sched::tick();
 }
 
-/// Timer ticks since the tick started.
+/// Timer ticks the bootstrap CPU has taken since the tick started.
 pub fn ticks() -> u64 {
-    TICKS.load(Ordering::Relaxed)
+    ticks_on(0)
+}
+
+/// Timer ticks CPU number `cpu` has taken.
+pub fn ticks_on(cpu: usize) -> u64 {
+    TICKS[cpu.min(MAX_CPUS - 1)].load(Ordering::Relaxed)
 }
 
 /// Monotonic nanoseconds since boot.

@@ -54,6 +54,10 @@ unsafe extern "C" {
     pub fn GetCurrentThread() -> u64;
     /// Lets another thread run: 1 if one did.
     pub fn SwitchToThread() -> i32;
+    /// Restricts a thread to some CPUs: the previous mask, 0 on failure.
+    pub fn SetThreadAffinityMask(h: u64, mask: usize) -> usize;
+    /// The CPU the caller runs on.
+    pub fn GetCurrentProcessorNumber() -> u32;
     /// Milliseconds since boot.
     pub fn GetTickCount64() -> u64;
     /// The performance counter.

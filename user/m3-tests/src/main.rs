@@ -15,6 +15,7 @@
 
 mod benches;
 mod children;
+mod smp;
 mod stress;
 mod sys;
 mod threads;
@@ -49,6 +50,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"spin" => children::spin(sys::parse(arg(2)), arg(3)),
         b"stress" => stress::parent(sys::parse(arg(2))),
         b"stress-child" => stress::child(sys::parse(arg(2))),
+        b"smp" => smp::run(sys::parse(arg(2))),
+        b"tlb-child" => smp::tlb_child(),
         b"" => run(),
         _ => 2,
     }

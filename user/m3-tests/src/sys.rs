@@ -141,6 +141,22 @@ pub fn lazy(bytes: usize) -> *mut u8 {
     unsafe { rt::VirtualAlloc(core::ptr::null_mut(), bytes, 0x3000, 0x04) }.cast()
 }
 
+/// Committed read-write memory, every page present (null if refused).
+pub fn committed(bytes: usize) -> *mut u8 {
+    let rw = abi::protection::READ | abi::protection::WRITE;
+    // SAFETY: ALLOCATE_PAGES reads no memory.
+    match unsafe { ferrite_sys::call(abi::nr::ALLOCATE_PAGES, [bytes as u64, rw, 0, 0, 0]) } {
+        Ok(p) => p as *mut u8,
+        Err(_) => core::ptr::null_mut(),
+    }
+}
+
+/// Releases [`committed`] memory.
+pub fn release_committed(p: *mut u8, bytes: usize) {
+    // SAFETY: FREE_PAGES reads no memory.
+    let _ = unsafe { ferrite_sys::call(abi::nr::FREE_PAGES, [p as u64, bytes as u64, 0, 0, 0]) };
+}
+
 /// Releases [`lazy`] memory.
 pub fn release(p: *mut u8) {
     // SAFETY: `p` came from VirtualAlloc.

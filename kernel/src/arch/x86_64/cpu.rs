@@ -17,6 +17,12 @@ pub fn wait_for_interrupt() {
     x86_64::instructions::hlt();
 }
 
+/// Enables maskable interrupts and halts until the next one, with no gap
+/// between the two (STI's one-instruction shadow covers the HLT).
+pub fn enable_interrupts_and_wait() {
+    interrupts::enable_and_hlt();
+}
+
 /// Enables maskable interrupts on this CPU.
 pub fn enable_interrupts() {
     interrupts::enable();

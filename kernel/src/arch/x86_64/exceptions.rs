@@ -377,6 +377,9 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame) {
     let policy = POLICY.get();
     // NMI, #DF and #MC are about the machine, not the running thread:
     // they never end a user process and never take a fixup.
+    if fault.vector() == 2 && super::smp::stopping() {
+        super::smp::park_stopped(frame.rip);
+    }
     if matches!(fault.vector(), 2 | 8 | 18) {
         match policy {
             Some(p) => (p.fatal)(&fault),

@@ -86,6 +86,11 @@ pub fn init() {
     unsafe { lidt(&pointer) };
 }
 
+/// Loads the IDT built by [`init`] on this CPU (a newly started one).
+pub fn load() {
+    init();
+}
+
 /// The IDT's address and limit plus (handler, IST index) of one vector, for
 /// self-checks.
 pub fn expected(vector: usize) -> (u64, u16, u64, u8) {

@@ -20,6 +20,14 @@ const LVT_ERROR: u64 = 0x370;
 const TIMER_INITIAL: u64 = 0x380;
 const TIMER_CURRENT: u64 = 0x390;
 const TIMER_DIVIDE: u64 = 0x3e0;
+const ICR_LOW: u64 = 0x300;
+const ICR_HIGH: u64 = 0x310;
+/// ICR delivery status (xAPIC only): set while the IPI is being sent.
+const ICR_PENDING: u32 = 1 << 12;
+/// ICR delivery mode NMI (SDM Vol. 3A §11.6.1, Figure 11-12).
+const ICR_NMI: u32 = 0b100 << 8;
+/// ICR level "assert" (must be 1 for every mode but INIT de-assert).
+const ICR_ASSERT: u32 = 1 << 14;
 /// IA32_APIC_BASE (SDM Vol. 3A §11.4.4): bit 11 enable, bit 10 x2APIC.
 const IA32_APIC_BASE: u32 = 0x1b;
 /// LVT mask bit.
@@ -78,13 +86,7 @@ pub fn has_x2apic() -> bool {
 /// `phys`; spurious vector set, LINT0/LINT1 and the timer masked, TPR 0.
 pub fn init(phys: u64) -> Result<Mode, MmError> {
     let mode = if has_x2apic() {
-        // SAFETY: enabling x2APIC (bits 11 and 10) is the documented
-        // transition from xAPIC mode (SDM Vol. 3A §11.12.1); nothing has
-        // used the MMIO window yet.
-        unsafe {
-            let mut base = Msr::new(IA32_APIC_BASE);
-            base.write(base.read() | (1 << 11) | (1 << 10));
-        }
+        enable_x2apic();
         LAPIC.call_once(|| Access::X2Apic);
         Mode::X2Apic
     } else {
@@ -92,6 +94,36 @@ pub fn init(phys: u64) -> Result<Mode, MmError> {
         LAPIC.call_once(|| Access::Mmio(window));
         Mode::XApic
     };
+    program();
+    Ok(mode)
+}
+
+/// Switches this CPU's APIC to x2APIC mode (a no-op if it is already).
+fn enable_x2apic() {
+    // SAFETY: enabling x2APIC (bits 11 and 10) is the documented
+    // transition from xAPIC mode (SDM Vol. 3A §11.12.1); this CPU has not
+    // used its MMIO window since, and setting bits already set is a no-op.
+    unsafe {
+        let mut base = Msr::new(IA32_APIC_BASE);
+        let value = base.read();
+        if value & (3 << 10) != 3 << 10 {
+            base.write(value | (1 << 11) | (1 << 10));
+        }
+    }
+}
+
+/// On a newly started CPU: enables its local APIC the way [`init`] chose
+/// for the bootstrap CPU. Returns this CPU's APIC id.
+pub fn init_ap() -> Option<u32> {
+    match LAPIC.get()? {
+        Access::X2Apic => enable_x2apic(),
+        Access::Mmio(_) => {}
+    }
+    program();
+    Some(id())
+}
+
+fn program() {
     write(TPR, 0);
     write(LVT_TIMER, MASKED);
     write(LVT_LINT0, MASKED);
@@ -99,7 +131,36 @@ pub fn init(phys: u64) -> Result<Mode, MmError> {
     write(LVT_ERROR, MASKED);
     write(ESR, 0);
     write(SVR, 0x100 | u32::from(SPURIOUS_VECTOR)); // bit 8: APIC enabled
-    Ok(mode)
+}
+
+/// Sends a fixed-mode IPI with `vector` to the CPU with APIC id `dest`.
+pub fn send_ipi(dest: u32, vector: u8) {
+    send(dest, ICR_ASSERT | u32::from(vector));
+}
+
+/// Sends an NMI to the CPU with APIC id `dest`.
+pub fn send_nmi(dest: u32) {
+    send(dest, ICR_ASSERT | ICR_NMI);
+}
+
+fn send(dest: u32, low: u32) {
+    super::cpu::without_interrupts(|| match LAPIC.get() {
+        Some(Access::X2Apic) => {
+            // SAFETY: the x2APIC ICR (MSR 0x830) takes the destination in
+            // bits 63:32 and sends on one write (SDM Vol. 3A §11.12.9).
+            unsafe { Msr::new(0x830).write(u64::from(dest) << 32 | u64::from(low)) }
+        }
+        Some(Access::Mmio(m)) => {
+            // Interrupts are off, so the two halves cannot be interleaved
+            // with another send on this CPU; wait out the previous one.
+            while m.read32(ICR_LOW) & ICR_PENDING != 0 {
+                core::hint::spin_loop();
+            }
+            m.write32(ICR_HIGH, dest << 24);
+            m.write32(ICR_LOW, low);
+        }
+        None => {}
+    });
 }
 
 /// This CPU's APIC id.

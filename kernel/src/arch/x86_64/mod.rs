@@ -17,8 +17,10 @@ pub mod power;
 pub mod probe;
 pub mod qemu;
 pub mod serial;
+pub mod smp;
 pub mod syscall;
 pub mod tables;
+pub mod tlb;
 pub mod tsc;
 pub mod user;
 pub mod user_copy;
@@ -29,7 +31,30 @@ pub use gdt::set_ist_stack;
 ///
 /// Call once, early, with interrupts disabled (as the loader leaves them).
 pub fn init_cpu_tables() {
+    percpu::init_bsp();
     gdt::init();
     idt::init();
-    percpu::init_bsp();
+}
+
+/// On a newly started CPU (number `number`, interrupts off, kernel page
+/// tables loaded): its GS block, GDT/TSS with IST stacks at `ist_tops`,
+/// the IDT, and the same paging, user-protection and FPU settings as the
+/// bootstrap CPU. Fails only if the heap is full.
+pub fn init_started_cpu(number: usize, ist_tops: [u64; 3]) -> Result<(), ()> {
+    percpu::init_ap(number)?;
+    gdt::init_ap(ist_tops)?;
+    idt::load();
+    paging::enable_protection();
+    tlb::note_root(paging::current_root());
+    cpu::enable_user_protection();
+    cpu::enable_user_fpu();
+    Ok(())
+}
+
+/// Makes a started CPU visible to the rest of the kernel (see
+/// [`percpu::publish`]) and drops every translation it cached before
+/// shootdowns could reach it.
+pub fn publish_started_cpu(number: usize, apic_id: u32) {
+    percpu::publish(number, apic_id);
+    tlb::flush_everything_here();
 }

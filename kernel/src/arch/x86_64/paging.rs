@@ -61,6 +61,7 @@ pub fn enable_protection() {
 pub unsafe fn switch_root(root: u64) {
     let frame =
         x86_64::structures::paging::PhysFrame::containing_address(x86_64::PhysAddr::new(root));
+    super::tlb::note_root(root);
     let (_, flags) = Cr3::read();
     // SAFETY: the caller guarantees the new tables keep the kernel running.
     unsafe { Cr3::write(frame, flags) };

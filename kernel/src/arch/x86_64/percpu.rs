@@ -1,11 +1,18 @@
-//! Per-CPU state reached through the GS base, from the first CPU on.
+//! Per-CPU state reached through the GS base, on every CPU.
 //!
 //! In the kernel, IA32_GS_BASE points at this CPU's [`PerCpu`]; while a
 //! user thread runs, `swapgs` has parked that pointer in
 //! IA32_KERNEL_GS_BASE. The SYSCALL entry and the exception stubs swap it
-//! back before touching `gs:`.
+//! back before touching `gs:`. The bootstrap CPU's block is a static; each
+//! other CPU's is allocated when it is started and lives for ever.
+//!
+//! CPU numbers are dense (0 = bootstrap, then the order the CPUs came
+//! online); [`online_count`] only grows, and a number is published (with
+//! its APIC id) before the CPU runs anything that looks it up.
 
+use alloc::vec::Vec;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
 use x86_64::VirtAddr;
 
@@ -15,6 +22,8 @@ pub const OFFSET_KERNEL_RSP: usize = 8;
 pub const OFFSET_USER_RSP: usize = 16;
 /// This CPU's number.
 pub const OFFSET_CPU_ID: usize = 24;
+/// This CPU's TSS.
+const OFFSET_TSS: usize = 32;
 /// Most CPUs the kernel's per-CPU tables have room for.
 pub const MAX_CPUS: usize = 64;
 
@@ -29,35 +38,109 @@ pub struct PerCpu {
     user_rsp: u64,
     /// Logical CPU number.
     cpu_id: u64,
-    /// Reserved (was M2's saved kernel stack pointer).
-    reserved: u64,
+    /// Address of this CPU's TSS.
+    tss: u64,
+}
+
+impl PerCpu {
+    const fn new(cpu_id: u64) -> Self {
+        Self {
+            self_ptr: 0,
+            kernel_rsp: 0,
+            user_rsp: 0,
+            cpu_id,
+            tss: 0,
+        }
+    }
 }
 
 struct PerCpuCell(UnsafeCell<PerCpu>);
 
 // SAFETY: each CPU touches only its own block, through GS, with
-// interrupts disabled; there is one CPU for now.
+// interrupts disabled.
 unsafe impl Sync for PerCpuCell {}
 
-static BSP: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu {
-    self_ptr: 0,
-    kernel_rsp: 0,
-    user_rsp: 0,
-    cpu_id: 0,
-    reserved: 0,
-}));
+static BSP: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu::new(0)));
 
-/// Points GS at the bootstrap CPU's block.
-pub fn init_bsp() {
-    let block = BSP.0.get();
-    // SAFETY: the block is 'static; writing its self pointer before anyone
-    // reads GS; loading GS_BASE only changes where `gs:` addresses go, and
-    // KERNEL_GS_BASE = 0 is what user mode will see after `swapgs`.
+/// CPUs online (numbers 0..count are valid).
+static ONLINE: AtomicUsize = AtomicUsize::new(1);
+/// APIC id of each CPU number.
+static APIC_IDS: [AtomicU32; MAX_CPUS] = [const { AtomicU32::new(0) }; MAX_CPUS];
+
+/// Loads GS with `block` (after setting its self pointer).
+///
+/// # Safety
+/// `block` must be a 'static per-CPU block no other CPU uses.
+unsafe fn load(block: *mut PerCpu) {
+    // SAFETY: the caller gives us this CPU's own 'static block; loading
+    // GS_BASE only changes where `gs:` addresses go, and KERNEL_GS_BASE = 0
+    // is what user mode will see after `swapgs`.
     unsafe {
         (*block).self_ptr = block as u64;
         GsBase::write(VirtAddr::new(block as u64));
         KernelGsBase::write(VirtAddr::new(0));
     }
+}
+
+/// Points GS at the bootstrap CPU's block.
+pub fn init_bsp() {
+    // SAFETY: the static BSP block belongs to the CPU running this, the
+    // first and only one so far.
+    unsafe { load(BSP.0.get()) };
+}
+
+/// Reserves the next CPU number for a CPU about to start, with its APIC
+/// id; the number becomes visible through [`online_count`] only when the
+/// CPU calls [`init_ap`].
+pub fn next_number() -> Option<usize> {
+    let n = ONLINE.load(Ordering::Acquire);
+    (n < MAX_CPUS).then_some(n)
+}
+
+/// On a newly started CPU: allocates its block and points GS at it, as
+/// CPU number `number` (from [`next_number`]). The number is published
+/// later ([`publish`]), once the CPU can take IPIs. Fails only when the
+/// heap cannot give the block.
+pub fn init_ap(number: usize) -> Result<(), ()> {
+    if number >= MAX_CPUS {
+        return Err(());
+    }
+    let block = leak_one(PerCpuCell(UnsafeCell::new(PerCpu::new(number as u64))))?
+        .0
+        .get();
+    // SAFETY: a fresh block, leaked so it is 'static, used only by this CPU.
+    unsafe { load(block) };
+    Ok(())
+}
+
+/// Publishes CPU number `number` with its APIC id: from now on the
+/// scheduler may place threads on it and shootdowns include it.
+pub fn publish(number: usize, apic_id: u32) {
+    APIC_IDS[number].store(apic_id, Ordering::Relaxed);
+    ONLINE.store(number + 1, Ordering::Release);
+}
+
+/// Moves `value` to the heap for ever, or fails if the heap is full.
+pub(super) fn leak_one<T>(value: T) -> Result<&'static mut T, ()> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(1).map_err(|_| ())?;
+    v.push(value);
+    Ok(&mut v.leak()[0])
+}
+
+/// Records the bootstrap CPU's APIC id.
+pub fn set_bsp_apic_id(apic_id: u32) {
+    APIC_IDS[0].store(apic_id, Ordering::Relaxed);
+}
+
+/// CPUs online.
+pub fn online_count() -> usize {
+    ONLINE.load(Ordering::Acquire)
+}
+
+/// The APIC id of CPU number `cpu`.
+pub fn apic_id_of(cpu: usize) -> u32 {
+    APIC_IDS[cpu.min(MAX_CPUS - 1)].load(Ordering::Relaxed)
 }
 
 /// Sets the stack the CPU switches to on SYSCALL and on interrupts or
@@ -73,19 +156,45 @@ pub fn set_kernel_stack(top: u64) {
     });
 }
 
-/// This CPU's number (0 for the bootstrap CPU), read through GS.
-pub fn cpu_id() -> usize {
-    let id: u64;
-    // SAFETY: GS points at this CPU's block from `init_bsp` on (and the
-    // kernel never runs with the user's GS base live outside the entry
-    // stubs); `cpu_id` sits at OFFSET_CPU_ID.
+fn read_slot<const OFF: usize>() -> u64 {
+    let value: u64;
+    // SAFETY: GS points at this CPU's block from `init_bsp`/`init_ap` on
+    // (the kernel never runs with the user's GS base live outside the
+    // entry stubs); OFF is one of the field offsets above. A single load
+    // cannot be split by a migration to another CPU.
     unsafe {
         core::arch::asm!(
             "mov {}, gs:[{off}]",
-            out(reg) id,
-            off = const OFFSET_CPU_ID,
+            out(reg) value,
+            off = const OFF,
             options(nostack, preserves_flags, readonly)
         )
     };
-    (id as usize).min(MAX_CPUS - 1)
+    value
+}
+
+fn write_slot<const OFF: usize>(value: u64) {
+    // SAFETY: as in `read_slot`; writes only this CPU's own block.
+    unsafe {
+        core::arch::asm!(
+            "mov gs:[{off}], {}",
+            in(reg) value,
+            off = const OFF,
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// This CPU's number (0 for the bootstrap CPU), read through GS.
+pub fn cpu_id() -> usize {
+    (read_slot::<OFFSET_CPU_ID>() as usize).min(MAX_CPUS - 1)
+}
+
+/// This CPU's TSS address (0 before its GDT is loaded).
+pub(super) fn tss() -> u64 {
+    read_slot::<OFFSET_TSS>()
+}
+
+pub(super) fn set_tss(tss: u64) {
+    write_slot::<OFFSET_TSS>(tss);
 }

@@ -20,6 +20,10 @@ pub struct TableState {
     pub tr: u16,
     /// IST stack tops 1..3 in the TSS.
     pub ist: [u64; 3],
+    /// The TSS base the loaded GDT's TSS descriptor holds (what TR uses).
+    pub tss_in_gdt: u64,
+    /// The TSS the kernel built for this CPU.
+    pub tss_expected: u64,
     /// (handler address, IST index) of the #DF, NMI and #MC gates.
     pub fatal_gates: [(u64, u8); 3],
     /// Selectors the kernel loaded.
@@ -35,7 +39,23 @@ pub fn snapshot() -> TableState {
     let tr: u16;
     // SAFETY: STR only copies the task register selector into a register.
     unsafe { core::arch::asm!("str {0:x}", out(reg) tr, options(nomem, nostack, preserves_flags)) };
-    let (gdt_base, gdt_limit, ist) = super::gdt::expected();
+    let (gdt_base, gdt_limit, ist, tss_expected) = super::gdt::expected();
+    let desc = g.base.as_u64() + u64::from(super::gdt::TSS_SELECTOR);
+    let tss_in_gdt = if g.limit as u64 >= u64::from(super::gdt::TSS_SELECTOR) + 15 {
+        // SAFETY: the 16-byte TSS descriptor lies inside the loaded GDT
+        // (limit checked), which is mapped kernel memory.
+        let (low, high) = unsafe {
+            (
+                core::ptr::read_volatile(desc as *const u64),
+                core::ptr::read_volatile((desc + 8) as *const u64),
+            )
+        };
+        // Base bits 15:0 at 16..32, 23:16 at 32..40, 31:24 at 56..64,
+        // 63:32 in the high word (Intel SDM Vol. 3A §8.2.3, Figure 8-4).
+        (low >> 16) & 0xff_ffff | ((low >> 56) & 0xff) << 24 | (high & 0xffff_ffff) << 32
+    } else {
+        0
+    };
     let (idt_base, idt_limit, _, _) = super::idt::expected(0);
     let gate = |v: usize| {
         let (_, _, handler, ist) = super::idt::expected(v);
@@ -49,6 +69,8 @@ pub fn snapshot() -> TableState {
         cs: CS::get_reg().0,
         tr,
         ist,
+        tss_in_gdt,
+        tss_expected,
         fatal_gates: [gate(8), gate(2), gate(18)],
         expected_cs: super::gdt::KERNEL_CODE,
         expected_tr: super::gdt::TSS_SELECTOR,
