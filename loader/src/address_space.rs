@@ -22,6 +22,9 @@ pub struct Layout<'a> {
     pub high_regions: &'a [(u64, u64)],
     /// Physical range of the hand-off trampoline (identity-mapped).
     pub trampoline: (u64, u64),
+    /// The APs' real-mode page (identity-mapped: they turn paging on
+    /// while running there).
+    pub ap_page: Option<u64>,
     /// Whether the CPU supports NX.
     pub nx: bool,
 }
@@ -74,8 +77,9 @@ pub fn build(tracker: &mut Tracker, layout: &Layout<'_>) -> Result<u64, LoaderEr
             Existing::Skip,
         )?;
     }
-    // Identity map of the trampoline so it survives its own CR3 load; it
-    // is dropped again with PML4 slots 0–255 (§10 step 14).
+    // Identity map of the trampoline so it survives its own CR3 load, and
+    // of the APs' page for the same reason; both go with PML4 slots 0–255
+    // (§10 step 14), after the APs have left it.
     let (t0, t1) = layout.trampoline;
     let start = align_down(t0, PAGE_SIZE);
     let end = align_up(t1, PAGE_SIZE).ok_or(LoaderError::TooLarge("trampoline"))?;
@@ -85,5 +89,8 @@ pub fn build(tracker: &mut Tracker, layout: &Layout<'_>) -> Result<u64, LoaderEr
         caching: Caching::WriteBack,
     };
     tables.map(start, start, end - start, rx, false, Existing::Error)?;
+    if let Some(page) = layout.ap_page {
+        tables.map(page, page, PAGE_SIZE, rx, false, Existing::Error)?;
+    }
     Ok(tables.root())
 }

@@ -160,7 +160,7 @@ pub fn unix_time() -> i64 {
 }
 
 /// Reads a whole ACPI table at `phys`, checking signature and checksum.
-fn table<'a>(phys: u64, signature: &[u8; 4]) -> Option<&'a [u8]> {
+fn table(phys: u64, signature: &[u8; 4]) -> Option<&'static [u8]> {
     // SAFETY: `phys` comes from a checksummed RSDP/XSDT; ACPI tables are
     // identity-mapped firmware memory that we only read.
     let header = unsafe { phys_bytes(phys, acpi::SDT_HEADER_LEN) };
@@ -174,21 +174,24 @@ fn table<'a>(phys: u64, signature: &[u8; 4]) -> Option<&'a [u8]> {
     Some(whole)
 }
 
-/// I/O APICs listed in the MADT (for masking, §10 step 12).
-pub fn io_apics(rsdp: &Rsdp) -> Vec<IoApic> {
-    let root = if rsdp.xsdt != 0 {
-        table(rsdp.xsdt, b"XSDT").map(|t| (t, true))
+/// The ACPI table with `signature` listed in the XSDT (or RSDT), if its
+/// checksum holds.
+pub fn acpi_table(rsdp: &Rsdp, signature: &[u8; 4]) -> Option<&'static [u8]> {
+    let (root, wide) = if rsdp.xsdt != 0 {
+        (table(rsdp.xsdt, b"XSDT")?, true)
     } else {
-        table(u64::from(rsdp.rsdt), b"RSDT").map(|t| (t, false))
+        (table(u64::from(rsdp.rsdt), b"RSDT")?, false)
     };
-    let Some((root, wide)) = root else {
-        say!("ACPI root table unreadable: IO APICs stay as the firmware left them");
-        return Vec::new();
-    };
-    for addr in acpi::root_entries(root, wide) {
-        if let Some(madt) = table(addr, b"APIC") {
-            return acpi::madt_io_apics(madt).collect();
+    acpi::root_entries(root, wide).find_map(|addr| table(addr, signature))
+}
+
+/// I/O APICs listed in the MADT (for masking, §10 step 12).
+pub fn io_apics(madt: Option<&[u8]>) -> Vec<IoApic> {
+    match madt {
+        Some(madt) => acpi::madt_io_apics(madt).collect(),
+        None => {
+            say!("no readable MADT: IO APICs stay as the firmware left them");
+            Vec::new()
         }
     }
-    Vec::new()
 }

@@ -10,13 +10,17 @@
 extern crate alloc;
 
 mod address_space;
+mod ap_trampoline;
 mod arena;
 mod console;
+mod cpu;
 mod error;
 mod files;
 mod firmware;
 mod interrupts;
+mod ipi;
 mod memory;
+mod mp;
 mod respond;
 mod serial;
 mod trampoline;
@@ -211,10 +215,13 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         );
     }
     let rsdp = firmware::rsdp();
+    let madt = rsdp
+        .as_ref()
+        .and_then(|(_, r)| firmware::acpi_table(r, b"APIC"));
     let io_apics = match &rsdp {
         Some((addr, r)) => {
             say!("RSDP at {addr:#x} (ACPI revision {})", r.revision);
-            firmware::io_apics(r)
+            firmware::io_apics(madt)
         }
         None => {
             say!("no RSDP: RSDP request left unanswered");
@@ -246,12 +253,26 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
     say!("stack: {:#x} bytes", stack_size);
     let gdt_page = tracker.alloc(1, MemType::BootloaderReclaimable, false)?;
     write_gdt(gdt_page);
+    // The MP request: CPUs, AP stacks, the real-mode page (§5, §8).
+    let mut mp = match scan.get(Feature::Mp) {
+        Some(req) => {
+            let flags = requests::field(image, &req, 48)?;
+            let dmar = rsdp
+                .as_ref()
+                .and_then(|(_, r)| firmware::acpi_table(r, b"DMAR"));
+            mp::prepare(flags, madt, dmar, stack_size, &mut tracker)?
+        }
+        None => None,
+    };
 
     let strings: usize = loaded
         .iter()
         .map(|(m, _)| m.path.len() + m.cmdline.len() + 64)
         .sum();
-    let arena_bytes = 16 * 1024 + (loaded.len() as u64 + 1) * 256 + strings as u64;
+    let arena_bytes = 16 * 1024
+        + (loaded.len() as u64 + 1) * 256
+        + strings as u64
+        + mp.as_ref().map_or(0, mp::Prepared::arena_bytes);
     let mut arena = arena::Arena::new(&mut tracker, arena_bytes)?;
     let facts = respond::Facts {
         kernel,
@@ -267,6 +288,7 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         smbios: firmware::smbios(),
         system_table: firmware::system_table(),
         boot_time: firmware::unix_time(),
+        mp: mp.as_ref(),
     };
     let pending = respond::serve(&facts, image, &scan, &mut arena)?;
 
@@ -282,13 +304,14 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         .collect();
     let firmware_entries = snapshot.len();
     drop(snapshot);
-    let nx = cpu_has_nx();
+    let nx = cpu::has_nx();
     let layout = address_space::Layout {
         plan: &plan,
         image_phys,
         gop,
         high_regions: &high_regions,
         trampoline: trampoline::code_range(),
+        ap_page: mp.as_ref().and_then(mp::Prepared::page),
         nx,
     };
     let pml4 = address_space::build(&mut tracker, &layout)?;
@@ -296,6 +319,9 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         "page tables built (PML4 at {pml4:#x}, NX {})",
         if nx { "on" } else { "off" }
     );
+    if let Some(mp) = mp.as_mut() {
+        mp.set_tables(pml4, gdt_page + GDTR_OFFSET, nx);
+    }
 
     // The memory map buffer: pointer array then entries, allocated last.
     let capacity = firmware_entries + 3 * (tracker.list().len() + 2) + MEMMAP_SLACK;
@@ -377,6 +403,11 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
     // The UEFI map buffer stays alive (loader data) for the kernel.
     core::mem::forget(final_map);
 
+    // The APs, last: every table they use is final now (§8 "MP").
+    if let (Some(mp), Some(slots)) = (mp.as_mut(), pending.mp) {
+        mp.start(&slots);
+    }
+
     let _ = writeln!(
         serial::Com1,
         "loader: {count} memory map entries; jumping to kernel entry {entry_point:#x}"
@@ -400,13 +431,6 @@ fn write_gdt(page: u64) {
     let off = GDTR_OFFSET as usize;
     bytes[off..off + 2].copy_from_slice(&GDT_LIMIT.to_le_bytes());
     bytes[off + 2..off + 10].copy_from_slice(&(HHDM_OFFSET + page).to_le_bytes());
-}
-
-/// CPUID.80000001h:EDX bit 20 (Intel SDM Vol. 2A, CPUID).
-fn cpu_has_nx() -> bool {
-    use core::arch::x86_64::__cpuid;
-    let max = __cpuid(0x8000_0000).eax;
-    max >= 0x8000_0001 && __cpuid(0x8000_0001).edx & (1 << 20) != 0
 }
 
 /// After ExitBootServices: report on COM1 and halt forever.

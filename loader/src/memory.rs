@@ -53,6 +53,26 @@ impl Tracker {
         self.alloc_aligned(pages, PAGE_SIZE, ty, anywhere)
     }
 
+    /// Allocates `pages` zeroed pages that end at or below `max` (the
+    /// last byte's address, UEFI AllocateMaxAddress), with no fallback.
+    pub fn alloc_below(&mut self, pages: u64, max: u64, ty: MemType) -> Result<u64, LoaderError> {
+        let count = usize::try_from(pages).map_err(|_| LoaderError::TooLarge("allocation"))?;
+        let ptr = boot::allocate_pages(
+            AllocateType::MaxAddress(max),
+            MemoryType::LOADER_DATA,
+            count,
+        )
+        .map_err(LoaderError::firmware("AllocatePages"))?;
+        let base = ptr.as_ptr() as u64;
+        let len =
+            usize::try_from(pages * PAGE_SIZE).map_err(|_| LoaderError::TooLarge("allocation"))?;
+        // SAFETY: `[base, base+len)` was just allocated to us and nothing
+        // else refers to it yet.
+        unsafe { phys_bytes(base, len) }.fill(0);
+        self.record(base, pages, ty);
+        Ok(base)
+    }
+
     /// Allocates `pages` zeroed pages whose base is `align`-aligned.
     pub fn alloc_aligned(
         &mut self,

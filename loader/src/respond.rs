@@ -46,6 +46,8 @@ pub struct Facts<'a> {
     pub system_table: u64,
     /// UNIX seconds at boot.
     pub boot_time: i64,
+    /// The prepared MP start, if the kernel sent the MP request.
+    pub mp: Option<&'a crate::mp::Prepared>,
 }
 
 /// Responses completed after ExitBootServices, and the entry point.
@@ -54,6 +56,8 @@ pub struct Pending {
     pub memmap: Option<u64>,
     /// Physical address of the EFI memory map response, if requested.
     pub efi_memmap: Option<u64>,
+    /// Where the MP response lives, completed once the APs are up.
+    pub mp: Option<crate::mp::Slots>,
     /// Where the kernel starts (ELF entry or entry point request).
     pub entry: u64,
 }
@@ -88,6 +92,7 @@ pub fn serve(
     let mut pending = Pending {
         memmap: None,
         efi_memmap: None,
+        mp: None,
         entry: f.plan.entry,
     };
     for req in &scan.requests {
@@ -199,7 +204,15 @@ fn answer(
             pending.efi_memmap = Some(phys);
             phys
         }
-        Feature::Mp | Feature::ExecutableCmdline | Feature::DeviceTree => return Ok(None),
+        Feature::Mp => match f.mp {
+            Some(mp) => {
+                let (phys, slots) = mp.reserve(arena)?;
+                pending.mp = Some(slots);
+                phys
+            }
+            None => return Ok(None),
+        },
+        Feature::ExecutableCmdline | Feature::DeviceTree => return Ok(None),
     };
     Ok(Some(phys))
 }

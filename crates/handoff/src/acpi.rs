@@ -1,4 +1,4 @@
-//! ACPI table walking: RSDP, RSDT/XSDT and MADT IO APICs (§10 steps 7, 12).
+//! ACPI table walking: RSDP, RSDT/XSDT, MADT IO APICs, DMAR (§10 steps 7, 12).
 //!
 //! Pure parsing over byte slices; the loader supplies the physical memory.
 
@@ -160,6 +160,20 @@ pub fn madt_io_apics(madt: &[u8]) -> impl Iterator<Item = IoApic> + '_ {
     })
 }
 
+/// Offset of the DMAR `Flags` byte (Intel VT-d 4.1 §8.1).
+const DMAR_FLAGS: usize = 37;
+/// DMAR flags: INTR_REMAP (bit 0) and X2APIC_OPT_OUT (bit 1).
+const DMAR_OPT_OUT: u8 = 0b11;
+
+/// Whether a DMAR table asks the OS not to enable x2APIC: both
+/// INTR_REMAP and X2APIC_OPT_OUT set (Intel VT-d 4.1 §8.1). A DMAR too
+/// short to hold the flags asks nothing.
+#[must_use]
+pub fn dmar_x2apic_opt_out(dmar: &[u8]) -> bool {
+    dmar.get(DMAR_FLAGS)
+        .is_some_and(|f| f & DMAR_OPT_OUT == DMAR_OPT_OUT)
+}
+
 /// I/O APIC register helpers (Intel 82093AA datasheet §3.2).
 pub mod ioapic {
     /// IOREGSEL offset from the base.
@@ -280,6 +294,17 @@ mod tests {
                 gsi_base: 24
             }]
         );
+    }
+
+    #[test]
+    fn dmar_opt_out_needs_both_flags() {
+        let mut dmar = table(b"DMAR", &[46, 0b11, 0, 0]);
+        assert!(dmar_x2apic_opt_out(&dmar));
+        dmar[DMAR_FLAGS] = 0b10;
+        assert!(!dmar_x2apic_opt_out(&dmar));
+        dmar[DMAR_FLAGS] = 0b01;
+        assert!(!dmar_x2apic_opt_out(&dmar));
+        assert!(!dmar_x2apic_opt_out(&dmar[..37]));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! hardware lives here: `limine.conf` parsing, ELF validation and load
 //! planning, the request scan and base-revision handshake, memory-map
 //! conversion, page-table construction over an abstract memory, ACPI table
-//! walking, GOP pixel formats and the `#[repr(C)]` response layouts.
+//! walking, the MADT's CPU list and the MP start-up plan, GOP pixel
+//! formats and the `#[repr(C)]` response layouts.
 //! Section numbers (§N) refer to `limine-protocol.md` in the shared docs.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -14,10 +15,12 @@ extern crate alloc;
 pub mod acpi;
 pub mod bytes;
 pub mod config;
+pub mod cpus;
 pub mod elf;
 pub mod framebuffer;
 pub mod memmap;
 pub mod modules;
+pub mod mp;
 pub mod paging;
 pub mod requests;
 pub mod responses;

@@ -73,7 +73,7 @@ features! {
     Framebuffer = [0x9d58_27dc_d881_dd75, 0xa314_8604_f6fa_b11b], 48;
     /// Paging mode (revision ≥ 1 adds max/min mode).
     PagingMode = [0x95c1_a0ed_ab09_44cb, 0xa4e5_cb38_42f7_488a], 56;
-    /// Multiprocessor start-up (not served).
+    /// Multiprocessor start-up; `flags` at 48 (bit 0: try x2APIC).
     Mp = [0x95a6_7b81_9a1b_857e, 0xa0b6_1b72_3b6a_73e0], 56;
     /// Memory map.
     MemoryMap = [0x67cf_3d9d_378a_806f, 0xe304_acdf_c50c_3c62], 48;
@@ -428,6 +428,21 @@ mod tests {
             scan(&img),
             Err(ScanError::DuplicateBaseRevision { offset: 32 })
         );
+    }
+
+    #[test]
+    fn mp_request_flags_are_read_at_48() {
+        let img = Img::new()
+            .request(Feature::Mp, 0, &[1])
+            .request(Feature::Hhdm, 0, &[])
+            .0;
+        let found = scan(&img).unwrap();
+        let mp = found.get(Feature::Mp).unwrap();
+        assert_eq!(Feature::Mp.request_size(), 56);
+        assert_eq!(field(&img, &mp, 48), Ok(1));
+        assert!(found.get(Feature::Hhdm).is_some(), "scan resumes after 48");
+        let img = Img::new().request(Feature::Mp, 0, &[]).0;
+        assert_eq!(scan(&img), Err(ScanError::RequestTruncated { offset: 8 }));
     }
 
     #[test]

@@ -102,6 +102,42 @@ pub struct ArrayResponse {
     pub items: u64,
 }
 
+/// MP response (§5, 32 bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct MpResponse {
+    /// Response revision (0).
+    pub revision: u64,
+    /// Bit 0: x2APIC mode is on ([`MP_X2APIC`]).
+    pub flags: u32,
+    /// Local APIC id of the bootstrap CPU.
+    pub bsp_lapic_id: u32,
+    /// Entries in `cpus`, the bootstrap CPU included.
+    pub cpu_count: u64,
+    /// Array of [`SmpInfo`] pointers (HHDM).
+    pub cpus: u64,
+}
+
+/// MP response `flags` bit 0, also the MP request's "try x2APIC" bit
+/// (§4, §5).
+pub const MP_X2APIC: u32 = 1 << 0;
+
+/// `limine_smp_info`: one CPU of the MP response (§5, 32 bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct SmpInfo {
+    /// ACPI processor UID from the MADT.
+    pub processor_id: u32,
+    /// Local APIC (or x2APIC) id.
+    pub lapic_id: u32,
+    /// Reserved; like Limine, the AP's stack top (HHDM), 0 for the BSP.
+    pub reserved: u64,
+    /// Written by the kernel: where the parked AP jumps (0 = stay).
+    pub goto_address: u64,
+    /// Free for the kernel.
+    pub extra_argument: u64,
+}
+
 /// Revisions Limine 8.2 puts in responses (§1).
 pub mod revision {
     /// Framebuffer response.
@@ -283,6 +319,8 @@ mod tests {
         assert_eq!(size_of::<VideoMode>(), 40);
         assert_eq!(size_of::<Uuid>(), 16);
         assert_eq!(size_of::<File>(), 112);
+        assert_eq!(size_of::<MpResponse>(), 32);
+        assert_eq!(size_of::<SmpInfo>(), 32);
         assert_eq!(size_of::<[u64; 7]>(), usize::from(GDT_LIMIT) + 1);
     }
 
@@ -336,6 +374,18 @@ mod tests {
         assert_eq!(offset_of!(ExecutableAddressResponse, virtual_base), 16);
         assert_eq!(offset_of!(SmbiosResponse, entry_64), 16);
         assert_eq!(offset_of!(BootloaderInfoResponse, version), 16);
+    }
+
+    #[test]
+    fn mp_offsets_match_section_5() {
+        assert_eq!(offset_of!(MpResponse, flags), 8);
+        assert_eq!(offset_of!(MpResponse, bsp_lapic_id), 12);
+        assert_eq!(offset_of!(MpResponse, cpu_count), 16);
+        assert_eq!(offset_of!(MpResponse, cpus), 24);
+        assert_eq!(offset_of!(SmpInfo, lapic_id), 4);
+        assert_eq!(offset_of!(SmpInfo, reserved), 8);
+        assert_eq!(offset_of!(SmpInfo, goto_address), 16);
+        assert_eq!(offset_of!(SmpInfo, extra_argument), 24);
     }
 
     #[test]

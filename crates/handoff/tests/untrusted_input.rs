@@ -1,7 +1,8 @@
-//! Property tests: untrusted inputs (ELF, config, image) never panic.
+//! Property tests: untrusted inputs (ELF, config, image, MADT) never panic.
 
+use handoff::cpus::madt_cpus;
 use handoff::elf::{self, ElfError, KERNEL_MIN_VADDR};
-use handoff::{config, requests};
+use handoff::{config, mp, requests};
 use proptest::prelude::*;
 
 /// A small valid kernel-shaped ELF: text, rodata, data, hole, stack.
@@ -56,7 +57,73 @@ fn exercise(file: &[u8]) -> Result<(), ElfError> {
     Ok(())
 }
 
+/// A MADT with two local APICs, an IO APIC and a local x2APIC.
+fn valid_madt() -> Vec<u8> {
+    let mut t = vec![0u8; 44];
+    t[..4].copy_from_slice(b"APIC");
+    t.extend_from_slice(&[0, 8, 0, 0, 1, 0, 0, 0]);
+    t.extend_from_slice(&[0, 8, 1, 1, 1, 0, 0, 0]);
+    t.extend_from_slice(&[1, 12, 0, 0, 0, 0, 0xc0, 0xfe, 0, 0, 0, 0]);
+    t.extend_from_slice(&[9, 16, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+    let len = t.len() as u32;
+    t[4..8].copy_from_slice(&len.to_le_bytes());
+    t
+}
+
+/// Walks a (possibly broken) MADT and plans a start from it; checks the
+/// results hang together.
+fn exercise_madt(table: &[u8], bsp: u32, x2apic: bool) {
+    let found = madt_cpus(table);
+    let room = table.len().saturating_sub(44) / 8;
+    assert!(found.cpus.len() <= room);
+    for (i, c) in found.cpus.iter().enumerate() {
+        assert!(found.cpus[i + 1..].iter().all(|d| d.apic_id != c.apic_id));
+    }
+    let plan = mp::plan(&found.cpus, bsp, x2apic);
+    assert_eq!(plan.cpus.iter().filter(|c| c.bsp).count(), 1);
+    assert_eq!(
+        plan.cpus.len() + plan.unreachable.len(),
+        found.cpus.len() + usize::from(!plan.bsp_listed)
+    );
+    let mut ptrs: Vec<u64> = (0..plan.cpus.len() as u64).collect();
+    let started: Vec<bool> = plan.cpus.iter().map(|c| c.bsp).collect();
+    assert_eq!(mp::compact(&mut ptrs, &started), 1);
+}
+
+#[test]
+fn the_seed_madt_is_valid() {
+    let found = madt_cpus(&valid_madt());
+    assert_eq!(found.error, None);
+    assert_eq!(found.cpus.len(), 3);
+}
+
 proptest! {
+    #[test]
+    fn madt_random_bytes_never_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..512),
+        bsp in any::<u32>(),
+        x2apic in any::<bool>(),
+    ) {
+        exercise_madt(&bytes, bsp, x2apic);
+    }
+
+    #[test]
+    fn madt_mutations_never_panic(
+        edits in prop::collection::vec((0usize..128, any::<u8>()), 1..12),
+        cut in 0usize..128,
+        bsp in 0u32..4,
+        x2apic in any::<bool>(),
+    ) {
+        let mut table = valid_madt();
+        for (at, byte) in edits {
+            let n = table.len();
+            table[at % n] = byte;
+        }
+        let cut = cut.min(table.len());
+        exercise_madt(&table[..cut], bsp, x2apic);
+        exercise_madt(&table, bsp, x2apic);
+    }
+
     #[test]
     fn elf_mutations_never_panic(
         edits in prop::collection::vec((0usize..400, any::<u8>()), 1..16),
