@@ -20,7 +20,6 @@ use crate::boot::MpInfo;
 use crate::mm::stack::KernelStack;
 use crate::sync::SpinLock;
 use crate::task::{sched, Thread};
-use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU8, Ordering};
@@ -162,13 +161,16 @@ fn start_one(cpu: &'static limine::mp::Cpu) -> Result<usize, Failure> {
         idle,
     });
     STATUS[number].store(WAITING, Ordering::Release);
-    let start: &'static smp::ApStart = Box::leak(Box::new(smp::ApStart {
-        root,
-        stack_top,
-        main: ap_main,
-        arg: number as u64,
-    }));
-    smp::send(cpu, start);
+    smp::send(
+        cpu,
+        number,
+        smp::ApStart {
+            root,
+            stack_top,
+            main: ap_main,
+            arg: number as u64,
+        },
+    );
     let deadline = crate::time::now_ns().saturating_add(AP_TIMEOUT_NS);
     loop {
         match STATUS[number].load(Ordering::Acquire) {
@@ -176,13 +178,13 @@ fn start_one(cpu: &'static limine::mp::Cpu) -> Result<usize, Failure> {
             FAILED => return Err("it could not set itself up (out of memory)".into()),
             _ if crate::time::now_ns() > deadline => {
                 // Take the start record back: an AP that arrives late then
-                // finds none and halts, and the number can go to the next
-                // CPU. If the AP already took it, it is somewhere in its
-                // set-up and may still publish this number: start no more.
-                let taken_back = BOOT[number].lock().take().is_some();
+                // finds none and halts. Either way no further CPU is
+                // started, so no CPU number or start slot is ever handed
+                // out twice while a late AP might still use it.
+                let _ = BOOT[number].lock().take();
                 return Err(Failure {
                     why: "it did not report in within 2 s",
-                    stop: !taken_back,
+                    stop: true,
                 });
             }
             _ => core::hint::spin_loop(),

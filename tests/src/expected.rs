@@ -96,6 +96,7 @@ pub const M8: &[&str] = &[
     "lock_torture",
     "tlb_shootdown",
     "parallel_spawn_and_fault_storm",
+    "m8_user_checks",
 ];
 
 /// M8 checks that `m3-tests.exe smp` reports from ring 3, in its order.

@@ -266,7 +266,7 @@ fn threads_run_on_every_cpu(_: &Context<'_>) -> Outcome {
 }
 
 /// Increments per thread in the lock torture test.
-const TORTURE_ROUNDS: u64 = 20_000;
+const TORTURE_ROUNDS: u64 = 4_000;
 static TORTURE_LOCK: SpinLock<u64> = SpinLock::new(0);
 static RACY: AtomicU64 = AtomicU64::new(0);
 static AT_GATE: AtomicUsize = AtomicUsize::new(0);

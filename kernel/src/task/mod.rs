@@ -164,7 +164,12 @@ pub fn reclaim(mut shared: SharedProcess) -> Option<Process> {
     let deadline = crate::time::now_ns() + 1_000_000_000;
     loop {
         match Arc::try_unwrap(shared) {
-            Ok(p) => return Some(p.into_inner()),
+            Ok(p) => {
+                // The last thread's CPU may still be finishing its drop
+                // (kernel stack, thread memory): wait until it has.
+                sched::quiesce();
+                return Some(p.into_inner());
+            }
             Err(again) if crate::time::now_ns() < deadline => {
                 shared = again;
                 sched::yield_now();

@@ -496,8 +496,43 @@ pub fn kick(thread: &Thread) {
     });
 }
 
+/// Reschedule IPIs taken, per CPU (see [`quiesce`]).
+static IPIS_TAKEN: [AtomicU64; MAX_CPUS] = [const { AtomicU64::new(0) }; MAX_CPUS];
+
 /// The reschedule IPI's handler: the interrupt exit path does the work.
-pub fn on_resched_ipi(_vector: u8) {}
+pub fn on_resched_ipi(_vector: u8) {
+    IPIS_TAKEN[percpu::cpu_id()].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Returns once every other CPU has taken an interrupt since the call:
+/// whatever a CPU did with interrupts off when it was called (a switch and
+/// the drop of the thread it switched away from, say) is finished. One
+/// reschedule IPI each; a CPU that does not answer within a second is
+/// logged and not waited for.
+pub fn quiesce() {
+    let me = percpu::cpu_id();
+    let online = percpu::online_count();
+    if online <= 1 {
+        return;
+    }
+    let mut seen = [0u64; MAX_CPUS];
+    for (cpu, s) in seen.iter_mut().enumerate().take(online) {
+        *s = IPIS_TAKEN[cpu].load(Ordering::Acquire);
+    }
+    for cpu in (0..online).filter(|&c| c != me) {
+        crate::arch::lapic::send_ipi(percpu::apic_id_of(cpu), RESCHED_VECTOR);
+    }
+    let deadline = crate::time::now_ns() + 1_000_000_000;
+    for cpu in (0..online).filter(|&c| c != me) {
+        while IPIS_TAKEN[cpu].load(Ordering::Acquire) == seen[cpu] {
+            if crate::time::now_ns() > deadline {
+                log::error!("sched: CPU {cpu} did not answer a quiesce IPI in 1 s");
+                break;
+            }
+            core::hint::spin_loop();
+        }
+    }
+}
 
 /// Restricts `thread` to the CPUs in `mask` (bit n = CPU n; bits of CPUs
 /// that are not online are dropped). Returns the previous mask. The

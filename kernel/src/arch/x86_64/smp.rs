@@ -11,6 +11,7 @@
 //! reported in.
 
 use core::arch::global_asm;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use limine::mp::Cpu;
 
@@ -49,12 +50,41 @@ extern "C" {
     fn ferrite_ap_entry(cpu: &Cpu) -> !;
 }
 
-/// Sends the parked AP `cpu` to `start` (which must stay valid until the
-/// AP has switched to its stack; the kernel keeps it for ever).
-pub fn send(cpu: &'static Cpu, start: &'static ApStart) {
+/// Start records, one per CPU number. They live in the kernel image, which
+/// the loader's page tables map too (the AP reads its record before it
+/// switches to the kernel's tables; the kernel heap is not mapped there).
+struct StartSlot(UnsafeCell<ApStart>);
+
+// SAFETY: slot n is written only by `send` for CPU number n, before that
+// CPU is sent on (the SeqCst stores in `send` order the write before it),
+// and read only by that CPU's entry stub afterwards.
+unsafe impl Sync for StartSlot {}
+
+extern "C" fn never(_: u64) -> ! {
+    super::cpu::halt_forever()
+}
+
+static STARTS: [StartSlot; super::percpu::MAX_CPUS] = [const {
+    StartSlot(UnsafeCell::new(ApStart {
+        root: 0,
+        stack_top: 0,
+        main: never,
+        arg: 0,
+    }))
+}; super::percpu::MAX_CPUS];
+
+/// Sends the parked AP `cpu` on as CPU number `number` with `start`.
+/// Each number is sent at most once.
+pub fn send(cpu: &'static Cpu, number: usize, start: ApStart) {
+    let Some(slot) = STARTS.get(number) else {
+        return;
+    };
+    // SAFETY: this number's slot has not been handed to any CPU yet (each
+    // number is sent once), so nothing reads it while it is written.
+    unsafe { *slot.0.get() = start };
     cpu.extra
-        .store(start as *const ApStart as u64, Ordering::SeqCst);
-    // The crate's write is a SeqCst store, ordered after the one above.
+        .store(slot.0.get() as u64, Ordering::SeqCst);
+    // The crate's write is a SeqCst store, ordered after the ones above.
     cpu.goto_address.write(ferrite_ap_entry);
 }
 

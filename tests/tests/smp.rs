@@ -1,0 +1,125 @@
+//! The multi-CPU boots: the whole milestone suite at `-smp 4` (M0–M3 must
+//! hold with every CPU running, and M8 checks the CPUs themselves), and a
+//! panic on one CPU that must stop the others and say what each ran.
+
+use ferrite_tests::images::{self, KernelFlavor, Volume};
+use ferrite_tests::qemu::{self, Boot, Ending, Medium, Run, EXIT_FATAL};
+use ferrite_tests::{expected, suite, transcript};
+use std::sync::OnceLock;
+
+fn suite_smp() -> &'static Run {
+    static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
+    let run = RUN.get_or_init(|| {
+        let image = suite::build_image_as("suite", "suite-smp")?;
+        qemu::boot(&Boot {
+            medium: Medium::Disk(&image),
+            timeout: suite::boot_timeout(),
+            stop_on: None,
+            name: "suite-smp",
+            extra_args: expected::SMP_ARGS,
+        })
+    });
+    match run {
+        Ok(run) => run,
+        Err(e) => panic!("could not boot the milestone kernel at -smp 4: {e}"),
+    }
+}
+
+fn judge(milestone: &str, lists: &[&[&str]]) {
+    let all: Vec<&str> = lists.iter().flat_map(|l| l.iter().copied()).collect();
+    if let Err(report) = transcript::judge_milestone(suite_smp(), milestone, &all) {
+        panic!("{milestone} at -smp 4 failed:\n{report}");
+    }
+}
+
+#[test]
+fn m8_every_cpu_runs_threads() {
+    judge("M8", &[expected::M8, expected::M8_USER]);
+}
+
+#[test]
+fn earlier_milestones_hold_on_four_cpus() {
+    judge("M0", &[expected::M0]);
+    judge("M1", &[expected::M1]);
+    judge("M2", &[expected::M2, expected::M2_USER]);
+    judge("M3", &[expected::M3, expected::M3_USER]);
+}
+
+#[test]
+fn suite_at_smp4_passes_and_exits_cleanly() {
+    if let Err(report) = transcript::judge_suite(suite_smp()) {
+        panic!("milestone suite at -smp 4 failed:\n{report}");
+    }
+}
+
+#[test]
+fn panic_on_one_cpu_stops_the_others() {
+    let run = (|| {
+        let kernel = images::build_kernel(KernelFlavor::Milestones)?;
+        let loader = images::build_loader()?;
+        let config = images::limine_conf("test=smp_panic", &[]);
+        let image = images::scratch_dir().join("smp-panic.img");
+        Volume::new(&loader, &kernel, &config)?.write(&image)?;
+        qemu::boot(&Boot {
+            medium: Medium::Disk(&image),
+            timeout: suite::boot_timeout(),
+            stop_on: None,
+            name: "smp-panic",
+            extra_args: expected::SMP_ARGS,
+        })
+    })()
+    .unwrap_or_else(|e| panic!("could not boot: {e}"));
+    let text = transcript::clean(&run.serial);
+    // The spinning threads' ids, as the report prints them, must be
+    // kernel threads (process 0) on CPUs 1–3, each stopped at an address.
+    let mut needles: Vec<(String, String)> = vec![
+        ("KERNEL PANIC: panicked at".into(), "no panic report".into()),
+        (
+            "smp_panic scenario: a deliberate panic on CPU 0".into(),
+            "the panic message is missing".into(),
+        ),
+        (
+            "cpu 0 (APIC id 0): stopped the others".into(),
+            "the panicking CPU does not say it stopped the others".into(),
+        ),
+        (
+            "3 of 3 other CPU(s) stopped".into(),
+            "not every other CPU stopped".into(),
+        ),
+    ];
+    for cpu in 1..4 {
+        needles.push((
+            format!("cpu {cpu} (APIC id {cpu}): stopped at 0x"),
+            format!("CPU {cpu} did not report where it stopped"),
+        ));
+    }
+    let pairs: Vec<(&str, &str)> = needles
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let mut problems = Vec::new();
+    for cpu in 1..4 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("cpu {cpu} (APIC id {cpu}): stopped at 0x")));
+        if let Some(l) = line {
+            if !l.ends_with("of process 0") || l.contains("running thread 0 ") {
+                problems.push(format!(
+                    "CPU {cpu} was not running its spinning kernel thread: {l}"
+                ));
+            }
+        }
+    }
+    let result = transcript::expect_lines_allowing_fatal(
+        &run,
+        &pairs,
+        &["KERNEL PANIC: panicked at kernel/src/milestones/m8.rs:"],
+        Ending::Exited(EXIT_FATAL),
+    );
+    if let Err(report) = result {
+        panic!("{report}");
+    }
+    if !problems.is_empty() {
+        panic!("{}", transcript::failure(&run, &problems));
+    }
+}
