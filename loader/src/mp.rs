@@ -86,6 +86,8 @@ pub fn prepare(
         return Ok(None);
     };
     let found = madt_cpus(madt);
+    #[cfg(feature = "mp-check")]
+    let found = crate::mp_check::with_phantom(found);
     if let Some(e) = found.error {
         say!("MP: {e}; using the {} CPU(s) before it", found.cpus.len());
     }
@@ -354,6 +356,63 @@ impl Prepared {
             self.plan.cpus.len(),
             self.bsp_apic_id,
             if self.x2apic { "on" } else { "off" }
+        );
+    }
+
+    /// Planned CPUs (the response's capacity).
+    #[cfg(feature = "mp-check")]
+    pub fn cpu_count(&self) -> usize {
+        self.plan.cpus.len()
+    }
+
+    /// Check build: physical addresses the APs use (page, stack tops).
+    #[cfg(feature = "mp-check")]
+    pub fn places(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        let page = self.page.map(|(p, _)| ("real-mode page", p));
+        let stacks = self
+            .stacks
+            .iter()
+            .filter(|&&t| t != 0)
+            .map(|&t| ("AP stack top", t - 1 - HHDM_OFFSET));
+        page.into_iter().chain(stacks)
+    }
+
+    /// Check build: sends the started APs through the probe, then INIT
+    /// so they stay out of memory the kernel reclaims.
+    #[cfg(feature = "mp-check")]
+    pub fn check(
+        &self,
+        slots: &Slots,
+        records: &crate::mp_check::Records,
+        pml4: u64,
+        gdt: u64,
+        nx: bool,
+    ) {
+        let Some(rate) = self.rate else { return };
+        let want = crate::mp_check::Expected {
+            pml4,
+            gdt,
+            nx,
+            x2apic: self.x2apic,
+        };
+        let info_size = core::mem::size_of::<SmpInfo>() as u64;
+        let aps =
+            || (0..self.plan.cpus.len()).filter(|&i| self.started[i] && !self.plan.cpus[i].bsp);
+        let list = aps().map(|i| {
+            (
+                slots.infos + i as u64 * info_size,
+                self.stacks[i],
+                self.plan.cpus[i].apic_id,
+            )
+        });
+        crate::mp_check::run(records, list, &want, rate.ticks_per_us());
+        let apic = Apic::new(self.x2apic);
+        for i in aps() {
+            apic.send(Ipi::Init, self.plan.cpus[i].apic_id, rate);
+        }
+        let _ = writeln!(
+            Com1,
+            "loader: MP check: APs sent INIT (check build: none stays parked)"
         );
     }
 
