@@ -59,7 +59,8 @@ pub struct Prepared {
     /// Real-mode page and its SIPI vector; `None`: start no AP (the
     /// response then lists the BSP alone).
     page: Option<(u64, u8)>,
-    /// Per planned CPU: HHDM stack top (0 for the BSP).
+    /// Per planned CPU: HHDM stack top (0 for the BSP and for APs that
+    /// are not started).
     stacks: Vec<u64>,
     /// Per planned CPU: reported in (the BSP from the start).
     started: Vec<bool>,
@@ -120,25 +121,25 @@ pub fn prepare(
         }
     }
     let mut stacks = vec![0; plan.cpus.len()];
+    let mut to_start = 0;
     if page.is_some() {
         for i in plan.aps() {
-            let base = tracker.alloc(
-                stack_size / PAGE_SIZE,
-                MemType::BootloaderReclaimable,
-                false,
-            )?;
-            stacks[i] = hhdm(base + stack_size);
+            let pages = stack_size / PAGE_SIZE;
+            match tracker.alloc(pages, MemType::BootloaderReclaimable, false) {
+                Ok(base) => stacks[i] = hhdm(base + stack_size),
+                Err(e) => {
+                    // A huge (or bogus) MADT must not stop the boot.
+                    say!("MP: no memory for more AP stacks ({e}); starting {to_start} AP(s)");
+                    break;
+                }
+            }
+            to_start += 1;
         }
     }
     let started = plan.cpus.iter().map(|c| c.bsp).collect();
     say!(
-        "MP: {} CPU(s) in the MADT, {} AP(s) to start, BSP APIC id {bsp_apic_id}, x2APIC {}",
+        "MP: {} CPU(s) in the MADT, {to_start} AP(s) to start, BSP APIC id {bsp_apic_id}, x2APIC {}",
         found.cpus.len(),
-        if page.is_some() {
-            plan.aps().count()
-        } else {
-            0
-        },
         if x2apic { "on" } else { "off" }
     );
     Ok(Some(Prepared {
@@ -323,7 +324,7 @@ impl Prepared {
             let params = (page + PARAMS_OFFSET) as *mut ApParams;
             for i in 0..self.plan.cpus.len() {
                 let c = self.plan.cpus[i];
-                if c.bsp {
+                if c.bsp || self.stacks[i] == 0 {
                     continue;
                 }
                 let info = hhdm(slots.infos) + i as u64 * core::mem::size_of::<SmpInfo>() as u64;
