@@ -1,6 +1,8 @@
 # Ferrite build entry points. Thin on purpose: each target maps to one step.
 #   make deps       install what the build and the tests need (Debian), idempotent
 #   make iso        kernel + boot volume + hybrid ISO (target/ferrite.iso)
+#                   (make iso LOADER_FEATURES=mp-check: the loader checks the
+#                   parked APs' state and logs it, a test build)
 #   make qemu       boot the ISO on OVMF, serial on this terminal
 #   make qemu-log   the same, also writing target/serial.log and target/qemu.log
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
@@ -75,7 +77,8 @@ kernel:
 	CARGO_TARGET_DIR=$(TARGET)/kernel $(CARGO) build -p ferrite-kernel --target x86_64-unknown-none --release
 
 loader:
-	CARGO_TARGET_DIR=$(TARGET)/loader $(CARGO) build -p ferrite-loader --target x86_64-unknown-uefi --release
+	CARGO_TARGET_DIR=$(TARGET)/loader $(CARGO) build -p ferrite-loader --target x86_64-unknown-uefi --release \
+		$(if $(LOADER_FEATURES),--features $(LOADER_FEATURES))
 
 user:
 	CARGO_TARGET_DIR=$(TARGET)/user $(CARGO) build --release --target x86_64-pc-windows-msvc \
@@ -148,6 +151,7 @@ lint:
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none --features milestones -- -D warnings
 	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi -- -D warnings
+	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi --features mp-check -- -D warnings
 
 clean:
 	$(CARGO) clean

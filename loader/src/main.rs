@@ -21,6 +21,8 @@ mod interrupts;
 mod ipi;
 mod memory;
 mod mp;
+#[cfg(feature = "mp-check")]
+mod mp_check;
 mod respond;
 mod serial;
 mod trampoline;
@@ -264,6 +266,9 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         }
         None => None,
     };
+    #[cfg(feature = "mp-check")]
+    let check_records =
+        mp_check::Records::new(&mut tracker, mp.as_ref().map_or(0, mp::Prepared::cpu_count))?;
 
     let strings: usize = loaded
         .iter()
@@ -374,6 +379,10 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
         Ok(n) => n,
         Err(e) => halt_with(format_args!("loader: error: {e}")),
     };
+    #[cfg(feature = "mp-check")]
+    if let Some(mp) = &mp {
+        mp_check::memmap_types(&entries[..count], mp.places());
+    }
     if let Some(resp) = pending.memmap {
         for i in 0..count {
             let ptr = HHDM_OFFSET + entries_phys + 24 * i as u64;
@@ -406,6 +415,8 @@ fn run() -> Result<core::convert::Infallible, LoaderError> {
     // The APs, last: every table they use is final now (§8 "MP").
     if let (Some(mp), Some(slots)) = (mp.as_mut(), pending.mp) {
         mp.start(&slots);
+        #[cfg(feature = "mp-check")]
+        mp.check(&slots, &check_records, pml4, gdt_page, nx);
     }
 
     let _ = writeln!(

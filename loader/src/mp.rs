@@ -59,7 +59,8 @@ pub struct Prepared {
     /// Real-mode page and its SIPI vector; `None`: start no AP (the
     /// response then lists the BSP alone).
     page: Option<(u64, u8)>,
-    /// Per planned CPU: HHDM stack top (0 for the BSP).
+    /// Per planned CPU: HHDM stack top (0 for the BSP and for APs that
+    /// are not started).
     stacks: Vec<u64>,
     /// Per planned CPU: reported in (the BSP from the start).
     started: Vec<bool>,
@@ -86,6 +87,8 @@ pub fn prepare(
         return Ok(None);
     };
     let found = madt_cpus(madt);
+    #[cfg(feature = "mp-check")]
+    let found = crate::mp_check::with_phantom(found);
     if let Some(e) = found.error {
         say!("MP: {e}; using the {} CPU(s) before it", found.cpus.len());
     }
@@ -118,25 +121,25 @@ pub fn prepare(
         }
     }
     let mut stacks = vec![0; plan.cpus.len()];
+    let mut to_start = 0;
     if page.is_some() {
         for i in plan.aps() {
-            let base = tracker.alloc(
-                stack_size / PAGE_SIZE,
-                MemType::BootloaderReclaimable,
-                false,
-            )?;
-            stacks[i] = hhdm(base + stack_size);
+            let pages = stack_size / PAGE_SIZE;
+            match tracker.alloc(pages, MemType::BootloaderReclaimable, false) {
+                Ok(base) => stacks[i] = hhdm(base + stack_size),
+                Err(e) => {
+                    // A huge (or bogus) MADT must not stop the boot.
+                    say!("MP: no memory for more AP stacks ({e}); starting {to_start} AP(s)");
+                    break;
+                }
+            }
+            to_start += 1;
         }
     }
     let started = plan.cpus.iter().map(|c| c.bsp).collect();
     say!(
-        "MP: {} CPU(s) in the MADT, {} AP(s) to start, BSP APIC id {bsp_apic_id}, x2APIC {}",
+        "MP: {} CPU(s) in the MADT, {to_start} AP(s) to start, BSP APIC id {bsp_apic_id}, x2APIC {}",
         found.cpus.len(),
-        if page.is_some() {
-            plan.aps().count()
-        } else {
-            0
-        },
         if x2apic { "on" } else { "off" }
     );
     Ok(Some(Prepared {
@@ -321,7 +324,7 @@ impl Prepared {
             let params = (page + PARAMS_OFFSET) as *mut ApParams;
             for i in 0..self.plan.cpus.len() {
                 let c = self.plan.cpus[i];
-                if c.bsp {
+                if c.bsp || self.stacks[i] == 0 {
                     continue;
                 }
                 let info = hhdm(slots.infos) + i as u64 * core::mem::size_of::<SmpInfo>() as u64;
@@ -354,6 +357,63 @@ impl Prepared {
             self.plan.cpus.len(),
             self.bsp_apic_id,
             if self.x2apic { "on" } else { "off" }
+        );
+    }
+
+    /// Planned CPUs (the response's capacity).
+    #[cfg(feature = "mp-check")]
+    pub fn cpu_count(&self) -> usize {
+        self.plan.cpus.len()
+    }
+
+    /// Check build: physical addresses the APs use (page, stack tops).
+    #[cfg(feature = "mp-check")]
+    pub fn places(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
+        let page = self.page.map(|(p, _)| ("real-mode page", p));
+        let stacks = self
+            .stacks
+            .iter()
+            .filter(|&&t| t != 0)
+            .map(|&t| ("AP stack top", t - 1 - HHDM_OFFSET));
+        page.into_iter().chain(stacks)
+    }
+
+    /// Check build: sends the started APs through the probe, then INIT
+    /// so they stay out of memory the kernel reclaims.
+    #[cfg(feature = "mp-check")]
+    pub fn check(
+        &self,
+        slots: &Slots,
+        records: &crate::mp_check::Records,
+        pml4: u64,
+        gdt: u64,
+        nx: bool,
+    ) {
+        let Some(rate) = self.rate else { return };
+        let want = crate::mp_check::Expected {
+            pml4,
+            gdt,
+            nx,
+            x2apic: self.x2apic,
+        };
+        let info_size = core::mem::size_of::<SmpInfo>() as u64;
+        let aps =
+            || (0..self.plan.cpus.len()).filter(|&i| self.started[i] && !self.plan.cpus[i].bsp);
+        let list = aps().map(|i| {
+            (
+                slots.infos + i as u64 * info_size,
+                self.stacks[i],
+                self.plan.cpus[i].apic_id,
+            )
+        });
+        crate::mp_check::run(records, list, &want, rate.ticks_per_us());
+        let apic = Apic::new(self.x2apic);
+        for i in aps() {
+            apic.send(Ipi::Init, self.plan.cpus[i].apic_id, rate);
+        }
+        let _ = writeln!(
+            Com1,
+            "loader: MP check: APs sent INIT (check build: none stays parked)"
         );
     }
 
