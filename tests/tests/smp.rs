@@ -5,13 +5,25 @@
 use ferrite_tests::images::{self, KernelFlavor, Volume};
 use ferrite_tests::qemu::{self, Boot, Ending, Medium, Run, EXIT_FATAL};
 use ferrite_tests::{expected, suite, transcript};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+
+/// One multi-CPU boot at a time: two QEMUs with four busy virtual CPUs on a
+/// two-core build machine would starve each other and skew the timing
+/// checks (sleep lengths, tick rates).
+static ONE_BOOT_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn boot_alone(boot: &Boot<'_>) -> Result<Run, String> {
+    let _turn = ONE_BOOT_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    qemu::boot(boot)
+}
 
 fn suite_smp() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
     let run = RUN.get_or_init(|| {
         let image = suite::build_image_as("suite", "suite-smp")?;
-        qemu::boot(&Boot {
+        boot_alone(&Boot {
             medium: Medium::Disk(&image),
             timeout: suite::boot_timeout(),
             stop_on: None,
@@ -60,7 +72,7 @@ fn panic_on_one_cpu_stops_the_others() {
         let config = images::limine_conf("test=smp_panic", &[]);
         let image = images::scratch_dir().join("smp-panic.img");
         Volume::new(&loader, &kernel, &config)?.write(&image)?;
-        qemu::boot(&Boot {
+        boot_alone(&Boot {
             medium: Medium::Disk(&image),
             timeout: suite::boot_timeout(),
             stop_on: None,

@@ -1,17 +1,20 @@
 //! Kernel synchronisation: one spin lock type, safe against interrupts.
 #![forbid(unsafe_code)]
 //!
-//! Every lock in the kernel is a [`SpinLock`]: holding one disables
-//! interrupts on this CPU, and dropping the guard restores the previous
-//! state. An interrupt handler therefore never finds a lock held by the
-//! code it interrupted, and a thread is never preempted while it holds a
-//! lock (a context switch happens only with no lock held, except the run
-//! queue's own hand-over inside the scheduler).
+//! Every lock in the kernel is a [`SpinLock`]: a ticket lock (fair between
+//! CPUs) whose holder runs with interrupts disabled on its CPU; dropping
+//! the guard restores the previous state. An interrupt handler therefore
+//! never finds a lock held by the code it interrupted, and a thread is
+//! never preempted while it holds a lock. No lock is held across a context
+//! switch: the scheduler drops its run-queue lock before it switches, and
+//! the thread it switched away from is requeued after the switch. A CPU
+//! waiting for a lock answers TLB shootdowns meanwhile (`arch::tlb`).
 //!
 //! Lock order (a lock may be taken while holding only locks above it):
 //! 1. process tables and handle tables (`task`)
 //! 2. a kernel object's state (event, pipe, process, thread)
-//! 3. the run queue of a CPU (`task::sched`)
+//! 3. the run queue of a CPU (`task::sched`), then a thread's state; a
+//!    second run queue only through `try_lock` (work stealing)
 //! 4. `kernel_space`, `kva`, `layout` guards
 //! 5. the heap
 //! 6. the frame allocator (never allocates)
