@@ -82,8 +82,7 @@ pub fn send(cpu: &'static Cpu, number: usize, start: ApStart) {
     // SAFETY: this number's slot has not been handed to any CPU yet (each
     // number is sent once), so nothing reads it while it is written.
     unsafe { *slot.0.get() = start };
-    cpu.extra
-        .store(slot.0.get() as u64, Ordering::SeqCst);
+    cpu.extra.store(slot.0.get() as u64, Ordering::SeqCst);
     // The crate's write is a SeqCst store, ordered after the ones above.
     cpu.goto_address.write(ferrite_ap_entry);
 }
