@@ -195,11 +195,13 @@ fn start_one(cpu: &'static limine::mp::Cpu) -> Result<usize, Failure> {
 /// A started AP's first Rust code, on its own kernel stack, interrupts off.
 extern "C" fn ap_main(number: u64) -> ! {
     let number = number as usize;
+    // GS first: every lock's spin loop reads the CPU number through it.
+    arch::enter_started_cpu(number);
     let boot = BOOT.get(number).and_then(|b| b.lock().take());
     let Some(boot) = boot else {
         arch::cpu::halt_forever()
     };
-    if arch::init_started_cpu(number, boot.ist_tops).is_err() {
+    if arch::init_started_cpu(boot.ist_tops).is_err() {
         STATUS[number].store(FAILED, Ordering::Release);
         arch::cpu::halt_forever()
     }

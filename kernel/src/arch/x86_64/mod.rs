@@ -36,12 +36,16 @@ pub fn init_cpu_tables() {
     idt::init();
 }
 
-/// On a newly started CPU (number `number`, interrupts off, kernel page
-/// tables loaded): its GS block, GDT/TSS with IST stacks at `ist_tops`,
-/// the IDT, and the same paging, user-protection and FPU settings as the
-/// bootstrap CPU. Fails only if the heap is full.
-pub fn init_started_cpu(number: usize, ist_tops: [u64; 3]) -> Result<(), ()> {
-    percpu::init_ap(number)?;
+/// On a newly started CPU, before anything else (interrupts off, kernel
+/// page tables loaded): points GS at CPU number `number`'s block.
+pub fn enter_started_cpu(number: usize) {
+    percpu::init_ap(number);
+}
+
+/// On a newly started CPU after [`enter_started_cpu`]: its GDT/TSS with
+/// IST stacks at `ist_tops`, the IDT, and the same paging, user-protection
+/// and FPU settings as the bootstrap CPU. Fails only if the heap is full.
+pub fn init_started_cpu(ist_tops: [u64; 3]) -> Result<(), ()> {
     gdt::init_ap(ist_tops)?;
     idt::load();
     paging::enable_protection();

@@ -60,7 +60,17 @@ struct PerCpuCell(UnsafeCell<PerCpu>);
 // interrupts disabled.
 unsafe impl Sync for PerCpuCell {}
 
-static BSP: PerCpuCell = PerCpuCell(UnsafeCell::new(PerCpu::new(0)));
+/// Every CPU's block, in the kernel image: a starting CPU loads its own
+/// before it takes any lock (a lock's spin loop reads the CPU number).
+static BLOCKS: [PerCpuCell; MAX_CPUS] = {
+    let mut blocks = [const { PerCpuCell(UnsafeCell::new(PerCpu::new(0))) }; MAX_CPUS];
+    let mut i = 0;
+    while i < MAX_CPUS {
+        blocks[i] = PerCpuCell(UnsafeCell::new(PerCpu::new(i as u64)));
+        i += 1;
+    }
+    blocks
+};
 
 /// CPUs online (numbers 0..count are valid).
 static ONLINE: AtomicUsize = AtomicUsize::new(1);
@@ -84,9 +94,9 @@ unsafe fn load(block: *mut PerCpu) {
 
 /// Points GS at the bootstrap CPU's block.
 pub fn init_bsp() {
-    // SAFETY: the static BSP block belongs to the CPU running this, the
-    // first and only one so far.
-    unsafe { load(BSP.0.get()) };
+    // SAFETY: block 0 belongs to the CPU running this, the first and only
+    // one so far.
+    unsafe { load(BLOCKS[0].0.get()) };
 }
 
 /// Reserves the next CPU number for a CPU about to start, with its APIC
@@ -97,20 +107,16 @@ pub fn next_number() -> Option<usize> {
     (n < MAX_CPUS).then_some(n)
 }
 
-/// On a newly started CPU: allocates its block and points GS at it, as
-/// CPU number `number` (from [`next_number`]). The number is published
-/// later ([`publish`]), once the CPU can take IPIs. Fails only when the
-/// heap cannot give the block.
-pub fn init_ap(number: usize) -> Result<(), ()> {
-    if number >= MAX_CPUS {
-        return Err(());
-    }
-    let block = leak_one(PerCpuCell(UnsafeCell::new(PerCpu::new(number as u64))))?
-        .0
-        .get();
-    // SAFETY: a fresh block, leaked so it is 'static, used only by this CPU.
-    unsafe { load(block) };
-    Ok(())
+/// On a newly started CPU, first thing: points GS at the block of CPU
+/// number `number` (from [`next_number`]). The number is published later
+/// ([`publish`]), once the CPU can take IPIs.
+pub fn init_ap(number: usize) {
+    let Some(block) = BLOCKS.get(number).filter(|_| number > 0) else {
+        super::cpu::halt_forever()
+    };
+    // SAFETY: each number is given to one CPU only (smp.rs never hands a
+    // number out twice), so this block is this CPU's alone.
+    unsafe { load(block.0.get()) };
 }
 
 /// Publishes CPU number `number` with its APIC id: from now on the
@@ -121,6 +127,7 @@ pub fn publish(number: usize, apic_id: u32) {
 }
 
 /// Moves `value` to the heap for ever, or fails if the heap is full.
+#[allow(clippy::result_unit_err)]
 pub(super) fn leak_one<T>(value: T) -> Result<&'static mut T, ()> {
     let mut v = Vec::new();
     v.try_reserve_exact(1).map_err(|_| ())?;
