@@ -202,7 +202,11 @@ fn run_init(info: &BootInfo) -> bool {
     match pe::spawn(info, name, pe::Placement::Preferred) {
         Ok((process, _)) => {
             log::info!("init: starting {name}");
-            drop(task::run(process));
+            let ended = task::run(process);
+            match ended.exit_status() {
+                Some(exit) => log::info!("init: process {} '{name}' {exit}", ended.id()),
+                None => log::warn!("init: '{name}' ended without an exit status"),
+            }
             true
         }
         Err(e) => {

@@ -135,3 +135,26 @@ fn panic_on_one_cpu_stops_the_others() {
         panic!("{}", transcript::failure(&run, &problems));
     }
 }
+
+/// The stress scenario (random process and thread life cycles, waits,
+/// terminations and faults under preemption) with four CPUs: threads now
+/// really meet on different CPUs; no panic, no hang, no leak.
+#[test]
+fn stress_on_four_cpus_survives_and_leaks_nothing() {
+    let run = suite::build_image_as("stress", "stress-smp")
+        .and_then(|image| {
+            boot_alone(&Boot {
+                medium: Medium::Disk(&image),
+                timeout: suite::boot_timeout(),
+                stop_on: None,
+                name: "stress-smp",
+                extra_args: expected::SMP_ARGS,
+            })
+        })
+        .unwrap_or_else(|e| panic!("could not boot the stress scenario at -smp 4: {e}"));
+    if let Err(report) =
+        transcript::judge_milestone(&run, "M3", &["stress_survives_and_leaks_nothing"])
+    {
+        panic!("stress scenario at -smp 4 failed:\n{report}");
+    }
+}

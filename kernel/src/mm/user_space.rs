@@ -81,7 +81,11 @@ impl UserSpace {
             return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
         }
         let frame = frame_alloc::alloc_user()?;
-        zero_frame(frame);
+        // A full page of contents overwrites the whole frame; anything
+        // shorter is zero-filled first.
+        if contents.len() < PAGE as usize {
+            zero_frame(frame);
+        }
         if !contents.is_empty() {
             super::phys::write_frame(frame, contents);
         }

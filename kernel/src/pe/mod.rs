@@ -101,9 +101,13 @@ impl LoadedModule {
             }
             let frame = crate::mm::frame_alloc::alloc_user()
                 .map_err(|e| SpawnError::Process(ProcessError::Memory(e)))?;
-            crate::mm::phys::zero_frame(frame);
             let start = i * PAGE;
             let end = (start + PAGE).min(self.memory.len());
+            // A whole page is overwritten by the copy; only a partial last
+            // page needs zeroing first.
+            if end < start + PAGE {
+                crate::mm::phys::zero_frame(frame);
+            }
             if start < end {
                 crate::mm::phys::write_frame(frame, &self.memory[start..end]);
             }
@@ -136,9 +140,9 @@ impl LoadedProgram {
             }
             _ => preferred,
         };
-        let plan = ::pe::plan_process(exe, &files, &mut place)?;
+        let mut plan = ::pe::plan_process(exe, &files, &mut place)?;
         let mut modules = Vec::new();
-        for module in &plan.modules {
+        for module in &mut plan.modules {
             let mut pages = alloc::vec![None; module.image.memory.len().div_ceil(PAGE)];
             for range in &module.image.pages {
                 let first = range.rva as usize / PAGE;
@@ -150,7 +154,9 @@ impl LoadedProgram {
             let mut loaded = LoadedModule {
                 name: module.name.clone(),
                 base: module.image.base,
-                memory: module.image.memory.clone(),
+                // Moved, not copied: the plan handed back keeps everything
+                // but the image bytes.
+                memory: core::mem::take(&mut module.image.memory),
                 frames: alloc::vec![None; pages.len()],
                 pages,
             };

@@ -61,7 +61,14 @@ pub(crate) fn thread_exited(thread: &Thread, code: u32) {
             let code = p.terminating().unwrap_or(code);
             p.set_exit(code);
             if let Some(exit) = p.exit_status() {
-                log::info!("process {} '{}' {exit}", p.id(), p.name());
+                // A clean exit is routine (and a log line costs more than a
+                // whole process start under emulation); anything else is
+                // worth a line.
+                if exit.code == 0 && exit.fault.is_none() {
+                    log::debug!("process {} '{}' {exit}", p.id(), p.name());
+                } else {
+                    log::info!("process {} '{}' {exit}", p.id(), p.name());
+                }
             }
             object::wake_all(p.waiters_mut());
         }

@@ -60,10 +60,20 @@ impl Object {
         }
     }
 
-    /// Registers `me` to be woken when the object is signalled.
+    /// Registers `me` to be woken when the object is signalled. The state
+    /// is checked again under the lock the signaller takes: one signalled
+    /// since the caller's check (on another CPU, say) wakes `me` at once
+    /// (its next block returns), so the wake-up is never lost.
     pub fn register(&self, me: &Arc<Thread>) -> Result<(), abi::Error> {
         match self {
-            Self::Process(p) => register(p.lock().waiters_mut(), me),
+            Self::Process(p) => {
+                let mut p = p.lock();
+                if p.exit_status().is_some() {
+                    sched::wake(me);
+                    return Ok(());
+                }
+                register(p.waiters_mut(), me)
+            }
             Self::Thread(t) => {
                 let mut joiners = t.joiners.lock();
                 if t.state() == State::Dead {
@@ -72,7 +82,14 @@ impl Object {
                 }
                 register(&mut joiners, me)
             }
-            Self::Event(e) => register(&mut e.state.lock().waiters, me),
+            Self::Event(e) => {
+                let mut s = e.state.lock();
+                if s.signaled {
+                    sched::wake(me);
+                    return Ok(());
+                }
+                register(&mut s.waiters, me)
+            }
             Self::Pipe(_) => Err(abi::Error::InvalidHandle),
         }
     }

@@ -677,8 +677,14 @@ pub fn exit_current(code: u32) -> ! {
     let code = me.exit_request().unwrap_or(code);
     log::debug!("thread {} '{}' ended with {code:#x}", me.id(), me.name());
     super::thread_exited(&me, code);
-    let joiners = core::mem::take(&mut *me.joiners.lock());
-    *me.state.lock() = State::Dead;
+    // Dead is set under the joiners' lock, which `join` holds while it
+    // checks for Dead and registers: a joiner either sees Dead or is in
+    // the list taken here, never neither (it would sleep for ever).
+    let joiners = {
+        let mut joiners = me.joiners.lock();
+        *me.state.lock() = State::Dead;
+        core::mem::take(&mut *joiners)
+    };
     EXITS_PENDING.fetch_sub(1, Ordering::AcqRel);
     for j in &joiners {
         wake(j);
