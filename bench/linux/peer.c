@@ -1,6 +1,8 @@
 /* Linux peer for Ferrite's benchmarks (benchmarks.md): runs as /init in an
  * initramfs under Linux 6.1 in the same QEMU configuration as Ferrite's
- * milestone kernel, prints the same BOOT and BENCH lines, and powers off. */
+ * milestone kernel, prints the same BOOT and BENCH lines, and powers off.
+ * With the argument `smp` (kernel command line `-- smp`) it runs the SMP
+ * benchmarks (smp.c) instead of the single-CPU ones. */
 #define _GNU_SOURCE
 #include "peer.h"
 
@@ -8,7 +10,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,7 +67,7 @@ static void bench_null_syscall(void) {
     report("null_syscall", iters, rdtsc() - start);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     MARK_BEGIN(0);
     uint64_t first = rdtsc(); /* first user-mode work of the first process */
     hz = tsc_hz();
@@ -71,7 +75,8 @@ int main(void) {
            first * 1000.0 / hz);
 
     /* Everything runs on one CPU, as Ferrite does (QEMU has -smp 1; this
-     * matters only when the peer is tried on a multi-core host). */
+     * matters only when the peer is tried on a multi-core host). The SMP
+     * benchmarks pin each of their threads themselves. */
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(0, &one);
@@ -79,12 +84,24 @@ int main(void) {
         fail("peer", "sched_setaffinity");
     }
 
-    bench_null_syscall();
-    bench_yield_pingpong();
-    bench_pipe_pingpong();
-    bench_spawn_exit();
-    bench_spawn_exec();
-    bench_page_fault();
+    if (argc > 1 && strcmp(argv[1], "smp") == 0) {
+        /* As /init nothing has mounted /proc, which smp.c reads for the
+         * interrupt counts. */
+        if (getpid() == 1) {
+            mkdir("/proc", 0555);
+            if (mount("proc", "/proc", "proc", 0, NULL) != 0) {
+                fail("peer", "mount /proc");
+            }
+        }
+        bench_smp();
+    } else {
+        bench_null_syscall();
+        bench_yield_pingpong();
+        bench_pipe_pingpong();
+        bench_spawn_exit();
+        bench_spawn_exec();
+        bench_page_fault();
+    }
 
     printf("peer: done\n");
     fflush(stdout);

@@ -132,7 +132,7 @@ pub fn cpio_newc(entries: &[CpioEntry<'_>]) -> Vec<u8> {
 }
 
 /// The peer's C sources under `bench/linux/`, linked into `/init`.
-const PEER_SOURCES: &[&str] = &["peer.c", "switch.c", "process.c", "memory.c"];
+const PEER_SOURCES: &[&str] = &["peer.c", "switch.c", "process.c", "memory.c", "smp.c"];
 
 /// Compiles the peer (`bench/linux/*.c`) statically as `/init`, and
 /// `exit0.c` without a C runtime as `/bin/exit0` (the program `spawn_exec`

@@ -12,6 +12,7 @@
 //! (tests/tests/power.rs).
 
 mod bench;
+mod bench_smp;
 mod m0;
 mod m1;
 mod m2;
@@ -246,6 +247,7 @@ pub fn run(
     run_checks(m3::CHECKS, &ctx);
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
+        bench_smp::smp_benchmarks(&ctx);
     } else {
         log::info!("M8 not run: one CPU online");
     }

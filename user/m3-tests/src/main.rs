@@ -16,6 +16,7 @@
 mod benches;
 mod children;
 mod smp;
+mod smp_bench;
 mod stress;
 mod sys;
 mod threads;
@@ -52,6 +53,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"stress-child" => stress::child(sys::parse(arg(2))),
         b"smp" => smp::run(sys::parse(arg(2))),
         b"tlb-child" => smp::tlb_child(),
+        b"smp-bench" => smp_bench::run(),
         b"" => run(),
         _ => 2,
     }
