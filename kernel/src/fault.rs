@@ -109,7 +109,17 @@ fn user_fault(fault: &Fault) {
     // A first touch of a demand-zero page: map it and resume.
     if fault.vector() == 14 && fault.frame.error_code & 1 == 0 {
         let write = fault.frame.error_code & 2 != 0;
-        if let Some(Ok(true)) = crate::task::with_current(|p| p.demand_fault(fault.cr2, write)) {
+        // The frame is taken and zeroed before the process lock, so other
+        // threads of the process (on other CPUs) fault in parallel; the
+        // lock only covers the check and the mapping.
+        let mut spare = crate::mm::frame_alloc::alloc_user().ok().inspect(|&f| {
+            crate::mm::phys::zero_frame(f);
+        });
+        let resolved = crate::task::with_current(|p| p.demand_fault(fault.cr2, write, &mut spare));
+        if let Some(f) = spare {
+            let _ = crate::mm::frame_alloc::free(f);
+        }
+        if let Some(Ok(true)) = resolved {
             crate::arch::exceptions::count_demand_fault();
             return;
         }

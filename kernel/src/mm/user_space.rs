@@ -95,6 +95,20 @@ impl UserSpace {
             })
     }
 
+    /// Maps `frame`, which the caller allocated (user frame) and zeroed,
+    /// at `virt`; on success the space owns it.
+    pub fn map_zeroed_frame(
+        &mut self,
+        virt: u64,
+        frame: u64,
+        access: Access,
+    ) -> Result<(), MmError> {
+        if virt >= abi::USER_END || !virt.is_multiple_of(PAGE) {
+            return Err(MmError::Map(paging::MapError::Misaligned { addr: virt }));
+        }
+        self.map_frame(virt, frame, access.flags())
+    }
+
     /// Maps `frame` at `virt` (4 KiB) with `flags` and counts the page.
     fn map_frame(&mut self, virt: u64, frame: u64, flags: Flags) -> Result<(), MmError> {
         let space = self.space()?;

@@ -406,9 +406,15 @@ impl Process {
     }
 
     /// Resolves a fault at `addr` in a demand-zero region: maps a zeroed
-    /// page. Ok(false) if `addr` is in no such region (or the access is
-    /// not allowed there).
-    pub fn demand_fault(&mut self, addr: u64, write: bool) -> Result<bool, crate::mm::MmError> {
+    /// page (`spare`, a zeroed frame the caller allocated, if it has one;
+    /// it is taken only if used). Ok(false) if `addr` is in no such region
+    /// (or the access is not allowed there).
+    pub fn demand_fault(
+        &mut self,
+        addr: u64,
+        write: bool,
+        spare: &mut Option<u64>,
+    ) -> Result<bool, crate::mm::MmError> {
         let stack_bottom = USER_STACK_TOP - USER_STACK_BYTES;
         if (stack_bottom..self.stack_low).contains(&addr) {
             // Only the guard page grows the stack; the last reserved page
@@ -438,7 +444,13 @@ impl Process {
             let user = t.flags.contains(paging::Flags::USER);
             return Ok(user && (!write || t.flags.contains(paging::Flags::WRITABLE)));
         }
-        self.space.map_page(page, &[], access)?;
+        match spare.take() {
+            Some(frame) => self
+                .space
+                .map_zeroed_frame(page, frame, access)
+                .inspect_err(|_| *spare = Some(frame))?,
+            None => self.space.map_page(page, &[], access)?,
+        }
         Ok(true)
     }
 
@@ -451,7 +463,7 @@ impl Process {
         let last = addr.checked_add(len - 1).ok_or(abi::Error::BadPointer)?;
         let mut page = addr & !(PAGE - 1);
         while page <= last {
-            if self.demand_fault(page, write).is_err() {
+            if self.demand_fault(page, write, &mut None).is_err() {
                 return Err(abi::Error::NoMemory);
             }
             page = match page.checked_add(PAGE) {
