@@ -11,7 +11,7 @@
  * kernel has transparent huge pages on "always", which would back the
  * region with 2 MiB pages (one fault per 512 pages), so they are refused
  * for it: every page then takes its own demand-zero fault. */
-static volatile char *fresh_region(long pages) {
+char *fresh_region(long pages) {
     void *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         return NULL;

@@ -24,6 +24,9 @@ void info(const char *name, int id);
 void report(const char *name, long iters, uint64_t ticks);
 /* Prints `peer: <name>: <what>: <errno text>`; the benchmark is skipped. */
 void fail(const char *name, const char *what);
+/* An untouched private anonymous region of `pages` 4 KiB pages, each to take
+ * its own demand-zero fault (memory.c); NULL if refused. */
+char *fresh_region(long pages);
 
 /* One function per benchmark id (benchmarks.md); each prints its lines. */
 void bench_yield_pingpong(void); /* id 2, switch.c */

@@ -118,20 +118,6 @@ static void *worker(void *arg) {
     return NULL;
 }
 
-/* Refuses transparent huge pages, as memory.c does: every page then takes
- * its own demand-zero fault. */
-static char *fresh_region(long pages) {
-    void *p = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-        return NULL;
-    }
-    if (madvise(p, pages * PAGE, MADV_NOHUGEPAGE) != 0) {
-        munmap(p, pages * PAGE);
-        return NULL;
-    }
-    return p;
-}
-
 /* One measurement: ticks from the first start to the last end, 0 if it
  * failed. */
 static uint64_t once(enum job j, int n) {

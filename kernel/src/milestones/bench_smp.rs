@@ -168,19 +168,17 @@ fn on_bench_ipi(_vector: u8) {
 /// Times `iters` runs of `op` [`REPS`] times after a 1% warm-up and prints
 /// the median as benchmark `name`; stops without a BENCH line as soon as
 /// `op` fails.
-fn median_of(name: &str, id: u32, iters: u64, mut op: impl FnMut() -> bool) -> bool {
-    super::raw_line(format_args!("INFO bench={name} mark_id={id}\n"));
+fn median_of<const ID: u8>(name: &str, iters: u64, mut op: impl FnMut() -> bool) -> bool {
+    super::raw_line(format_args!("INFO bench={name} mark_id={ID}\n"));
     if !(0..iters.div_ceil(100)).all(|_| op()) {
         return false;
     }
     let mut samples = [0u64; REPS];
     for s in samples.iter_mut() {
         let start = cpu::rdtsc();
-        // The kernel's marker table covers ids 0–9 only (arch bench.rs);
-        // for these ids the calls are no-ops until it grows.
-        bench::mark_begin(id);
+        bench::mark_begin::<ID>();
         let ok = (0..iters).all(|_| op());
-        bench::mark_end(id);
+        bench::mark_end::<ID>();
         *s = cpu::rdtsc() - start;
         if !ok {
             return false;
@@ -211,7 +209,7 @@ fn measure_remote(_: u64) {
         );
     }
     let (shootdowns0, ipis0, _) = tlb::stats();
-    let shot = median_of("tlb_shootdown", 14, REMOTE_ITERS, || {
+    let shot = median_of::<14>("tlb_shootdown", REMOTE_ITERS, || {
         tlb::shootdown(tlb::Space::User(root), page, 1);
         true
     });
@@ -247,7 +245,7 @@ fn measure_remote(_: u64) {
             true
         })
     };
-    if !median_of("ipi_roundtrip", 15, REMOTE_ITERS, round_trip) {
+    if !median_of::<15>("ipi_roundtrip", REMOTE_ITERS, round_trip) {
         log::error!("an IPI to CPU 1 went unanswered for 100 ms");
     }
     crate::irq::free(vector);

@@ -3,33 +3,29 @@
 
 use core::arch::asm;
 
-macro_rules! marker {
-    ($modrm:literal, $id:expr, $($n:literal),*) => {
-        match $id {
-            $(
-                // SAFETY: `nopl disp32(%rax)`/`(%rcx)` is a NOP; it reads no
-                // memory and changes no register or flag.
-                $n => unsafe {
-                    asm!(
-                        concat!(".byte 0x0f, 0x1f, ", $modrm),
-                        concat!(".long 0x4d42", "00", stringify!($n)),
-                        options(nomem, nostack, preserves_flags)
-                    )
-                },
-            )*
-            _ => {}
-        }
+/// Begin marker `0f 1f 80 <0x4d420000 | ID>` (`nop dword ptr [rax + disp32]`).
+#[inline(always)]
+pub fn mark_begin<const ID: u8>() {
+    // SAFETY: `nopl disp32(%rax)` is a NOP; it reads no memory and changes
+    // no register or flag. The disp32 bytes are little-endian: ID, 0, 'B', 'M'.
+    unsafe {
+        asm!(
+            ".byte 0x0f, 0x1f, 0x80, {id}, 0x00, 0x42, 0x4d",
+            id = const ID,
+            options(nomem, nostack, preserves_flags)
+        )
     };
 }
 
-/// Begin marker `0f 1f 80 <0x4d420000 | id>` for benchmark ids 0..=9.
+/// End marker `0f 1f 81 <0x4d420000 | ID>` (`nop dword ptr [rcx + disp32]`).
 #[inline(always)]
-pub fn mark_begin(id: u32) {
-    marker!("0x80", id, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
-}
-
-/// End marker `0f 1f 81 <0x4d420000 | id>` for benchmark ids 0..=9.
-#[inline(always)]
-pub fn mark_end(id: u32) {
-    marker!("0x81", id, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9);
+pub fn mark_end<const ID: u8>() {
+    // SAFETY: as in `mark_begin`, with `(%rcx)`.
+    unsafe {
+        asm!(
+            ".byte 0x0f, 0x1f, 0x81, {id}, 0x00, 0x42, 0x4d",
+            id = const ID,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
 }
