@@ -202,12 +202,23 @@ fn run_init(info: &BootInfo) -> bool {
     match pe::spawn(info, name, pe::Placement::Preferred) {
         Ok((process, _)) => {
             log::info!("init: starting {name}");
-            let ended = task::run(process);
-            match ended.exit_status() {
-                Some(exit) => log::info!("init: process {} '{name}' {exit}", ended.id()),
-                None => log::warn!("init: '{name}' ended without an exit status"),
+            match task::try_run(process) {
+                Ok(ended) => {
+                    match ended.exit_status() {
+                        Some(exit) => log::info!("init: process {} '{name}' {exit}", ended.id()),
+                        None => log::warn!("init: '{name}' ended without an exit status"),
+                    }
+                    true
+                }
+                Err(e @ task::RunError::StillReferenced) => {
+                    log::warn!("init: {name}: {e}");
+                    true
+                }
+                Err(e) => {
+                    log::error!("init: {name}: {e}");
+                    false
+                }
             }
-            true
         }
         Err(e) => {
             log::error!("init: cannot start {name}: {e}");

@@ -31,6 +31,12 @@ pub trait PhysMem {
     fn read_u64(&self, phys: u64) -> u64;
     /// Writes the 8-byte-aligned `u64` at physical address `phys`.
     fn write_u64(&mut self, phys: u64, value: u64);
+    /// Reads the eight entries at the 64-byte-aligned `phys`: whole-table
+    /// walks read a block at a time and skip empty blocks. The default
+    /// reads them one by one.
+    fn read_8(&self, phys: u64) -> [u64; 8] {
+        core::array::from_fn(|i| self.read_u64(phys + 8 * i as u64))
+    }
 }
 
 /// Where page-table frames come from.
@@ -47,6 +53,9 @@ pub trait FrameSource {
 impl<T: PhysMem + ?Sized> PhysMem for &mut T {
     fn read_u64(&self, phys: u64) -> u64 {
         (**self).read_u64(phys)
+    }
+    fn read_8(&self, phys: u64) -> [u64; 8] {
+        (**self).read_8(phys)
     }
     fn write_u64(&mut self, phys: u64, value: u64) {
         (**self).write_u64(phys, value);

@@ -68,12 +68,9 @@ impl AddressSpace {
             KernelHalf::Owned => ENTRIES,
         };
         let mut freed = 1;
-        for i in 0..last {
-            let e = mem.read_u64(self.pml4 + i * 8);
-            if e & PRESENT != 0 {
-                freed += free_tree_and_leaves(mem, frames, entry::table_address(e), 1, &mut leaf);
-            }
-        }
+        for_present(mem, self.pml4, last, |mem, _, e| {
+            freed += free_tree_and_leaves(mem, frames, entry::table_address(e), 1, &mut leaf);
+        });
         frames.free_table_frame(self.pml4);
         freed
     }
@@ -89,11 +86,7 @@ fn free_tree_and_leaves<F: FrameSource>(
     leaf: &mut impl FnMut(&mut F, u64, PageSize, Flags),
 ) -> usize {
     let mut freed = 1;
-    for i in 0..ENTRIES {
-        let e = mem.read_u64(table + i * 8);
-        if e & PRESENT == 0 {
-            continue;
-        }
+    for_present(mem, table, ENTRIES, |mem, _, e| {
         if level == 3 || entry::is_leaf(e, level) {
             let size = PageSize::at_level(level);
             let (phys, flags) = entry::decode_leaf(e, size);
@@ -101,7 +94,29 @@ fn free_tree_and_leaves<F: FrameSource>(
         } else {
             freed += free_tree_and_leaves(mem, frames, entry::table_address(e), level + 1, leaf);
         }
-    }
+    });
     frames.free_table_frame(table);
     freed
+}
+
+/// Calls `f(mem, index, entry)` for each present entry among the first
+/// `count` (a multiple of 8) of the table at `table`, reading eight at a
+/// time and skipping blocks with none present: user tables are sparse.
+fn for_present<M: PhysMem>(
+    mem: &mut M,
+    table: u64,
+    count: u64,
+    mut f: impl FnMut(&mut M, u64, u64),
+) {
+    for block in 0..count / 8 {
+        let entries = mem.read_8(table + block * 64);
+        if entries.iter().fold(0, |any, e| any | e) & PRESENT == 0 {
+            continue;
+        }
+        for (i, &e) in (block * 8..).zip(entries.iter()) {
+            if e & PRESENT != 0 {
+                f(mem, i, e);
+            }
+        }
+    }
 }

@@ -13,6 +13,12 @@ impl paging::PhysMem for Hhdm {
         unsafe { core::ptr::read_volatile(phys_to_virt(phys) as *const u64) }
     }
 
+    fn read_8(&self, phys: u64) -> [u64; 8] {
+        // SAFETY: as in `read_u64`, for eight entries of one table (the
+        // paging crate passes a 64-byte-aligned address inside a table).
+        unsafe { core::ptr::read_volatile(phys_to_virt(phys) as *const [u64; 8]) }
+    }
+
     fn write_u64(&mut self, phys: u64, value: u64) {
         // SAFETY: as above; the paging crate writes only entries of tables
         // it owns (frames it got from `FrameSource` or the PML4 it manages).

@@ -186,17 +186,40 @@ pub fn reclaim(mut shared: SharedProcess) -> Option<Process> {
     }
 }
 
+/// Why [`try_run`] gave no ended process back.
+#[derive(Debug)]
+pub enum RunError {
+    /// Its main thread could not be created or queued.
+    Start(crate::mm::MmError),
+    /// It ended, but something still held it a second later (it is left
+    /// to whoever holds it).
+    StillReferenced,
+}
+
+impl core::fmt::Display for RunError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Start(e) => write!(f, "cannot start its main thread: {e}"),
+            Self::StillReferenced => f.write_str("it ended but is still referenced"),
+        }
+    }
+}
+
 /// Starts `process`'s main thread and waits until the process has ended;
 /// returns it with its exit status set.
-pub fn run(process: Process) -> Process {
-    let (thread, shared) = match spawn(process) {
-        Ok(started) => started,
-        Err(e) => panic!("cannot start a process thread: {e}"),
-    };
+pub fn try_run(process: Process) -> Result<Process, RunError> {
+    let (thread, shared) = spawn(process).map_err(RunError::Start)?;
     sched::join(&thread);
     drop(thread);
-    match reclaim(shared) {
-        Some(p) => p,
-        None => panic!("an ended process is still referenced"),
+    reclaim(shared).ok_or(RunError::StillReferenced)
+}
+
+/// [`try_run`] for the milestone checks, where either failure is a kernel
+/// bug worth a panic report.
+#[cfg(feature = "milestones")]
+pub fn run(process: Process) -> Process {
+    match try_run(process) {
+        Ok(p) => p,
+        Err(e) => panic!("task::run: {e}"),
     }
 }
