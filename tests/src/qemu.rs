@@ -179,15 +179,13 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     if !b.extra_args.contains(&"-smp") {
         cmd.args(["-smp", "1"]);
     }
-    cmd.args([
-        "-display",
-        "none",
-        "-no-reboot",
-        "-monitor",
-        "none",
-        "-serial",
-        "stdio",
-    ]);
+    // A monitor socket, used only when the run times out: the registers
+    // of every CPU then go into `<name>.hang.log` (where each one was).
+    let monitor = dir.join(format!("{}.monitor.sock", b.name));
+    let _ = std::fs::remove_file(&monitor);
+    cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio"]);
+    cmd.arg("-monitor")
+        .arg(format!("unix:{},server=on,wait=off", monitor.display()));
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     cmd.args(["-d", "cpu_reset,guest_errors", "-D"])
         .arg(&qemu_log);
@@ -265,6 +263,26 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
             };
         }
         if start.elapsed() > b.timeout {
+            let hang = dir.join(format!("{}.hang.log", b.name));
+            match registers_of_every_cpu(&monitor) {
+                Ok(text) => {
+                    let rips: Vec<&str> = text
+                        .lines()
+                        .filter(|l| l.starts_with("RIP="))
+                        .map(|l| l.split_whitespace().next().unwrap_or(l))
+                        .collect();
+                    eprintln!(
+                        "qemu: '{}' timed out; CPUs at {rips:?} (all registers in {})",
+                        b.name,
+                        hang.display()
+                    );
+                    let _ = std::fs::write(&hang, text);
+                }
+                Err(e) => eprintln!(
+                    "qemu: '{}' timed out; no registers from the monitor: {e}",
+                    b.name
+                ),
+            }
             let _ = child.kill();
             let _ = child.wait();
             break Ending::TimedOut;
@@ -301,4 +319,26 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
         elapsed: start.elapsed(),
         log_paths: (serial_log, qemu_log),
     })
+}
+
+/// Asks a running QEMU's monitor for `info registers -a`.
+fn registers_of_every_cpu(socket: &std::path::Path) -> Result<String, String> {
+    use std::io::Write;
+    use std::os::unix::net::UnixStream;
+    let mut stream = UnixStream::connect(socket).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(1500)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"info registers -a\n")
+        .map_err(|e| e.to_string())?;
+    let mut text = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+    }
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }

@@ -76,9 +76,9 @@ global_asm!(
     "    push r13",
     "    push r14",
     "    push r15",
-    // 16 words on a 16-byte aligned stack top: RSP stays aligned.
+    // 16 words on a 16-byte aligned stack top: RSP stays aligned. DF is
+    // already clear: FMASK clears it on every SYSCALL.
     "    mov rdi, rsp",
-    "    cld",
     "    call {dispatch}",
     "    pop r15",
     "    pop r14",
@@ -127,8 +127,10 @@ extern "C" fn syscall_dispatch(frame: &mut SyscallFrame) {
     (hooks.handler)(frame);
     super::cpu::disable_interrupts();
     frame.rflags = (frame.rflags & USER_RFLAGS_MASK) | 0x2;
+    // The hook returns with interrupts still off (a switch inside it
+    // restores the state it found), which SYSRET's path needs.
     (hooks.before_return)(frame);
-    super::cpu::disable_interrupts();
+    debug_assert!(!super::cpu::interrupts_enabled());
 }
 
 /// Whether `rip` may be given to SYSRET: one that is not canonical would
