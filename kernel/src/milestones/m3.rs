@@ -511,8 +511,19 @@ fn spinner(slot: u64) {
     }
 }
 
-fn kthread(name: &'static str, f: fn(u64), arg: u64, prio: u8) -> Result<Arc<Thread>, Detail> {
+/// Starts `f(arg)` as a kernel thread at `prio`, pinned to CPU `pin` if
+/// given.
+pub(super) fn kthread(
+    name: &'static str,
+    f: fn(u64),
+    arg: u64,
+    prio: u8,
+    pin: Option<usize>,
+) -> Result<Arc<Thread>, Detail> {
     let t = Thread::new(name, None, Entry::Kernel(f, arg), prio).map_err(|e| detail!("{e}"))?;
+    if let Some(cpu) = pin {
+        sched::set_affinity(&t, 1 << cpu).map_err(|e| detail!("affinity: {e:?}"))?;
+    }
     sched::start(t.clone()).map_err(|e| detail!("{e}"))?;
     Ok(t)
 }
@@ -525,16 +536,9 @@ fn threads_share_the_cpu(_: &Context<'_>) -> Outcome {
     SPINS[1].store(0, Ordering::Relaxed);
     SPIN_UNTIL.store(time::now_ns() + 200_000_000, Ordering::Relaxed);
     let (_, preempted_before) = sched::stats();
-    let pin = 1 << sched::cpu_number();
-    let pinned = |name, arg| -> Result<Arc<Thread>, Detail> {
-        let t = Thread::new(name, None, Entry::Kernel(spinner, arg), priority::NORMAL)
-            .map_err(|e| detail!("{e}"))?;
-        sched::set_affinity(&t, pin).map_err(|e| detail!("affinity: {e:?}"))?;
-        sched::start(t.clone()).map_err(|e| detail!("{e}"))?;
-        Ok(t)
-    };
-    let a = pinned("spin-a", 0)?;
-    let b = pinned("spin-b", 1)?;
+    let here = Some(sched::cpu_number());
+    let a = kthread("spin-a", spinner, 0, priority::NORMAL, here)?;
+    let b = kthread("spin-b", spinner, 1, priority::NORMAL, here)?;
     sched::join(&a);
     sched::join(&b);
     let (_, preempted_after) = sched::stats();
@@ -573,7 +577,7 @@ fn mark_high(_: u64) {
 fn priority_preempts(_: &Context<'_>) -> Outcome {
     HIGH_RAN_AT.store(0, Ordering::Relaxed);
     let started = time::now_ns();
-    let high = kthread("high", mark_high, 0, priority::HIGH)?;
+    let high = kthread("high", mark_high, 0, priority::HIGH, None)?;
     while HIGH_RAN_AT.load(Ordering::Relaxed) == 0 && time::now_ns() < started + 100_000_000 {
         core::hint::spin_loop();
     }
@@ -606,7 +610,7 @@ fn sleep_blocks(_: &Context<'_>) -> Outcome {
     let reference = time::reference().ok_or_else(|| detail!("no reference clock"))?;
     let (switches_before, _) = sched::stats();
     let r0 = reference.counter();
-    let t = kthread("sleeper", sleeper, 50, priority::NORMAL)?;
+    let t = kthread("sleeper", sleeper, 50, priority::NORMAL, None)?;
     sched::join(&t);
     let ns = reference.nanos_between(r0, reference.counter());
     let (switches_after, _) = sched::stats();

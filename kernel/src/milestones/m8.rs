@@ -8,7 +8,7 @@ use super::{detail, ensure, Check, Context, Detail, Outcome};
 use crate::arch::{lapic, percpu, probe, tables, tlb};
 use crate::sync::SpinLock;
 use crate::task::sched::SmpStats;
-use crate::task::{priority, sched, Entry, Thread};
+use crate::task::{priority, sched, Thread};
 use crate::time;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -54,13 +54,7 @@ pub const CHECKS: &[Check] = &[
 
 /// Starts `f(arg)` as a kernel thread, pinned to CPU `pin` if given.
 fn start(f: fn(u64), arg: u64, pin: Option<usize>) -> Result<Arc<Thread>, Detail> {
-    let t = Thread::new("m8", None, Entry::Kernel(f, arg), priority::NORMAL)
-        .map_err(|e| detail!("thread: {e}"))?;
-    if let Some(cpu) = pin {
-        sched::set_affinity(&t, 1 << cpu).map_err(|e| detail!("affinity: {e:?}"))?;
-    }
-    sched::start(t.clone()).map_err(|e| detail!("start: {e}"))?;
-    Ok(t)
+    super::m3::kthread("m8", f, arg, priority::NORMAL, pin)
 }
 
 /// Runs `f(cpu)` on every online CPU at once (one pinned thread each) and

@@ -538,12 +538,7 @@ pub fn quiesce() {
 /// that are not online are dropped). Returns the previous mask. The
 /// current thread moves at once if it may not stay here.
 pub fn set_affinity(thread: &Arc<Thread>, mask: u64) -> Result<u64, abi::Error> {
-    let online = percpu::online_count();
-    let all = if online >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << online) - 1
-    };
+    let all = percpu::online_mask();
     let mask = mask & all;
     if mask == 0 {
         return Err(abi::Error::InvalidArgument);

@@ -1,5 +1,6 @@
 //! GDT and TSS: kernel/user segments and the IST stacks for fatal exceptions.
 
+use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use x86_64::instructions::segmentation::{Segment, CS, DS, ES, SS};
 use x86_64::instructions::tables::load_tss;
@@ -113,10 +114,18 @@ pub fn init() {
     load(&BSP_TABLES);
 }
 
+/// Moves `value` to the heap for ever, or fails if the heap is full.
+fn leak_one<T>(value: T) -> Result<&'static mut T, ()> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(1).map_err(|_| ())?;
+    v.push(value);
+    Ok(&mut v.leak()[0])
+}
+
 /// On a newly started CPU: builds its own GDT and TSS with IST stacks at
 /// `ist_tops` (#DF, NMI, #MC) and loads them. Fails if the heap is full.
 pub fn init_ap(ist_tops: [u64; 3]) -> Result<(), ()> {
-    let tables = super::percpu::leak_one(Tables::new())?;
+    let tables = leak_one(Tables::new())?;
     for (slot, top) in ist_tops.iter().enumerate() {
         tables.tss.get_mut().interrupt_stack_table[slot] = VirtAddr::new_truncate(*top);
     }

@@ -10,7 +10,6 @@
 //! online); [`online_count`] only grows, and a number is published (with
 //! its APIC id) before the CPU runs anything that looks it up.
 
-use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use x86_64::registers::model_specific::{GsBase, KernelGsBase};
@@ -126,15 +125,6 @@ pub fn publish(number: usize, apic_id: u32) {
     ONLINE.store(number + 1, Ordering::Release);
 }
 
-/// Moves `value` to the heap for ever, or fails if the heap is full.
-#[allow(clippy::result_unit_err)]
-pub(super) fn leak_one<T>(value: T) -> Result<&'static mut T, ()> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(1).map_err(|_| ())?;
-    v.push(value);
-    Ok(&mut v.leak()[0])
-}
-
 /// Records the bootstrap CPU's APIC id.
 pub fn set_bsp_apic_id(apic_id: u32) {
     APIC_IDS[0].store(apic_id, Ordering::Relaxed);
@@ -143,6 +133,14 @@ pub fn set_bsp_apic_id(apic_id: u32) {
 /// CPUs online.
 pub fn online_count() -> usize {
     ONLINE.load(Ordering::Acquire)
+}
+
+/// Bit n set for each online CPU number n.
+pub fn online_mask() -> u64 {
+    match online_count() {
+        n if n >= 64 => u64::MAX,
+        n => (1u64 << n) - 1,
+    }
 }
 
 /// The APIC id of CPU number `cpu`.
@@ -154,21 +152,16 @@ pub fn apic_id_of(cpu: usize) -> u32 {
 /// exceptions from ring 3 (the TSS RSP0 follows it).
 pub fn set_kernel_stack(top: u64) {
     super::cpu::without_interrupts(|| {
-        // SAFETY: writes this CPU's own block through GS with interrupts
-        // off; offset 8 is `kernel_rsp` (see the constants above).
-        unsafe {
-            core::arch::asm!("mov gs:[8], {}", in(reg) top, options(nostack, preserves_flags))
-        };
+        write_slot::<OFFSET_KERNEL_RSP>(top);
         super::gdt::set_rsp0(top);
     });
 }
 
 fn read_slot<const OFF: usize>() -> u64 {
     let value: u64;
+    // A single load: a migration to another CPU cannot split it.
     // SAFETY: GS points at this CPU's block from `init_bsp`/`init_ap` on
-    // (the kernel never runs with the user's GS base live outside the
-    // entry stubs); OFF is one of the field offsets above. A single load
-    // cannot be split by a migration to another CPU.
+    // (never the user's GS outside the entry stubs); OFF is a field offset.
     unsafe {
         core::arch::asm!(
             "mov {}, gs:[{off}]",

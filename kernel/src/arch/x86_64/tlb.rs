@@ -26,8 +26,8 @@ use core::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 pub const VECTOR: u8 = 0xf1;
 /// Above this many pages a shootdown flushes the whole TLB instead.
 const FULL_FLUSH_PAGES: u64 = 32;
-/// How long an initiator waits for the slowest target before it reports it.
-const ANSWER_TIMEOUT_TSC_MULT: u64 = 2;
+/// Seconds an initiator waits for the slowest target before it reports it.
+const ANSWER_TIMEOUT_S: u64 = 2;
 
 /// Which address space a shootdown is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +57,7 @@ pub fn note_root(root: u64) {
 
 /// Whether any CPU has `root` loaded (or is about to).
 pub fn is_loaded_anywhere(root: u64) -> bool {
-    fence(Ordering::SeqCst);
-    (0..percpu::online_count()).any(|c| LOADED_ROOT[c].load(Ordering::SeqCst) == root)
+    cpus_with(root) != 0
 }
 
 /// Bitmask of the online CPUs with `root` loaded.
@@ -73,7 +72,7 @@ pub fn cpus_with(root: u64) -> u64 {
 
 fn flush_local(start: u64, pages: u64) {
     if pages > FULL_FLUSH_PAGES {
-        flush_all_local();
+        flush_everything_here();
     } else {
         for i in 0..pages {
             super::paging::flush_page(start + i * 4096);
@@ -81,14 +80,9 @@ fn flush_local(start: u64, pages: u64) {
     }
 }
 
-/// Flushes this CPU's whole TLB, global entries included.
-pub fn flush_everything_here() {
-    flush_all_local();
-}
-
 /// Flushes this CPU's whole TLB, global entries included (toggling
 /// CR4.PGE; Intel SDM Vol. 3A §4.10.4.1).
-fn flush_all_local() {
+pub fn flush_everything_here() {
     use x86_64::registers::control::{Cr4, Cr4Flags};
     let cr4 = Cr4::read();
     if cr4.contains(Cr4Flags::PAGE_GLOBAL) {
@@ -113,15 +107,9 @@ pub fn shootdown(space: Space, start: u64, pages: u64) {
     }
     super::cpu::without_interrupts(|| {
         let me = percpu::cpu_id();
-        fence(Ordering::SeqCst);
         let online = percpu::online_count();
-        let all = if online >= 64 {
-            u64::MAX
-        } else {
-            (1u64 << online) - 1
-        };
         let holders = match space {
-            Space::Kernel => all,
+            Space::Kernel => percpu::online_mask(),
             Space::User(root) => cpus_with(root),
         };
         if holders & (1 << me) != 0 {
@@ -152,14 +140,14 @@ pub fn shootdown(space: Space, start: u64, pages: u64) {
                 IPIS_SENT.fetch_add(1, Ordering::Relaxed);
             }
         }
-        let limit = super::tsc::frequency().max(1) * ANSWER_TIMEOUT_TSC_MULT;
+        let limit = super::tsc::frequency().max(1) * ANSWER_TIMEOUT_S;
         let started = super::cpu::rdtsc();
         let mut reported = false;
         while PENDING.load(Ordering::Acquire) != 0 {
             if !reported && super::cpu::rdtsc().wrapping_sub(started) > limit {
                 reported = true;
                 log::error!(
-                    "tlb: CPUs {:#x} have not answered a shootdown in 2 s; still waiting",
+                    "tlb: CPUs {:#x} have not answered a shootdown in {ANSWER_TIMEOUT_S} s; still waiting",
                     PENDING.load(Ordering::Relaxed)
                 );
             }
