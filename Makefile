@@ -19,7 +19,7 @@ EFIBOOT := $(TARGET)/efiboot.img
 KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
 LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
 USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
-USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0
+USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests
 STAGE := iso
 
 # Real Limine is used when its binaries are found (LIMINE_DIR, a system

@@ -12,6 +12,7 @@ mod arch;
 mod banner;
 mod boot;
 mod console;
+mod drivers;
 mod fault;
 mod irq;
 mod logger;
@@ -97,6 +98,8 @@ pub extern "C" fn kmain() -> ! {
         smp::start_all(None);
     }
     logger::apply_cmdline(info.cmdline());
+    drivers::input::init();
+    drivers::init(acpi::platform());
     let reclaimed = mm::reclaim_loader_memory();
     banner::print(info);
     banner::memory(&report, reclaimed);

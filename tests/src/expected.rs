@@ -1,6 +1,8 @@
 //! The checks each milestone must report, kept here independently of the
 //! kernel so that a check that silently stops running is noticed.
 
+use crate::qmp::{Action, Button, Event, Step};
+
 /// M0: boot hand-off, serial, CPU tables, fault handling.
 pub const M0: &[&str] = &[
     "serial",
@@ -86,6 +88,41 @@ pub const M3_USER: &[&str] = &[
     "cpu_bound_processes_progress",
     "benchmarks_ran",
 ];
+
+/// M4: devices (tree, registry, PCI, PS/2), in the kernel's order.
+pub const M4: &[&str] = &[
+    "pci_functions_of_q35",
+    "pci_bars_sized",
+    "failing_probe_is_reported",
+    "late_driver_binds",
+    "i8042_keyboard_and_mouse",
+    "input_from_host",
+    "m4_user_checks",
+];
+
+/// What the host does when the milestone kernel prints `STEP input` (its
+/// M4 `input_from_host` check expects exactly this): types `ferrite!` and
+/// Return, moves the mouse by (+20, +10) (QMP's y grows downwards), clicks
+/// the left button and turns the wheel up once.
+pub const INPUT_SCRIPT: &[Step<'static>] = &[Step {
+    // A whole line (the serial port writes CR LF), so a user program's
+    // tagged output (`u<pid>| ...`) cannot trigger it.
+    when: "\nSTEP input\r\n",
+    actions: &[
+        Action::Keys(&["f", "e", "r", "r", "i", "t", "e", "shift-1", "ret"]),
+        Action::Events(&[Event::Move { dx: 20, dy: 10 }]),
+        Action::Events(&[Event::Click(Button::Left)]),
+        Action::Events(&[Event::Click(Button::WheelUp)]),
+    ],
+}];
+
+/// M4 checks that `m4-tests.exe` reports from ring 3, in its order.
+pub const M4_USER: &[&str] = &["device_tree_listed", "get_device_refuses_bad_arguments"];
+
+/// Devices every suite boot adds to QEMU's q35 for the M4 checks: a PCI
+/// function the kernel has no driver for (the test drivers bind to it),
+/// with an I/O BAR, MSI-X and a 64-bit prefetchable BAR.
+pub const SUITE_DEVICES: &[&str] = &["-device", "virtio-rng-pci"];
 
 /// M8: the checks the milestone kernel runs when more than one CPU is
 /// online (the `-smp 4` boot of the suite).

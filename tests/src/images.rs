@@ -89,11 +89,13 @@ pub struct UserImages {
     pub m3_tests: PathBuf,
     /// `exit0.exe`.
     pub exit0: PathBuf,
+    /// `m4-tests.exe`.
+    pub m4_tests: PathBuf,
 }
 
 /// Builds runtime.dll and the user programs (PE32+, release) with
 /// `CARGO_TARGET_DIR=target/user cargo build --release --target
-/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0`
+/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests`
 /// and returns their paths.
 pub fn build_user() -> Result<UserImages, String> {
     let target_dir = workspace_root().join("target").join("user");
@@ -115,6 +117,8 @@ pub fn build_user() -> Result<UserImages, String> {
             "m3-tests",
             "-p",
             "exit0",
+            "-p",
+            "m4-tests",
         ],
         &target_dir,
     )?;
@@ -126,6 +130,7 @@ pub fn build_user() -> Result<UserImages, String> {
         faults: out.join("faults.exe"),
         m3_tests: out.join("m3-tests.exe"),
         exit0: out.join("exit0.exe"),
+        m4_tests: out.join("m4-tests.exe"),
     })
 }
 

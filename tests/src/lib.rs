@@ -11,6 +11,7 @@ pub mod images;
 mod judge_tests;
 pub mod peer;
 pub mod qemu;
+pub mod qmp;
 pub mod suite;
 pub mod transcript;
 

@@ -1,5 +1,7 @@
 //! Boots an image in QEMU (TCG) on OVMF and captures the serial port.
 
+use crate::qmp::script::{QmpDriver, ScriptRun};
+use crate::qmp::{ScriptError, Step};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -166,10 +168,34 @@ pub struct Boot<'a> {
     /// More QEMU arguments (e.g. `-vga none`; an `-smp` here replaces the
     /// default `-smp 1`).
     pub extra_args: &'a [&'a str],
+    /// Input and screendumps while the guest runs, driven over QMP (`&[]`:
+    /// none, and no QMP socket). The stop pattern still ends the run; steps
+    /// that had not run by then are reported.
+    pub script: &'a [Step<'a>],
 }
 
 /// Boots and waits for QEMU to exit, the stop pattern, or the time limit.
+///
+/// A script step that failed or never ran makes this an `Err` naming each
+/// one (use [`boot_scripted`] to get the run as well).
 pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
+    let (run, errors) = boot_scripted(b)?;
+    if errors.is_empty() {
+        return Ok(run);
+    }
+    let list: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    Err(format!(
+        "'{}': the script did not complete ({:?}; serial log {}):\n{}",
+        b.name,
+        run.ending,
+        run.log_paths.0.display(),
+        list.join("\n")
+    ))
+}
+
+/// Like [`boot`], but returns the run together with the script's problems
+/// (empty when every step ran).
+pub fn boot_scripted(b: &Boot<'_>) -> Result<(Run, Vec<ScriptError>), String> {
     let fw = find_firmware()?;
     let dir = crate::images::scratch_dir();
     let serial_log = dir.join(format!("{}.serial.log", b.name));
@@ -186,6 +212,15 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
     cmd.args(["-display", "none", "-no-reboot", "-serial", "stdio"]);
     cmd.arg("-monitor")
         .arg(format!("unix:{},server=on,wait=off", monitor.display()));
+    // A QMP socket for the script's actions (see `crate::qmp`).
+    let mut script = None;
+    if !b.script.is_empty() {
+        let qmp = dir.join(format!("{}.qmp.sock", b.name));
+        let _ = std::fs::remove_file(&qmp);
+        cmd.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()));
+        script = Some(ScriptRun::new(b.script, QmpDriver::new(qmp, dir.clone())));
+    }
     cmd.args(["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]);
     cmd.args(["-d", "cpu_reset,guest_errors", "-D"])
         .arg(&qemu_log);
@@ -287,6 +322,12 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
             let _ = child.wait();
             break Ending::TimedOut;
         }
+        // Steps first: a step and the stop pattern seen in one poll run the
+        // step before the run stops.
+        if let Some(script) = script.as_mut().filter(|s| !s.done()) {
+            let so_far = output.lock().map(|o| o.clone()).unwrap_or_default();
+            script.poll(&so_far);
+        }
         if let Some(pattern) = b.stop_on {
             let seen = output
                 .lock()
@@ -313,12 +354,14 @@ pub fn boot(b: &Boot<'_>) -> Result<Run, String> {
             &stderr_text,
         );
     }
-    Ok(Run {
+    let errors = script.map(|s| s.finish(&bytes)).unwrap_or_default();
+    let run = Run {
         serial,
         ending,
         elapsed: start.elapsed(),
         log_paths: (serial_log, qemu_log),
-    })
+    };
+    Ok((run, errors))
 }
 
 /// Asks a running QEMU's monitor for `info registers -a`.

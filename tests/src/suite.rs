@@ -99,6 +99,7 @@ pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {
         ("m2-tests.exe", read(&user.m2_tests)?),
         ("m3-tests.exe", read(&user.m3_tests)?),
         ("exit0.exe", read(&user.exit0)?),
+        ("m4-tests.exe", read(&user.m4_tests)?),
     ]
     .into_iter()
     .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))

@@ -24,6 +24,7 @@ fn make_iso_boots_to_the_banner() {
         stop_on: None,
         name: "iso",
         extra_args: &[],
+        script: &[],
     })
     .unwrap_or_else(|e| panic!("could not boot the ISO: {e}"));
     let needles = [

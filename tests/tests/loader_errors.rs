@@ -27,6 +27,7 @@ fn expect_error(name: &str, volume: Volume, needles: &[&str]) {
         stop_on: Some(ERROR_PREFIX),
         name,
         extra_args: &[],
+        script: &[],
     })
     .unwrap_or_else(|e| panic!("could not boot: {e}"));
     let text = transcript::clean(&run.serial);

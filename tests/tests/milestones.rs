@@ -12,7 +12,8 @@ fn boot_suite() -> Result<Run, String> {
         timeout: suite::boot_timeout(),
         stop_on: None,
         name: "suite",
-        extra_args: &[],
+        extra_args: expected::SUITE_DEVICES,
+        script: expected::INPUT_SCRIPT,
     })
 }
 
@@ -59,6 +60,18 @@ fn m3_processes() {
         .collect();
     if let Err(report) = transcript::judge_milestone(suite(), "M3", &all) {
         panic!("M3 failed:\n{report}");
+    }
+}
+
+#[test]
+fn m4_devices() {
+    let all: Vec<&str> = expected::M4
+        .iter()
+        .chain(expected::M4_USER)
+        .copied()
+        .collect();
+    if let Err(report) = transcript::judge_milestone(suite(), "M4", &all) {
+        panic!("M4 failed:\n{report}");
     }
 }
 

@@ -19,6 +19,7 @@ fn boots_without_a_framebuffer() {
             stop_on: Some("boot complete; idle"),
             name: "no-framebuffer",
             extra_args: &["-vga", "none"],
+            script: &[],
         })
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"));

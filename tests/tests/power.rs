@@ -53,6 +53,7 @@ fn boot_until(
             stop_on,
             name,
             extra_args: &[],
+            script: &[],
         })
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"))

@@ -23,12 +23,18 @@ fn suite_smp() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
     let run = RUN.get_or_init(|| {
         let image = suite::build_image_as("suite", "suite-smp")?;
+        let args: Vec<&str> = expected::SMP_ARGS
+            .iter()
+            .chain(expected::SUITE_DEVICES)
+            .copied()
+            .collect();
         boot_alone(&Boot {
             medium: Medium::Disk(&image),
             timeout: suite::boot_timeout(),
             stop_on: None,
             name: "suite-smp",
-            extra_args: expected::SMP_ARGS,
+            extra_args: &args,
+            script: expected::INPUT_SCRIPT,
         })
     });
     match run {
@@ -55,6 +61,7 @@ fn earlier_milestones_hold_on_four_cpus() {
     judge("M1", &[expected::M1]);
     judge("M2", &[expected::M2, expected::M2_USER]);
     judge("M3", &[expected::M3, expected::M3_USER]);
+    judge("M4", &[expected::M4, expected::M4_USER]);
 }
 
 #[test]
@@ -78,6 +85,7 @@ fn panic_on_one_cpu_stops_the_others() {
             stop_on: None,
             name: "smp-panic",
             extra_args: expected::SMP_ARGS,
+            script: &[],
         })
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"));
@@ -149,6 +157,7 @@ fn stress_on_four_cpus_survives_and_leaks_nothing() {
                 stop_on: None,
                 name: "stress-smp",
                 extra_args: expected::SMP_ARGS,
+                script: &[],
             })
         })
         .unwrap_or_else(|e| panic!("could not boot the stress scenario at -smp 4: {e}"));

@@ -21,6 +21,7 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
             stop_on: None,
             name: "stack-overflow",
             extra_args: &[],
+            script: &[],
         })
     })()
     .unwrap_or_else(|e| panic!("could not boot: {e}"));

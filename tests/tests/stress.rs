@@ -14,6 +14,7 @@ fn stress_survives_and_leaks_nothing() {
                 stop_on: None,
                 name: "stress",
                 extra_args: &[],
+                script: &[],
             })
         })
         .unwrap_or_else(|e| panic!("could not boot the stress scenario: {e}"));

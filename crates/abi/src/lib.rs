@@ -115,8 +115,13 @@ pub mod nr {
     /// The number of the CPU the caller runs on (0 ..
     /// [`SystemInfo::processor_count`](super::SystemInfo)): `() -> number`.
     pub const GET_CPU_NUMBER: u64 = 29;
+    /// Describes the device at position `index` of the kernel's device
+    /// tree (tree order, parents before children; 0 is the root):
+    /// `(index, out_ptr) -> 0`, filling a
+    /// [`DeviceRecord`](super::DeviceRecord); `NotFound` past the last one.
+    pub const GET_DEVICE: u64 = 30;
     /// Number of system calls.
-    pub const COUNT: u64 = 30;
+    pub const COUNT: u64 = 31;
 }
 
 /// Error codes (returned negated in RAX).
@@ -330,6 +335,68 @@ pub struct ProcessInfo {
     pub name: [u8; 32],
 }
 
+/// Values of [`DeviceRecord::bus`].
+pub mod bus {
+    /// The tree's root.
+    pub const ROOT: u32 = 0;
+    /// Described by the firmware (ACPI).
+    pub const PLATFORM: u32 = 1;
+    /// A PCI function.
+    pub const PCI: u32 = 2;
+    /// A legacy ISA device.
+    pub const ISA: u32 = 3;
+    /// A PS/2 port.
+    pub const PS2: u32 = 4;
+    /// A Hyper-V VMBus channel.
+    pub const VMBUS: u32 = 5;
+}
+
+/// Values of [`DeviceRecord::state`].
+pub mod device_state {
+    /// No driver has it, and none failed on it.
+    pub const UNBOUND: u32 = 0;
+    /// A driver's probe is running.
+    pub const PROBING: u32 = 1;
+    /// A driver runs it.
+    pub const BOUND: u32 = 2;
+    /// No driver has it; at least one probe failed.
+    pub const FAILED: u32 = 3;
+}
+
+/// Filled by [`nr::GET_DEVICE`]: one node of the device tree.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Its position in tree order.
+    pub index: u32,
+    /// Its parent's position (`u32::MAX` for the root).
+    pub parent: u32,
+    /// A [`bus`] value.
+    pub bus: u32,
+    /// A [`device_state`] value.
+    pub state: u32,
+    /// PCI vendor id (0 for other buses).
+    pub vendor: u16,
+    /// PCI device id.
+    pub device: u16,
+    /// PCI base class.
+    pub class: u8,
+    /// PCI subclass.
+    pub subclass: u8,
+    /// PCI programming interface.
+    pub prog_if: u8,
+    /// Reserved, 0.
+    pub reserved: u8,
+    /// Resources (port ranges, memory ranges, interrupts) its bus granted.
+    pub resource_count: u32,
+    /// Node name (e.g. `00:1f.2`), NUL-padded UTF-8.
+    pub name: [u8; 32],
+    /// Bound driver's name, NUL-padded (empty if none).
+    pub driver: [u8; 32],
+    /// Plug-and-play id (e.g. `PNP0303`), NUL-padded (empty if none).
+    pub hardware_id: [u8; 16],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,6 +405,11 @@ mod tests {
     #[test]
     fn layouts_are_pinned() {
         assert_eq!(size_of::<SystemInfo>(), 56);
+        assert_eq!(size_of::<DeviceRecord>(), 108);
+        assert_eq!(offset_of!(DeviceRecord, vendor), 16);
+        assert_eq!(offset_of!(DeviceRecord, resource_count), 24);
+        assert_eq!(offset_of!(DeviceRecord, name), 28);
+        assert_eq!(offset_of!(DeviceRecord, hardware_id), 92);
         assert_eq!(offset_of!(SystemInfo, tsc_frequency), 16);
         assert_eq!(offset_of!(SystemInfo, user_end), 48);
         assert_eq!(size_of::<ProcessInfo>(), 88);

@@ -69,6 +69,10 @@ pub struct Platform {
     pub reset: Option<(Register, u8)>,
     /// SCI interrupt.
     pub sci: u16,
+    /// The FADT says ports 0x60/0x64 hold an 8042 controller (IA-PC boot
+    /// architecture flag 1, ACPI 6.5 §5.2.9.3; a revision-1 FADT has no
+    /// such field, so it counts as yes).
+    pub i8042: bool,
     /// PCIe ECAM windows: (base, segment, first bus, last bus).
     pub mcfg: Vec<(u64, u16, u8, u8)>,
     /// DSDT (physical address, length).
@@ -194,6 +198,9 @@ fn fadt(tables: &acpi::AcpiTables<AcpiMemory>, p: &mut Platform) -> Result<(), A
         .find_table::<acpi::fadt::Fadt>()
         .map_err(|e| AcpiError::Table("FADT", e))?;
     p.sci = fadt.sci_interrupt;
+    let boot_arch = fadt.iapc_boot_arch;
+    p.i8042 =
+        acpi::AcpiTable::header(&*fadt).revision < 2 || boot_arch.motherboard_implements_8042();
     let flags = fadt.flags;
     p.pm_timer =
         port(fadt.pm_timer_block().ok().flatten()).map(|port| (port, flags.pm_timer_is_32_bit()));

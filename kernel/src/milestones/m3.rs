@@ -734,9 +734,10 @@ fn pics_masked(ctx: &Context<'_>) -> Outcome {
 
 fn ioapic_routing(_: &Context<'_>) -> Outcome {
     let p = acpi::platform().ok_or_else(|| detail!("no ACPI"))?;
-    // Route ISA IRQ 1 (keyboard) through its GSI, read the entry back,
-    // then mask it again.
-    let (gsi, trigger) = irq::isa_gsi(p, 1);
+    // Route ISA IRQ 7 (the parallel port, which q35 does not have; the
+    // keyboard's IRQ 1 belongs to the i8042 driver since M4) through its
+    // GSI, read the entry back, then mask it again.
+    let (gsi, trigger) = irq::isa_gsi(p, 7);
     let before = irq::redirection(gsi).ok_or_else(|| detail!("GSI {gsi} has no I/O APIC"))?;
     ensure!(
         before & (1 << 16) != 0,
@@ -846,8 +847,12 @@ fn lapic_timer_rate(ctx: &Context<'_>) -> Outcome {
         off / 10,
         off % 10
     );
+    // Delivery is only a sanity bound: the counter's rate above is the
+    // measurement. Without icount QEMU raises a periodic tick when its
+    // vCPU thread gets the host CPU, and on a loaded host about half the
+    // ticks of a 100 ms window were seen to coalesce.
     ensure!(
-        delivered * 2 >= expected,
+        delivered * 4 >= expected,
         "only {delivered} of {expected} tick interrupts arrived"
     );
     Ok(detail!(

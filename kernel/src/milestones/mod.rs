@@ -17,6 +17,7 @@ mod m0;
 mod m1;
 mod m2;
 mod m3;
+mod m4;
 mod m8;
 
 use crate::arch::serial::SerialStatus;
@@ -245,6 +246,7 @@ pub fn run(
     bench::kernel_benchmarks();
     run_checks(m2::CHECKS, &ctx);
     run_checks(m3::CHECKS, &ctx);
+    run_checks(m4::CHECKS, &ctx);
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);

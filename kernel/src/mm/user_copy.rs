@@ -88,6 +88,10 @@ pub unsafe trait Plain: Copy {}
 unsafe impl Plain for SystemInfo {}
 // SAFETY: seven u64 then [u8; 32], no padding (size 88, pinned likewise).
 unsafe impl Plain for ProcessInfo {}
+// SAFETY: four u32, two u16, four u8, one u32, then [u8; 32], [u8; 32] and
+// [u8; 16]: every field at its natural alignment, no padding (size 108,
+// pinned by the abi crate's layout test).
+unsafe impl Plain for abi::DeviceRecord {}
 
 /// Copies a plain ABI structure to user memory at `ptr`.
 pub fn write_value<T: Plain>(ptr: u64, value: &T) -> Result<(), Error> {

@@ -75,6 +75,7 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::ALLOCATE_LAZY => allocate_lazy(a0, a1),
         nr::SET_THREAD_AFFINITY => objects::set_thread_affinity(a0, a1),
         nr::GET_CPU_NUMBER => Ok(task::sched::cpu_number() as u64),
+        nr::GET_DEVICE => device_record(a0, a1),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);
@@ -177,6 +178,17 @@ fn system_info(out: u64) -> SysResult {
     };
     let size = core::mem::size_of_val(&info) as u64;
     with_user(out, size, true, || user_copy::write_value(out, &info))?;
+    Ok(0)
+}
+
+fn device_record(index: u64, out: u64) -> SysResult {
+    let size = core::mem::size_of::<abi::DeviceRecord>() as u64;
+    // The pointer is checked before the tree is looked at, so a bad one
+    // gives BadPointer whatever the index.
+    user_copy::check_range(out, size as usize)?;
+    let index = usize::try_from(index).map_err(|_| Error::NotFound)?;
+    let record = crate::drivers::record(index).ok_or(Error::NotFound)?;
+    with_user(out, size, true, || user_copy::write_value(out, &record))?;
     Ok(0)
 }
 

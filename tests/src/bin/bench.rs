@@ -75,6 +75,7 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
         stop_on: None,
         name,
         extra_args: extra,
+        script: &[],
     })
 }
 
@@ -91,6 +92,7 @@ fn linux(name: &str, append: &str, extra: &[&str]) -> Result<Run, String> {
         stop_on: Some("peer: done"),
         name,
         extra_args: extra,
+        script: &[],
     })
 }
 

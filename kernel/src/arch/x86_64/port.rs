@@ -36,6 +36,11 @@ impl IoPorts {
         Ok(Self { base, len })
     }
 
+    /// The first port of the range.
+    pub fn base(&self) -> u16 {
+        self.base
+    }
+
     fn port(&self, offset: u16, width: u16) -> Option<u16> {
         (offset.checked_add(width)? <= self.len).then_some(self.base + offset)
     }
@@ -80,6 +85,16 @@ impl IoPorts {
             // SAFETY: as in `read8`.
             Some(p) => unsafe { Port::<u16>::new(p).write(value) },
             None => self.out_of_range(offset, 2),
+        }
+    }
+
+    /// Writes a double word at `offset` (ignored, with an error logged, if
+    /// outside the range).
+    pub fn write32(&self, offset: u16, value: u32) {
+        match self.port(offset, 4) {
+            // SAFETY: as in `read8`.
+            Some(p) => unsafe { Port::<u32>::new(p).write(value) },
+            None => self.out_of_range(offset, 4),
         }
     }
 

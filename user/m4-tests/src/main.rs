@@ -1,0 +1,26 @@
+//! m4-tests.exe: the M4 user-mode checks, reported to the milestone kernel.
+//!
+//! The kernel runs it after its own M4 checks, so the device tree it walks
+//! already has the test drivers' bindings.
+// A PE program for Ferrite, built for x86_64-pc-windows-msvc; on other
+// targets (a host `cargo clippy --workspace`) it links std only to
+// type-check.
+#![cfg_attr(windows, no_std)]
+#![no_main]
+
+mod devices;
+
+use testkit::Report;
+
+init::main!(run);
+
+fn run() -> i32 {
+    let mut r = Report::new();
+    devices::tree_is_listed(&mut r);
+    devices::bad_arguments_are_refused(&mut r);
+    if r.all_passed() {
+        0
+    } else {
+        1
+    }
+}
