@@ -3,7 +3,9 @@
 #   make iso        kernel + boot volume + hybrid ISO (target/ferrite.iso)
 #                   (make iso LOADER_FEATURES=mp-check: the loader checks the
 #                   parked APs' state and logs it, a test build)
-#   make qemu       boot the ISO on OVMF, serial on this terminal
+#   make qemu       boot the ISO on OVMF into paint.exe, serial on this terminal
+#   make screenshot boot the ISO, draw in paint.exe through QMP, write
+#                   docs/screenshot.png
 #   make qemu-log   the same, also writing target/serial.log and target/qemu.log
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
 #   make test       lint, then host unit tests + the milestone suite in QEMU
@@ -19,7 +21,7 @@ EFIBOOT := $(TARGET)/efiboot.img
 KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
 LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
 USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
-USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests
+USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests paint
 STAGE := iso
 
 # Real Limine is used when its binaries are found (LIMINE_DIR, a system
@@ -47,7 +49,7 @@ APT_PACKAGES := qemu-system-x86 ovmf xorriso
 ICOUNT ?= 0
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug test lint bench deps need-tools kernel loader user clean
+.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench deps need-tools kernel loader user clean
 
 all: iso
 
@@ -98,7 +100,7 @@ iso: need-tools kernel user $(if $(HAVE_LIMINE),,loader)
 	@find $(STAGE) -mindepth 1 ! -name README.md -delete
 	@mkdir -p $(STAGE)/boot $(STAGE)/EFI/BOOT
 	cp $(KERNEL) $(STAGE)/boot/kernel.elf
-	cp $(USER_OUT)/runtime.dll $(USER_OUT)/hello.exe $(STAGE)/boot/
+	cp $(USER_OUT)/runtime.dll $(USER_OUT)/hello.exe $(USER_OUT)/paint.exe $(STAGE)/boot/
 	cp limine.conf $(STAGE)/limine.conf
 ifeq ($(HAVE_LIMINE),yes)
 	@echo "iso: using real Limine from $(LIMINE_DIR)"
@@ -141,6 +143,9 @@ qemu-debug: iso $(TARGET)/ovmf-vars.fd
 
 test: need-tools lint
 	$(CARGO) test
+
+screenshot: iso
+	$(CARGO) run -q -p ferrite-tests --bin screenshot -- $(ISO) docs/screenshot.png
 
 bench: need-tools
 	FERRITE_BENCH_ICOUNT=$(ICOUNT) $(CARGO) run -q --release -p ferrite-tests --bin bench

@@ -42,6 +42,11 @@ impl FbConsole {
         }
         let pixels = crate::mm::hhdm::framebuffer(info.address, info.pitch * info.height)
             .ok_or(ConsoleError::Taken)?;
+        Ok(Self::on(pixels, info))
+    }
+
+    /// A console on a cleared screen.
+    fn on(pixels: &'static mut [u8], info: FramebufferInfo) -> Self {
         let char_width = get_raster('m', FontWeight::Regular, FONT_HEIGHT).map_or(8, |r| r.width());
         let console = Self {
             pixels,
@@ -51,7 +56,7 @@ impl FbConsole {
             row: 0,
         };
         console.pixels.fill(0);
-        Ok(console)
+        console
     }
 
     fn columns(&self) -> usize {
@@ -163,8 +168,31 @@ pub fn try_write_str(s: &str) {
     }
 }
 
-/// Hands the framebuffer over to a new owner; the console stops drawing.
-#[allow(dead_code)] // The window system (M4) takes it over.
-pub fn detach() -> Option<FbConsole> {
-    without_interrupts(|| CONSOLE.lock().take())
+/// The framebuffer's pixels and format, as the console hands them over.
+pub struct Framebuffer {
+    /// Every byte of the visible framebuffer (pitch × height).
+    pub pixels: &'static mut [u8],
+    /// Its geometry and pixel format.
+    pub info: FramebufferInfo,
+}
+
+/// Hands the framebuffer over to a new owner; the console stops drawing
+/// (the log still goes to serial).
+pub fn detach() -> Option<Framebuffer> {
+    without_interrupts(|| CONSOLE.lock().take()).map(|c| Framebuffer {
+        pixels: c.pixels,
+        info: c.info,
+    })
+}
+
+/// Takes the framebuffer back from its owner and starts again on a clear
+/// screen.
+pub fn attach(fb: Framebuffer) {
+    let console = FbConsole::on(fb.pixels, fb.info);
+    without_interrupts(|| *CONSOLE.lock() = Some(console));
+}
+
+/// Whether the console owns the framebuffer now.
+pub fn attached() -> bool {
+    without_interrupts(|| CONSOLE.lock().is_some())
 }

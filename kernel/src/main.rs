@@ -27,6 +27,7 @@ mod sync;
 mod syscall;
 mod task;
 mod time;
+mod window;
 
 use boot::{BootInfo, Handoff};
 

@@ -14,6 +14,8 @@
 //!   `QueryPerformanceFrequency`, `CreateEventA`, `SetEvent`, `ResetEvent`,
 //!   `CreateProcess`, `GetCommandLineA`, `OpenPipe`, `ReadFile`,
 //!   `WriteFile`, `VirtualAlloc`, `VirtualFree`;
+//! - windows ([`window`]): `CreateWindow`, `GetWindowRect`, `GetMessage`,
+//!   `PeekMessage`, `SetScreenBuffer`, `PostQuitMessage`;
 //! - the C runtime: `<string.h>` and `<ctype.h>` from the `crt` crate
 //!   (exported under their C names), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
@@ -29,6 +31,7 @@ pub mod native;
 pub mod stdio;
 pub mod threads;
 mod varargs;
+pub mod window;
 
 // The exports of `crt` (memcpy, strlen, isalpha, ...) are `#[no_mangle]`
 // items of a dependency; naming the crate links it, and a cdylib exports

@@ -17,15 +17,15 @@ pub const WAIT_FAILED: u32 = 0xFFFF_FFFF;
 /// A thread's entry function.
 pub type ThreadStart = extern "C" fn(*mut c_void) -> u32;
 
-fn handle(r: abi::SysResult) -> u64 {
+pub(crate) fn handle(r: abi::SysResult) -> u64 {
     r.unwrap_or(0)
 }
 
-fn boolean(r: abi::SysResult) -> i32 {
+pub(crate) fn boolean(r: abi::SysResult) -> i32 {
     i32::from(r.is_ok())
 }
 
-fn cstr_len(s: *const c_char) -> usize {
+pub(crate) fn cstr_len(s: *const c_char) -> usize {
     if s.is_null() {
         0
     } else {

@@ -2,6 +2,7 @@
 //! kernel so that a check that silently stops running is noticed.
 
 use crate::qmp::{Action, Button, Event, Step};
+use std::time::Duration;
 
 /// M0: boot hand-off, serial, CPU tables, fault handling.
 pub const M0: &[&str] = &[
@@ -98,26 +99,65 @@ pub const M4: &[&str] = &[
     "i8042_keyboard_and_mouse",
     "input_from_host",
     "m4_user_checks",
+    "windows_close_with_their_process",
 ];
 
-/// What the host does when the milestone kernel prints `STEP input` (its
-/// M4 `input_from_host` check expects exactly this): types `ferrite!` and
-/// Return, moves the mouse by (+20, +10) (QMP's y grows downwards), clicks
-/// the left button and turns the wheel up once.
-pub const INPUT_SCRIPT: &[Step<'static>] = &[Step {
-    // A whole line (the serial port writes CR LF), so a user program's
-    // tagged output (`u<pid>| ...`) cannot trigger it.
-    when: "\nSTEP input\r\n",
-    actions: &[
-        Action::Keys(&["f", "e", "r", "r", "i", "t", "e", "shift-1", "ret"]),
-        Action::Events(&[Event::Move { dx: 20, dy: 10 }]),
-        Action::Events(&[Event::Click(Button::Left)]),
-        Action::Events(&[Event::Click(Button::WheelUp)]),
-    ],
-}];
+/// What the host does during a suite boot, as a `&[Step]` whose
+/// screendump goes to `$screen` (in `target/test-runs`):
+/// - when the milestone kernel prints `STEP input` (its M4
+///   `input_from_host` check expects exactly this): types `ferrite!` and
+///   Return, moves the mouse by (+20, +10) (QMP's y grows downwards),
+///   clicks the left button and turns the wheel up once;
+/// - when m4-tests.exe has its pattern on the screen (`screen_drawn`):
+///   takes the screendump, then types `h` `i`, clicks, and presses Escape
+///   (its `messages_from_host` check expects exactly this).
+///
+/// Each trigger is a whole line (the serial port writes CR LF), so a user
+/// program's tagged output (`u<pid>| ...`) cannot trigger it.
+macro_rules! suite_script {
+    ($screen:literal) => {
+        &[
+            Step {
+                when: "\nSTEP input\r\n",
+                actions: &[
+                    Action::Keys(&["f", "e", "r", "r", "i", "t", "e", "shift-1", "ret"]),
+                    Action::Events(&[Event::Move { dx: 20, dy: 10 }]),
+                    Action::Events(&[Event::Click(Button::Left)]),
+                    Action::Events(&[Event::Click(Button::WheelUp)]),
+                ],
+            },
+            Step {
+                when: "\nCHECK M4 screen_drawn ok",
+                actions: &[
+                    Action::Screendump($screen),
+                    Action::Keys(&["h", "i"]),
+                    // send-key returns before QEMU releases the keys
+                    // (100 ms each); the click must come after them.
+                    Action::Pause(Duration::from_millis(600)),
+                    Action::Events(&[Event::Click(Button::Left)]),
+                    Action::Keys(&["esc"]),
+                ],
+            },
+        ]
+    };
+}
+
+/// The `-smp 1` suite boot's script (see `suite_script!`).
+pub const SUITE_SCRIPT: &[Step<'static>] = suite_script!("suite-m4.ppm");
+/// The `-smp 4` suite boot's script.
+pub const SMP_SUITE_SCRIPT: &[Step<'static>] = suite_script!("suite-smp-m4.ppm");
 
 /// M4 checks that `m4-tests.exe` reports from ring 3, in its order.
-pub const M4_USER: &[&str] = &["device_tree_listed", "get_device_refuses_bad_arguments"];
+pub const M4_USER: &[&str] = &[
+    "device_tree_listed",
+    "get_device_refuses_bad_arguments",
+    "create_window_refuses_bad_arguments",
+    "window_created",
+    "set_screen_buffer_refuses_bad_buffers",
+    "screen_drawn",
+    "messages_from_host",
+    "quit_message",
+];
 
 /// Devices every suite boot adds to QEMU's q35 for the M4 checks: a PCI
 /// function the kernel has no driver for (the test drivers bind to it),
@@ -157,6 +197,9 @@ pub const BENCHES: &[&str] = &[
     "spawn_exit",
     "spawn_exec",
     "page_fault",
+    "present_frame_320x200",
+    "present_frame_full",
+    "present_frame_memcpy",
 ];
 
 /// M2 checks the kernel runs itself (user programs add theirs, see

@@ -9,6 +9,8 @@ pub mod fat;
 pub mod images;
 #[cfg(test)]
 mod judge_tests;
+pub mod paint;
+pub mod pattern;
 pub mod peer;
 pub mod qemu;
 pub mod qmp;

@@ -1,5 +1,6 @@
 //! `make iso` builds an ISO that boots to the banner (as a CD on OVMF),
-//! runs hello.exe and powers off by itself when it has exited.
+//! runs paint.exe (the demo), which the host draws and types into through
+//! QMP, and powers off by itself when it has exited.
 
 use ferrite_tests::qemu::{self, Boot, Ending, GuestStop, Medium};
 use ferrite_tests::{transcript, workspace_root};
@@ -24,7 +25,7 @@ fn make_iso_boots_to_the_banner() {
         stop_on: None,
         name: "iso",
         extra_args: &[],
-        script: &[],
+        script: ferrite_tests::paint_script!("iso-paint.ppm"),
     })
     .unwrap_or_else(|e| panic!("could not boot the ISO: {e}"));
     let needles = [
@@ -33,10 +34,13 @@ fn make_iso_boots_to_the_banner() {
         ("HHDM offset", "no HHDM line in the banner"),
         ("memory map:", "no memory map summary"),
         ("framebuffer: ", "no framebuffer line"),
-        ("Hello from hello.exe", "hello.exe printed nothing"),
+        ("paint: ready", "paint.exe did not start"),
+        ("paint: typed 'h'", "paint.exe did not get the h"),
+        ("paint: typed 'i'", "paint.exe did not get the i"),
+        ("paint: bye", "Escape did not end paint.exe"),
         (
-            "'hello.exe' exited with code 0",
-            "hello.exe did not exit with 0",
+            "'paint.exe' exited with code 0",
+            "paint.exe did not exit with 0",
         ),
         (
             "power: init exited; powering off (on_init_exit=poweroff)",
@@ -45,6 +49,12 @@ fn make_iso_boots_to_the_banner() {
     ];
     if let Err(report) = transcript::expect_lines(&run, &needles, Ending::Exited(0)) {
         panic!("{report}");
+    }
+    let ppm = ferrite_tests::images::scratch_dir().join("iso-paint.ppm");
+    let image = ferrite_tests::qmp::Image::load(&ppm)
+        .unwrap_or_else(|e| panic!("no screendump {}: {e}", ppm.display()));
+    if let Err(e) = ferrite_tests::paint::strokes_visible(&image, 50) {
+        panic!("paint.exe's window does not show the strokes: {e}");
     }
     match qemu::guest_stop(&run) {
         Ok(GuestStop::PowerOff) => {}

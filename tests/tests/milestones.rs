@@ -13,7 +13,7 @@ fn boot_suite() -> Result<Run, String> {
         stop_on: None,
         name: "suite",
         extra_args: expected::SUITE_DEVICES,
-        script: expected::INPUT_SCRIPT,
+        script: expected::SUITE_SCRIPT,
     })
 }
 
@@ -72,6 +72,17 @@ fn m4_devices() {
         .collect();
     if let Err(report) = transcript::judge_milestone(suite(), "M4", &all) {
         panic!("M4 failed:\n{report}");
+    }
+}
+
+#[test]
+fn m4_screen_shows_the_pattern() {
+    let _ = suite();
+    let path = ferrite_tests::images::scratch_dir().join("suite-m4.ppm");
+    let image = ferrite_tests::qmp::Image::load(&path)
+        .unwrap_or_else(|e| panic!("no screendump {}: {e}", path.display()));
+    if let Err(e) = ferrite_tests::pattern::compare(&image) {
+        panic!("the screen does not show m4-tests.exe's pattern: {e}");
     }
 }
 

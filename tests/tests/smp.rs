@@ -34,7 +34,7 @@ fn suite_smp() -> &'static Run {
             stop_on: None,
             name: "suite-smp",
             extra_args: &args,
-            script: expected::INPUT_SCRIPT,
+            script: expected::SMP_SUITE_SCRIPT,
         })
     });
     match run {
@@ -53,6 +53,17 @@ fn judge(milestone: &str, lists: &[&[&str]]) {
 #[test]
 fn m8_every_cpu_runs_threads() {
     judge("M8", &[expected::M8, expected::M8_USER]);
+}
+
+#[test]
+fn the_screen_shows_the_pattern_on_four_cpus() {
+    let _ = suite_smp();
+    let path = ferrite_tests::images::scratch_dir().join("suite-smp-m4.ppm");
+    let image = ferrite_tests::qmp::Image::load(&path)
+        .unwrap_or_else(|e| panic!("no screendump {}: {e}", path.display()));
+    if let Err(e) = ferrite_tests::pattern::compare(&image) {
+        panic!("the screen does not show m4-tests.exe's pattern: {e}");
+    }
 }
 
 #[test]

@@ -120,8 +120,33 @@ pub mod nr {
     /// `(index, out_ptr) -> 0`, filling a
     /// [`DeviceRecord`](super::DeviceRecord); `NotFound` past the last one.
     pub const GET_DEVICE: u64 = 30;
+    /// Creates a window and gives it the screen:
+    /// `(title_ptr, title_len, width, height, flags) -> window handle`.
+    /// Flags are [`window_flags`](super::window_flags); without
+    /// `FULLSCREEN` the client area is `width` × `height` (cut to the
+    /// screen), centred. `NotSupported` without a 32-bpp framebuffer.
+    pub const CREATE_WINDOW: u64 = 31;
+    /// The client rectangle in screen pixels: `(window, rect_ptr) -> 0`,
+    /// filling a [`Rect`](super::Rect).
+    pub const GET_WINDOW_RECT: u64 = 32;
+    /// Takes the oldest message of the calling thread's windows (of
+    /// `window` only, if not 0): `(msg_ptr, window, flags, timeout_ms) ->
+    /// 1` with a [`Message`](super::Message) written, or 0 when none came
+    /// within the time-out (0: do not wait; `u64::MAX`: forever). Flags
+    /// are [`message_flags`](super::message_flags).
+    pub const GET_MESSAGE: u64 = 33;
+    /// Draws a 32-bit XRGB buffer into the window's client area, scaled
+    /// by the largest integer factor that fits and centred:
+    /// `(window, pixels_ptr, width, height, pitch) -> 0`. Width and height
+    /// are 1 ..= [`MAX_BUFFER_SIDE`](super::MAX_BUFFER_SIDE); the pitch (bytes
+    /// per row) is at least `4 * width`; the whole buffer is checked before
+    /// a pixel is drawn.
+    pub const SET_SCREEN_BUFFER: u64 = 34;
+    /// Posts `WM_QUIT` with `(code)` to the calling thread's windows:
+    /// `(code) -> 0` (`NotFound` if it has none).
+    pub const POST_QUIT: u64 = 35;
     /// Number of system calls.
-    pub const COUNT: u64 = 31;
+    pub const COUNT: u64 = 36;
 }
 
 /// Error codes (returned negated in RAX).
@@ -335,6 +360,101 @@ pub struct ProcessInfo {
     pub name: [u8; 32],
 }
 
+/// Flags of [`nr::CREATE_WINDOW`].
+pub mod window_flags {
+    /// The client area is the whole screen.
+    pub const FULLSCREEN: u64 = 1;
+}
+
+/// Flags of [`nr::GET_MESSAGE`].
+pub mod message_flags {
+    /// Take the message off the queue (Win32's `PM_REMOVE`); without it
+    /// the message stays and the next call sees it again.
+    pub const REMOVE: u64 = 1;
+}
+
+/// Longest side of a [`nr::SET_SCREEN_BUFFER`] buffer, in pixels.
+pub const MAX_BUFFER_SIDE: u64 = 8192;
+
+/// Message numbers (Win32's `WM_*` values, WinUser.h).
+pub mod wm {
+    /// The user asked to close the window (Alt+F4).
+    pub const CLOSE: u32 = 0x0010;
+    /// `POST_QUIT` was called: GetMessage returns 0.
+    pub const QUIT: u32 = 0x0012;
+    /// A key went down; wParam the virtual key, lParam the keystroke flags.
+    pub const KEYDOWN: u32 = 0x0100;
+    /// A key went up.
+    pub const KEYUP: u32 = 0x0101;
+    /// A character was typed; wParam the UTF-16 code unit.
+    pub const CHAR: u32 = 0x0102;
+    /// The pointer moved; wParam the `MK_*` buttons, lParam x | y << 16
+    /// (client coordinates, 16-bit signed).
+    pub const MOUSEMOVE: u32 = 0x0200;
+    /// Left button down.
+    pub const LBUTTONDOWN: u32 = 0x0201;
+    /// Left button up.
+    pub const LBUTTONUP: u32 = 0x0202;
+    /// Right button down.
+    pub const RBUTTONDOWN: u32 = 0x0204;
+    /// Right button up.
+    pub const RBUTTONUP: u32 = 0x0205;
+    /// Middle button down.
+    pub const MBUTTONDOWN: u32 = 0x0207;
+    /// Middle button up.
+    pub const MBUTTONUP: u32 = 0x0208;
+    /// The wheel turned; wParam's high word the signed delta
+    /// ([`WHEEL_DELTA`] per notch, positive away from the user), lParam the
+    /// pointer in screen coordinates.
+    pub const MOUSEWHEEL: u32 = 0x020A;
+    /// One wheel notch.
+    pub const WHEEL_DELTA: i16 = 120;
+    /// wParam button flags of mouse messages (Win32's `MK_*`).
+    pub const MK_LBUTTON: u64 = 0x0001;
+    /// Right button held.
+    pub const MK_RBUTTON: u64 = 0x0002;
+    /// Middle button held.
+    pub const MK_MBUTTON: u64 = 0x0010;
+}
+
+/// A window's rectangle (Win32's `RECT`): right and bottom exclusive.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rect {
+    /// Left edge.
+    pub left: i32,
+    /// Top edge.
+    pub top: i32,
+    /// One past the right edge.
+    pub right: i32,
+    /// One past the bottom edge.
+    pub bottom: i32,
+}
+
+/// A message (Win32's x64 `MSG` layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Message {
+    /// The window handle it is for.
+    pub window: u64,
+    /// A [`wm`] number.
+    pub message: u32,
+    /// Reserved, 0 (alignment).
+    pub reserved: u32,
+    /// First parameter.
+    pub wparam: u64,
+    /// Second parameter.
+    pub lparam: i64,
+    /// Milliseconds since boot when it was queued.
+    pub time: u32,
+    /// Pointer x (screen) when it was queued.
+    pub pt_x: i32,
+    /// Pointer y (screen).
+    pub pt_y: i32,
+    /// Reserved, 0.
+    pub private: u32,
+}
+
 /// Values of [`DeviceRecord::bus`].
 pub mod bus {
     /// The tree's root.
@@ -406,6 +526,12 @@ mod tests {
     fn layouts_are_pinned() {
         assert_eq!(size_of::<SystemInfo>(), 56);
         assert_eq!(size_of::<DeviceRecord>(), 108);
+        // Win32's x64 MSG and RECT.
+        assert_eq!(size_of::<Message>(), 48);
+        assert_eq!(offset_of!(Message, wparam), 16);
+        assert_eq!(offset_of!(Message, time), 32);
+        assert_eq!(offset_of!(Message, pt_y), 40);
+        assert_eq!(size_of::<Rect>(), 16);
         assert_eq!(offset_of!(DeviceRecord, vendor), 16);
         assert_eq!(offset_of!(DeviceRecord, resource_count), 24);
         assert_eq!(offset_of!(DeviceRecord, name), 28);

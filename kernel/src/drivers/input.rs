@@ -7,8 +7,8 @@
 //! events with [`pop`], or block for one with [`wait`] (an auto-reset
 //! event signals "something arrived").
 //!
-//! The window system (next) takes its messages from here and hands them
-//! to the focused window's thread.
+//! While a window is open the window system takes every event instead
+//! (`window::deliver`), as messages for the focused window.
 
 use crate::sync::SpinLock;
 use crate::task::object::{wait_any, Event, Object, WaitResult};
@@ -67,8 +67,12 @@ pub fn init() {
     ARRIVED.call_once(|| Arc::new(Event::new(false, false)));
 }
 
-/// Queues `event` (interrupt context; never allocates).
+/// Gives `event` to the focused window, or queues it here when no window
+/// is open (interrupt context; never allocates).
 pub fn push(event: InputEvent) {
+    if crate::window::deliver(event) {
+        return;
+    }
     let mut r = RING.lock();
     if r.len == CAPACITY {
         drop(r);

@@ -48,6 +48,11 @@ pub const CHECKS: &[Check] = &[
         name: "m4_user_checks",
         run: m4_user_checks,
     },
+    Check {
+        milestone: "M4",
+        name: "windows_close_with_their_process",
+        run: windows_close_with_their_process,
+    },
 ];
 
 /// Runs m4-tests.exe, whose checks land in M4 (the tree through
@@ -475,4 +480,19 @@ fn input_from_host(_: &Context<'_>) -> Outcome {
     Ok(detail!(
         "typed {typed:?} (10 keys down and up, set-1 codes and VKs as sent); mouse (+20, -10 up-positive), wheel +1, one left click"
     ))
+}
+
+/// m4-tests.exe left its full-screen window open on purpose: its exit
+/// must have closed it and given the screen back to the console.
+fn windows_close_with_their_process(_: &Context<'_>) -> Outcome {
+    let open = crate::window::count();
+    ensure!(
+        open == 0,
+        "{open} window(s) still open after m4-tests.exe ended"
+    );
+    ensure!(
+        crate::console::attached(),
+        "the console did not get the screen back"
+    );
+    Ok(detail!("no window left; the console has the screen again"))
 }

@@ -92,6 +92,11 @@ unsafe impl Plain for ProcessInfo {}
 // [u8; 16]: every field at its natural alignment, no padding (size 108,
 // pinned by the abi crate's layout test).
 unsafe impl Plain for abi::DeviceRecord {}
+// SAFETY: u64, two u32, u64, i64, u32, two i32, u32: every field at its
+// natural alignment, no padding (size 48, pinned by the abi crate's test).
+unsafe impl Plain for abi::Message {}
+// SAFETY: four i32, no padding (size 16, pinned likewise).
+unsafe impl Plain for abi::Rect {}
 
 /// Copies a plain ABI structure to user memory at `ptr`.
 pub fn write_value<T: Plain>(ptr: u64, value: &T) -> Result<(), Error> {

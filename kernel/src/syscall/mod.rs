@@ -9,6 +9,7 @@ use crate::task;
 use abi::{nr, protection, Error, SysResult};
 
 mod objects;
+mod window;
 
 /// Longest single DEBUG_WRITE (longer writes are cut, not refused).
 const DEBUG_WRITE_MAX: u64 = 16 * 1024;
@@ -76,6 +77,11 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::SET_THREAD_AFFINITY => objects::set_thread_affinity(a0, a1),
         nr::GET_CPU_NUMBER => Ok(task::sched::cpu_number() as u64),
         nr::GET_DEVICE => device_record(a0, a1),
+        nr::CREATE_WINDOW => window::create_window(a0, a1, a2, a3, a4),
+        nr::GET_WINDOW_RECT => window::window_rect(a0, a1),
+        nr::GET_MESSAGE => window::get_message(a0, a1, a2, a3),
+        nr::SET_SCREEN_BUFFER => window::set_screen_buffer(a0, a1, a2, a3, a4),
+        nr::POST_QUIT => window::post_quit(a0),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);

@@ -24,6 +24,8 @@ pub enum Object {
     Event(Arc<Event>),
     /// A named pipe.
     Pipe(Arc<Pipe>),
+    /// A window (closed when its last handle goes).
+    Window(Arc<crate::window::Window>),
 }
 
 /// Threads waiting on one object.
@@ -56,7 +58,7 @@ impl Object {
             Self::Process(p) => p.lock().exit_status().is_some(),
             Self::Thread(t) => t.state() == State::Dead,
             Self::Event(e) => e.try_acquire(),
-            Self::Pipe(_) => false,
+            Self::Pipe(_) | Self::Window(_) => false,
         }
     }
 
@@ -90,7 +92,7 @@ impl Object {
                 }
                 register(&mut s.waiters, me)
             }
-            Self::Pipe(_) => Err(abi::Error::InvalidHandle),
+            Self::Pipe(_) | Self::Window(_) => Err(abi::Error::InvalidHandle),
         }
     }
 
@@ -100,13 +102,13 @@ impl Object {
             Self::Process(p) => unregister(p.lock().waiters_mut(), me),
             Self::Thread(t) => unregister(&mut t.joiners.lock(), me),
             Self::Event(e) => unregister(&mut e.state.lock().waiters, me),
-            Self::Pipe(_) => {}
+            Self::Pipe(_) | Self::Window(_) => {}
         }
     }
 
     /// Whether a thread can wait on it.
     pub fn waitable(&self) -> bool {
-        !matches!(self, Self::Pipe(_))
+        !matches!(self, Self::Pipe(_) | Self::Window(_))
     }
 }
 

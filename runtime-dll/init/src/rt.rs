@@ -5,7 +5,7 @@
 //! `runtime.dll`. The memory functions are not imported: every image has
 //! its own (the `crt` crate), which the compiler's own calls need anyway.
 
-use abi::{ProcessInfo, SystemInfo};
+use abi::{Message, ProcessInfo, Rect, SystemInfo};
 use core::ffi::{c_char, c_int, c_void};
 
 // (`raw-dylib` exists only for Windows targets; elsewhere, e.g. a host
@@ -103,6 +103,25 @@ unsafe extern "C" {
     pub fn VirtualAlloc(addr: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
     /// Releases VirtualAlloc memory.
     pub fn VirtualFree(addr: *mut c_void, size: usize, kind: u32) -> i32;
+
+    /// Creates and shows a window: its handle, or 0.
+    pub fn CreateWindow(title: *const c_char, width: i32, height: i32, flags: u32) -> u64;
+    /// A window's client rectangle on the screen: 1, or 0.
+    pub fn GetWindowRect(window: u64, rect: *mut Rect) -> i32;
+    /// Waits for a message: 1, 0 for WM_QUIT, -1 on error.
+    pub fn GetMessage(msg: *mut Message, window: u64, first: u32, last: u32) -> i32;
+    /// A message if there is one: 1, else 0.
+    pub fn PeekMessage(msg: *mut Message, window: u64, first: u32, last: u32, remove: u32) -> i32;
+    /// Shows a 32-bit XRGB buffer in a window: 1, or 0.
+    pub fn SetScreenBuffer(
+        window: u64,
+        pixels: *const u32,
+        width: u32,
+        height: u32,
+        pitch: u32,
+    ) -> i32;
+    /// Posts WM_QUIT to the calling thread's windows.
+    pub fn PostQuitMessage(code: i32);
 
     /// C `printf` to the debug console (line-buffered).
     pub fn printf(fmt: *const c_char, ...) -> c_int;

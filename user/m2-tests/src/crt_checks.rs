@@ -52,6 +52,12 @@ const EXPORTS: &[&[u8]] = &[
     b"vsnprintf",
     b"sprintf",
     b"vsprintf",
+    b"CreateWindow",
+    b"GetWindowRect",
+    b"GetMessage",
+    b"PeekMessage",
+    b"SetScreenBuffer",
+    b"PostQuitMessage",
     b"puts",
     b"putchar",
 ];

@@ -1,5 +1,8 @@
 //! m4-tests.exe: the M4 user-mode checks, reported to the milestone kernel.
 //!
+//! The device tree through GET_DEVICE ([`devices`]), then windows,
+//! messages and pixels ([`windows`]).
+//!
 //! The kernel runs it after its own M4 checks, so the device tree it walks
 //! already has the test drivers' bindings.
 // A PE program for Ferrite, built for x86_64-pc-windows-msvc; on other
@@ -9,6 +12,7 @@
 #![no_main]
 
 mod devices;
+mod windows;
 
 use testkit::Report;
 
@@ -18,6 +22,7 @@ fn run() -> i32 {
     let mut r = Report::new();
     devices::tree_is_listed(&mut r);
     devices::bad_arguments_are_refused(&mut r);
+    windows::run(&mut r);
     if r.all_passed() {
         0
     } else {

@@ -1,0 +1,58 @@
+//! One row of a program's XRGB buffer, scaled and converted for the screen.
+
+/// Where each colour channel sits in a framebuffer pixel (Limine's
+/// framebuffer mask size and shift, limine-protocol.md §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PixelFormat {
+    /// Red (size in bits, shift).
+    pub red: (u8, u8),
+    /// Green.
+    pub green: (u8, u8),
+    /// Blue.
+    pub blue: (u8, u8),
+}
+
+impl PixelFormat {
+    /// 32-bit XRGB (blue in the low byte): a program's own format.
+    pub const XRGB8888: Self = Self {
+        red: (8, 16),
+        green: (8, 8),
+        blue: (8, 0),
+    };
+
+    /// The framebuffer pixel for an XRGB value.
+    pub fn convert(&self, xrgb: u32) -> u32 {
+        if *self == Self::XRGB8888 {
+            return xrgb & 0x00ff_ffff;
+        }
+        let channel = |value: u32, (size, shift): (u8, u8)| -> u32 {
+            let size = u32::from(size.min(8));
+            let top = if size == 0 { 0 } else { value >> (8 - size) };
+            top.checked_shl(u32::from(shift)).unwrap_or(0)
+        };
+        channel((xrgb >> 16) & 0xff, self.red)
+            | channel((xrgb >> 8) & 0xff, self.green)
+            | channel(xrgb & 0xff, self.blue)
+    }
+}
+
+/// Writes the pixels of `src` (little-endian XRGB, 4 bytes each) into
+/// `dst` (4 bytes each), every source pixel `factor` times, converted to
+/// `format`. Stops when either side runs out; returns the pixels written.
+pub fn scale_row(src: &[u8], factor: u32, format: PixelFormat, dst: &mut [u8]) -> usize {
+    let factor = factor.max(1) as usize;
+    let mut out = dst.chunks_exact_mut(4);
+    let mut written = 0;
+    for px in src.chunks_exact(4) {
+        let value = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
+        let bytes = format.convert(value).to_le_bytes();
+        for _ in 0..factor {
+            match out.next() {
+                Some(d) => d.copy_from_slice(&bytes),
+                None => return written,
+            }
+            written += 1;
+        }
+    }
+    written
+}

@@ -1,0 +1,144 @@
+//! The screen as the window system owns it: hand-over and presenting.
+//!
+//! Presenting copies a program's buffer row by row through checked user
+//! copies (a 1 KiB stack chunk at a time), scales each row once into a
+//! kernel row buffer (`winsys::present`), then writes that row as many
+//! times as the factor into the write-combining framebuffer, so the
+//! framebuffer is only ever written, never read.
+
+use crate::console::{self, Framebuffer};
+use crate::mm::user_copy;
+use crate::sync::SpinLock;
+use alloc::vec::Vec;
+use winsys::layout::Rect;
+use winsys::present::{scale_row, PixelFormat};
+
+struct Screen {
+    fb: Framebuffer,
+    format: PixelFormat,
+    /// One scaled row (pitch bytes), reused by every present.
+    row: Vec<u8>,
+}
+
+static SCREEN: SpinLock<Option<Screen>> = SpinLock::new(None);
+
+/// Bytes of a program's row read per user copy.
+const CHUNK: usize = 1024;
+
+/// A program's buffer, as SET_SCREEN_BUFFER names it (already checked to
+/// lie in mapped user memory).
+#[derive(Clone, Copy, Debug)]
+pub struct Buffer {
+    /// User address of the first pixel.
+    pub ptr: u64,
+    /// Pixels per row.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// Bytes from one row to the next.
+    pub pitch: u64,
+}
+
+/// Why a present stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresentError {
+    /// The buffer stopped being readable while it was copied.
+    BadPointer,
+}
+
+/// The framebuffer's size, if there is a 32-bpp one to draw on.
+pub fn size() -> Option<(u32, u32)> {
+    let fb = crate::boot::info()?.framebuffer?;
+    (fb.bpp == 32).then_some((fb.width as u32, fb.height as u32))
+}
+
+/// Takes the framebuffer from the console (no-op if taken already).
+pub fn take() -> Result<(), ()> {
+    let mut s = SCREEN.lock();
+    if s.is_some() {
+        return Ok(());
+    }
+    let fb = console::detach().ok_or(())?;
+    let mut row = Vec::new();
+    if row.try_reserve_exact(fb.info.pitch as usize).is_err() {
+        console::attach(fb);
+        return Err(());
+    }
+    row.resize(fb.info.pitch as usize, 0);
+    let format = PixelFormat {
+        red: fb.info.red,
+        green: fb.info.green,
+        blue: fb.info.blue,
+    };
+    // The console's text would stay around the windows: start black.
+    fb.pixels.fill(0);
+    *s = Some(Screen { fb, format, row });
+    drop(s);
+    log::info!("the window system has the screen; the log goes on on serial");
+    Ok(())
+}
+
+/// Gives the framebuffer back to the console.
+pub fn give_back() {
+    let screen = SCREEN.lock().take();
+    if let Some(screen) = screen {
+        console::attach(screen.fb);
+        log::info!("the console has the screen again");
+    }
+}
+
+/// Fills `rect` (screen pixels) with black.
+pub fn clear(rect: Rect) {
+    let mut s = SCREEN.lock();
+    let Some(screen) = s.as_mut() else {
+        return;
+    };
+    let pitch = screen.fb.info.pitch as usize;
+    for y in rect.y..rect.y.saturating_add(rect.height) {
+        let start = y as usize * pitch + rect.x as usize * 4;
+        let end = start + rect.width as usize * 4;
+        if let Some(line) = screen.fb.pixels.get_mut(start..end) {
+            line.fill(0);
+        }
+    }
+}
+
+/// Draws `buffer` into the client rectangle `client`, scaled by the
+/// largest integer factor that fits and centred.
+pub fn present(client: Rect, buffer: Buffer) -> Result<(), PresentError> {
+    let scale = winsys::layout::scale((client.width, client.height), buffer.width, buffer.height);
+    let mut s = SCREEN.lock();
+    let Some(screen) = s.as_mut() else {
+        return Ok(());
+    };
+    let pitch = screen.fb.info.pitch as usize;
+    let x0 = (client.x + scale.area.x) as usize;
+    let y0 = (client.y + scale.area.y) as usize;
+    let row_bytes = scale.area.width as usize * 4;
+    let mut chunk = [0u8; CHUNK];
+    for r in 0..scale.rows as usize {
+        let src = buffer.ptr + r as u64 * buffer.pitch;
+        let mut done = 0usize;
+        let total = scale.columns as usize * 4;
+        while done < total {
+            let n = (total - done).min(CHUNK);
+            user_copy::read(src + done as u64, &mut chunk[..n])
+                .map_err(|_| PresentError::BadPointer)?;
+            let at = done * scale.factor as usize;
+            let dst = screen.row.get_mut(at..row_bytes).unwrap_or_default();
+            scale_row(&chunk[..n], scale.factor, screen.format, dst);
+            done += n;
+        }
+        for k in 0..scale.factor as usize {
+            let start = (y0 + r * scale.factor as usize + k) * pitch + x0 * 4;
+            let (Some(line), Some(scaled)) = (
+                screen.fb.pixels.get_mut(start..start + row_bytes),
+                screen.row.get(..row_bytes),
+            ) else {
+                continue;
+            };
+            line.copy_from_slice(scaled);
+        }
+    }
+    Ok(())
+}
