@@ -96,6 +96,7 @@ pub const M4: &[&str] = &[
     "pci_bars_sized",
     "failing_probe_is_reported",
     "late_driver_binds",
+    "msix_interrupt_from_virtio_rng",
     "i8042_keyboard_and_mouse",
     "input_from_host",
     "m4_user_checks",

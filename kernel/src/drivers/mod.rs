@@ -24,7 +24,7 @@
 
 pub mod i8042;
 pub mod input;
-mod pci;
+pub mod pci;
 
 pub use devtree::{Bus, Device, Id, Match, NodeId, Resource};
 

@@ -121,7 +121,31 @@ impl ConfigSpace for Config {
 
 /// Configuration space, for drivers of PCI functions (MSI set-up and the
 /// like). None before [`scan`] or without any access.
-pub static CONFIG: SpinLock<Option<Config>> = SpinLock::new(None);
+static CONFIG: SpinLock<Option<Config>> = SpinLock::new(None);
+/// Every function the scan found, as the `pci` crate decoded it.
+static FUNCTIONS: SpinLock<Vec<pci::Function>> = SpinLock::new(Vec::new());
+
+/// Runs `f` on configuration space (None before the scan or without one).
+pub fn with_config<R>(f: impl FnOnce(&mut Config) -> R) -> Option<R> {
+    CONFIG.lock().as_mut().map(f)
+}
+
+/// The function at `at`, as the scan decoded it (capabilities included).
+pub fn function(at: Bdf) -> Option<pci::Function> {
+    FUNCTIONS.lock().iter().find(|f| f.at == at).cloned()
+}
+
+/// The address of a PCI node, from its name (`bb:dd.f`, as the scan names
+/// it).
+pub fn address_of(device: &Device) -> Option<Bdf> {
+    if device.bus != Bus::Pci {
+        return None;
+    }
+    let (bus, rest) = device.name.split_once(':')?;
+    let (dev, func) = rest.split_once('.')?;
+    let hex = |s: &str| u8::from_str_radix(s, 16).ok();
+    Bdf::new(hex(bus)?, hex(dev)?, hex(func)?)
+}
 
 fn open(platform: Option<&crate::acpi::Platform>) -> Option<(Config, &'static str)> {
     let ecam = platform.and_then(|p| p.mcfg.iter().find(|m| m.1 == 0).copied());
@@ -224,4 +248,5 @@ pub fn scan(parent: NodeId, platform: Option<&crate::acpi::Platform>) {
     }
     log::info!("{} function(s) through {how}", found.functions.len());
     *CONFIG.lock() = Some(config);
+    *FUNCTIONS.lock() = found.functions;
 }

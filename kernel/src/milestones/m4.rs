@@ -35,6 +35,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M4",
+        name: "msix_interrupt_from_virtio_rng",
+        run: super::m4_msix::msix_interrupt_from_virtio_rng,
+    },
+    Check {
+        milestone: "M4",
         name: "i8042_keyboard_and_mouse",
         run: i8042_keyboard_and_mouse,
     },

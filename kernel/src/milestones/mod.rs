@@ -18,6 +18,7 @@ mod m1;
 mod m2;
 mod m3;
 mod m4;
+mod m4_msix;
 mod m8;
 
 use crate::arch::serial::SerialStatus;
