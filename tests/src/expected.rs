@@ -111,12 +111,15 @@ pub const M4: &[&str] = &[
 ///   clicks the left button and turns the wheel up once;
 /// - when m4-tests.exe has its pattern on the screen (`screen_drawn`):
 ///   takes the screendump, then types `h` `i`, clicks, and presses Escape
-///   (its `messages_from_host` check expects exactly this).
+///   (its `messages_from_host` check expects exactly this);
+/// - when it has the pattern over the whole screen at 1×
+///   (`full_screen_drawn`): takes a second screendump to `$full`, then
+///   types `q`.
 ///
 /// Each trigger is a whole line (the serial port writes CR LF), so a user
 /// program's tagged output (`u<pid>| ...`) cannot trigger it.
 macro_rules! suite_script {
-    ($screen:literal) => {
+    ($screen:literal, $full:literal) => {
         &[
             Step {
                 when: "\nSTEP input\r\n",
@@ -139,14 +142,19 @@ macro_rules! suite_script {
                     Action::Keys(&["esc"]),
                 ],
             },
+            Step {
+                when: "\nCHECK M4 full_screen_drawn ok",
+                actions: &[Action::Screendump($full), Action::Keys(&["q"])],
+            },
         ]
     };
 }
 
 /// The `-smp 1` suite boot's script (see `suite_script!`).
-pub const SUITE_SCRIPT: &[Step<'static>] = suite_script!("suite-m4.ppm");
+pub const SUITE_SCRIPT: &[Step<'static>] = suite_script!("suite-m4.ppm", "suite-m4-full.ppm");
 /// The `-smp 4` suite boot's script.
-pub const SMP_SUITE_SCRIPT: &[Step<'static>] = suite_script!("suite-smp-m4.ppm");
+pub const SMP_SUITE_SCRIPT: &[Step<'static>] =
+    suite_script!("suite-smp-m4.ppm", "suite-smp-m4-full.ppm");
 
 /// M4 checks that `m4-tests.exe` reports from ring 3, in its order.
 pub const M4_USER: &[&str] = &[
@@ -157,6 +165,7 @@ pub const M4_USER: &[&str] = &[
     "set_screen_buffer_refuses_bad_buffers",
     "screen_drawn",
     "messages_from_host",
+    "full_screen_drawn",
     "quit_message",
 ];
 

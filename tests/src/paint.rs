@@ -1,7 +1,7 @@
 //! What the host does with paint.exe (the demo `make qemu` boots into):
 //! picks red from the colour bar, draws a stroke, picks blue, draws
 //! another, types `x`, takes the screendump, types `h` `i`, then presses
-//! Escape (paint.exe exits and the machine powers off). Used by the ISO
+//! Alt+F4 (WM_CLOSE: paint.exe exits and the machine powers off). Used by the ISO
 //! test and by `make screenshot`.
 
 use crate::qmp::{Button, Event, Image};
@@ -72,7 +72,8 @@ macro_rules! paint_script {
                     $crate::qmp::Action::Screendump($screen),
                     $crate::qmp::Action::Keys(&["h", "i"]),
                     $crate::qmp::Action::Pause($crate::paint::GESTURE),
-                    $crate::qmp::Action::Keys(&["esc"]),
+                    // Alt+F4: the window system's WM_CLOSE ends paint.exe.
+                    $crate::qmp::Action::Keys(&["alt-f4"]),
                 ],
             },
         ]

@@ -37,7 +37,7 @@ fn make_iso_boots_to_the_banner() {
         ("paint: ready", "paint.exe did not start"),
         ("paint: typed 'h'", "paint.exe did not get the h"),
         ("paint: typed 'i'", "paint.exe did not get the i"),
-        ("paint: bye", "Escape did not end paint.exe"),
+        ("paint: bye", "Alt+F4 (WM_CLOSE) did not end paint.exe"),
         (
             "'paint.exe' exited with code 0",
             "paint.exe did not exit with 0",

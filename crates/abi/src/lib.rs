@@ -139,11 +139,15 @@ pub mod nr {
     /// by the largest integer factor that fits and centred:
     /// `(window, pixels_ptr, width, height, pitch) -> 0`. Width and height
     /// are 1 ..= [`MAX_BUFFER_SIDE`](super::MAX_BUFFER_SIDE); the pitch (bytes
-    /// per row) is at least `4 * width`; the whole buffer is checked before
-    /// a pixel is drawn.
+    /// per row) is `4 * width` ..= `4 * MAX_BUFFER_SIDE`; the whole buffer is
+    /// checked before a pixel is drawn, and before the handle (so a bad
+    /// buffer is `BadPointer` whatever the handle).
     pub const SET_SCREEN_BUFFER: u64 = 34;
-    /// Posts `WM_QUIT` with `(code)` to the calling thread's windows:
-    /// `(code) -> 0` (`NotFound` if it has none).
+    /// Posts `WM_QUIT` with `(code)` for the calling thread (once, on its
+    /// top window; it comes after the messages already queued and cannot be
+    /// lost to a full queue): `(code) -> 0` (`NotFound` if it has no
+    /// window). GET_MESSAGE on windows that have all closed is
+    /// `InvalidHandle`.
     pub const POST_QUIT: u64 = 35;
     /// Number of system calls.
     pub const COUNT: u64 = 36;

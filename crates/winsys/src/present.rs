@@ -25,10 +25,16 @@ impl PixelFormat {
         if *self == Self::XRGB8888 {
             return xrgb & 0x00ff_ffff;
         }
+        // An 8-bit channel value into a field of `size` bits: its top bits
+        // for a narrower field, shifted up for a wider one (10-bit colour).
         let channel = |value: u32, (size, shift): (u8, u8)| -> u32 {
-            let size = u32::from(size.min(8));
-            let top = if size == 0 { 0 } else { value >> (8 - size) };
-            top.checked_shl(u32::from(shift)).unwrap_or(0)
+            let size = u32::from(size.min(16));
+            let field = match size {
+                0 => 0,
+                1..=8 => value >> (8 - size),
+                _ => value << (size - 8),
+            };
+            field.checked_shl(u32::from(shift)).unwrap_or(0)
         };
         channel((xrgb >> 16) & 0xff, self.red)
             | channel((xrgb >> 8) & 0xff, self.green)
@@ -41,11 +47,17 @@ impl PixelFormat {
 /// `format`. Stops when either side runs out; returns the pixels written.
 pub fn scale_row(src: &[u8], factor: u32, format: PixelFormat, dst: &mut [u8]) -> usize {
     let factor = factor.max(1) as usize;
+    let xrgb = format == PixelFormat::XRGB8888;
     let mut out = dst.chunks_exact_mut(4);
     let mut written = 0;
     for px in src.chunks_exact(4) {
         let value = u32::from_le_bytes([px[0], px[1], px[2], px[3]]);
-        let bytes = format.convert(value).to_le_bytes();
+        // The program's own format: only the X byte goes.
+        let bytes = if xrgb {
+            (value & 0x00ff_ffff).to_le_bytes()
+        } else {
+            format.convert(value).to_le_bytes()
+        };
         for _ in 0..factor {
             match out.next() {
                 Some(d) => d.copy_from_slice(&bytes),

@@ -114,6 +114,14 @@ fn rows_are_repeated_and_converted() {
     };
     assert_eq!(rgb565.convert(0x00ff_ffff), 0xffff);
     assert_eq!(rgb565.convert(0x0080_0000), 0x10 << 11);
+    // 10-bit channels (2-10-10-10): full scale stays full scale.
+    let deep = PixelFormat {
+        red: (10, 20),
+        green: (10, 10),
+        blue: (10, 0),
+    };
+    assert_eq!(deep.convert(0x00ff_0000), 0x3fc << 20);
+    assert_eq!(deep.convert(0x0000_0080), 0x200);
     // The X byte of a program's pixel never reaches the screen.
     assert_eq!(PixelFormat::XRGB8888.convert(0xff12_3456), 0x0012_3456);
 }

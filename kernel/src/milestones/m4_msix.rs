@@ -80,13 +80,19 @@ pub fn msix_interrupt_from_virtio_rng(_: &Context<'_>) -> Outcome {
     let table = Mmio::map(table_bar.base + u64::from(msix.table_offset), 16)
         .map_err(|e| detail!("MSI-X table: {e}"))?;
     let vector = crate::irq::allocate_vector(on_msix).map_err(|e| detail!("{e}"))?;
+    // The command register (PCI 3.0 §6.2.2: bit 0 I/O, 1 memory, 2 bus
+    // master), to put back afterwards.
+    let saved = bus::with_config(|cs| pci::ConfigSpace::read32(cs, at, 0x04)).unwrap_or(0);
     let result = run(at, &msix, &ports, &table, vector);
-    // Undo: device reset, MSI-X off, vector free (frames go with `run`).
+    // Undo: device reset, MSI-X off, decode and bus mastering back as
+    // the firmware left them, vector free (frames go with `run`).
     ports.write8(DEVICE_STATUS, 0);
     bus::with_config(|cs| {
         let head = u16::from(msix.offset);
         let dword = pci::ConfigSpace::read32(cs, at, head);
         pci::ConfigSpace::write32(cs, at, head, dword & !(1 << 31));
+        let (io, memory, master) = (saved & 1 != 0, saved & 2 != 0, saved & 4 != 0);
+        pci::set_command(cs, at, io, memory, master);
     });
     crate::irq::free(vector);
     result

@@ -13,8 +13,9 @@ use handles::Rights;
 
 /// Longest window title kept (bytes).
 const TITLE_MAX: u64 = 64;
-/// Windows one GET_MESSAGE of all of a thread's windows looks at.
-const WAIT_WINDOWS: usize = 8;
+/// Windows one GET_MESSAGE of all of a thread's windows looks at: as
+/// many as a process may have.
+const WAIT_WINDOWS: usize = window::MAX_WINDOWS_PER_PROCESS;
 
 fn window(handle: u64) -> Result<Arc<Window>, Error> {
     let p = task::current_process().ok_or(Error::NotFound)?;
@@ -40,14 +41,18 @@ pub(super) fn create_window(
         u32::try_from(width).map_err(|_| Error::InvalidArgument)?,
         u32::try_from(height).map_err(|_| Error::InvalidArgument)?,
     );
-    check_user(title, len, false)?;
     let mut bytes = [0u8; TITLE_MAX as usize];
     let bytes = &mut bytes[..len as usize];
-    uread(title, bytes)?;
+    // A null title (length 0) is allowed; a non-empty one is checked.
+    if len > 0 {
+        check_user(title, len, false)?;
+        uread(title, bytes)?;
+    }
     let mut name = String::new();
     name.try_reserve(bytes.len()).map_err(|_| Error::NoMemory)?;
+    // Control characters would let a title forge log lines.
     for piece in bytes.utf8_chunks() {
-        name.push_str(piece.valid());
+        name.extend(piece.valid().chars().filter(|c| !c.is_control()));
     }
     let process = task::with_current(|p| p.id()).ok_or(Error::NotFound)?;
     let thread = sched::current().map_or(0, |t| t.id());
@@ -106,6 +111,11 @@ pub(super) fn get_message(out: u64, handle: u64, flags: u64, timeout_ms: u64) ->
                 return Ok(1);
             }
         }
+        // Every window it waits on has closed (on another thread): nothing
+        // will ever come.
+        if inboxes.iter().flatten().all(|(_, inbox)| inbox.closed()) {
+            return Err(Error::InvalidHandle);
+        }
         let left = match deadline {
             None => None,
             Some(d) => match d.checked_sub(crate::time::now_ns()) {
@@ -137,7 +147,7 @@ pub(super) fn set_screen_buffer(
     if !side.contains(&width)
         || !side.contains(&height)
         || pitch < width * 4
-        || pitch > abi::MAX_BUFFER_SIDE * 16
+        || pitch > abi::MAX_BUFFER_SIDE * 4
     {
         return Err(Error::InvalidArgument);
     }

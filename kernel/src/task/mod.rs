@@ -77,7 +77,12 @@ pub(crate) fn thread_exited(thread: &Thread, code: u32) {
     if last {
         // One at a time, dropped outside the lock (a handle may hold the
         // last reference to another process or thread).
-        while let Some(object) = p.lock().pop_handle() {
+        // (`while let` would keep the guard for the body.)
+        loop {
+            let object = p.lock().pop_handle();
+            let Some(object) = object else {
+                break;
+            };
             drop(object);
         }
     }

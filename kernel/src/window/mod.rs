@@ -6,7 +6,8 @@
 //! the while). Windows stack in creation order; the top one is shown and
 //! has the focus: its [`Inbox`] gets every key and mouse message, built
 //! by the host-tested `winsys` crate from the input service's events, in
-//! interrupt context and without allocating. A window is a kernel object
+//! interrupt context, into a fixed ring (only the wake-up of a reader may
+//! allocate, in the scheduler). A window is a kernel object
 //! behind a handle ([`Window`]); closing its last handle (or the end of
 //! its process, which closes them all) closes the window.
 //!
@@ -24,7 +25,7 @@ use crate::task::object::Event;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use winsys::layout::Rect;
 use winsys::message::{Msg, Pointer};
 use winsys::queue::Queue;
@@ -37,18 +38,23 @@ pub const MAX_WINDOWS_PER_PROCESS: usize = 16;
 /// A window's message queue and the event that says it has something.
 pub struct Inbox {
     queue: SpinLock<Queue<abi::Message, QUEUE_LEN>>,
-    /// The handle CREATE_WINDOW gave the program: its messages' `window`.
+    /// The handle CREATE_WINDOW gave the program (0 until then): what
+    /// [`Inbox::take`] puts in a message's `window`.
     handle: AtomicU64,
+    /// `WM_QUIT` is pending with code `quit - 1` (0: none). Kept apart
+    /// from the queue, as Win32 does, so a full queue cannot lose it; it
+    /// is returned once the queue is empty.
+    quit: AtomicU64,
+    /// The window has closed: a reader waiting here must stop waiting.
+    closed: AtomicBool,
     /// Set (auto-reset) whenever a message is queued.
     pub arrived: Arc<Event>,
 }
 
 impl Inbox {
-    /// Queues `m` for window `id` and wakes a waiting reader.
-    fn post(&self, id: u64, m: Msg, pointer: Pointer) {
-        let handle = self.handle.load(Ordering::Relaxed);
+    /// Queues `m` and wakes a waiting reader.
+    fn post(&self, m: Msg, pointer: Pointer) {
         let message = abi::Message {
-            window: if handle == 0 { id } else { handle },
             message: m.message,
             wparam: m.wparam,
             lparam: m.lparam,
@@ -67,9 +73,43 @@ impl Inbox {
         self.handle.store(handle, Ordering::Relaxed);
     }
 
-    /// The oldest message, removed if `remove`.
+    /// The oldest message (then a pending `WM_QUIT`), removed if `remove`.
+    /// When messages are left the event is set again, so a second reader
+    /// blocked on it is not left waiting while they sit here.
     pub fn take(&self, remove: bool) -> Option<abi::Message> {
-        self.queue.lock().take(remove)
+        let mut q = self.queue.lock();
+        let taken = q.take(remove);
+        let more = !q.is_empty();
+        drop(q);
+        if more && remove {
+            self.arrived.set();
+        }
+        let handle = self.handle.load(Ordering::Relaxed);
+        let message = match taken {
+            Some(m) => m,
+            None => {
+                let quit = if remove {
+                    self.quit.swap(0, Ordering::AcqRel)
+                } else {
+                    self.quit.load(Ordering::Acquire)
+                };
+                let code = quit.checked_sub(1)?;
+                abi::Message {
+                    message: abi::wm::QUIT,
+                    wparam: code,
+                    ..abi::Message::default()
+                }
+            }
+        };
+        Some(abi::Message {
+            window: handle,
+            ..message
+        })
+    }
+
+    /// Whether the window has closed.
+    pub fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 }
 
@@ -151,6 +191,8 @@ pub fn create(
     let inbox = Arc::new(Inbox {
         queue: SpinLock::new(Queue::new()),
         handle: AtomicU64::new(0),
+        quit: AtomicU64::new(0),
+        closed: AtomicBool::new(false),
         arrived: Arc::new(Event::new(false, false)),
     });
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -170,7 +212,7 @@ pub fn create(
         };
     }
     log::info!(
-        "window {id} '{title}' of process {process}: {}x{} at ({}, {})",
+        "window {id} {title:?} of process {process}: {}x{} at ({}, {})",
         rect.width,
         rect.height,
         rect.x,
@@ -184,7 +226,7 @@ pub fn create(
         title,
         inbox: inbox.clone(),
     });
-    screen::clear(rect);
+    screen::show(id, Some(rect));
     Ok(Window { id, rect, inbox })
 }
 
@@ -195,17 +237,18 @@ impl Drop for Window {
             return;
         };
         let entry = m.windows.remove(at);
-        log::info!("window {} '{}' closed", entry.id, entry.title);
+        log::info!("window {} {:?} closed", entry.id, entry.title);
+        entry.inbox.closed.store(true, Ordering::Release);
+        entry.inbox.arrived.set();
+        let was_top = at == m.windows.len();
         match m.windows.last() {
-            Some(top) => screen::clear(top.rect),
+            // The windows keep no copy of their pixels: the new top one
+            // shows on a black screen until it presents again.
+            Some(top) if was_top => screen::show(top.id, None),
+            Some(_) => {}
             None => screen::give_back(),
         }
     }
-}
-
-/// Whether `id` is the top window (the one shown).
-pub fn is_top(id: u64) -> bool {
-    MANAGER.lock().windows.last().is_some_and(|w| w.id == id)
 }
 
 /// Open windows.
@@ -224,21 +267,16 @@ pub fn inboxes_of<const N: usize>(thread: u64) -> [Option<(u64, Arc<Inbox>)>; N]
     out
 }
 
-/// Posts `WM_QUIT` with `code` to every window of `thread`; false if it
-/// has none.
+/// Posts `WM_QUIT` with `code` for `thread` (once, on its top window);
+/// false if it has no window.
 pub fn post_quit(thread: u64, code: u32) -> bool {
     let m = MANAGER.lock();
-    let mut any = false;
-    for w in m.windows.iter().filter(|w| w.thread == thread) {
-        let quit = Msg {
-            message: abi::wm::QUIT,
-            wparam: u64::from(code),
-            lparam: 0,
-        };
-        w.inbox.post(w.id, quit, m.pointer);
-        any = true;
-    }
-    any
+    let Some(w) = m.windows.iter().rev().find(|w| w.thread == thread) else {
+        return false;
+    };
+    w.inbox.quit.store(u64::from(code) + 1, Ordering::Release);
+    w.inbox.arrived.set();
+    true
 }
 
 /// Interrupt context: gives an input event to the focused window. False
@@ -249,7 +287,7 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
     let Some(top) = m.windows.last() else {
         return false;
     };
-    let (id, rect, inbox) = (top.id, top.rect, top.inbox.clone());
+    let (rect, inbox) = (top.rect, top.inbox.clone());
     match event {
         InputEvent::Key {
             scancode,
@@ -271,7 +309,7 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
                 ch,
             };
             for msg in winsys::message::key(key).into_iter().flatten() {
-                inbox.post(id, msg, m.pointer);
+                inbox.post(msg, m.pointer);
             }
             if m.alt && pressed && vk == VK_F4 {
                 let close = Msg {
@@ -279,7 +317,7 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
                     wparam: 0,
                     lparam: 0,
                 };
-                inbox.post(id, close, m.pointer);
+                inbox.post(close, m.pointer);
             }
         }
         InputEvent::Mouse {
@@ -300,19 +338,17 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
                     }
                 });
             for msg in msgs.into_iter().flatten() {
-                inbox.post(id, msg, m.pointer);
+                inbox.post(msg, m.pointer);
             }
         }
     }
     true
 }
 
-/// Draws a program's buffer into window `w` if it is the one shown.
+/// Draws a program's buffer into window `w` if it is the one shown (the
+/// screen checks that under its own lock, row by row).
 pub fn present(w: &Window, buffer: screen::Buffer) -> Result<(), PresentError> {
-    if !is_top(w.id) {
-        return Ok(());
-    }
-    screen::present(w.rect, buffer)
+    screen::present(w.id, w.rect, buffer)
 }
 
 pub use screen::Buffer;

@@ -4,7 +4,8 @@
 //! copies (a 1 KiB stack chunk at a time), scales each row once into a
 //! kernel row buffer (`winsys::present`), then writes that row as many
 //! times as the factor into the write-combining framebuffer, so the
-//! framebuffer is only ever written, never read.
+//! framebuffer is only ever written, never read. At 1× in the
+//! framebuffer's own format the user copy goes straight into it.
 
 use crate::console::{self, Framebuffer};
 use crate::mm::user_copy;
@@ -16,6 +17,8 @@ use winsys::present::{scale_row, PixelFormat};
 struct Screen {
     fb: Framebuffer,
     format: PixelFormat,
+    /// The window on screen: only it may draw.
+    shown: u64,
     /// One scaled row (pitch bytes), reused by every present.
     row: Vec<u8>,
 }
@@ -72,7 +75,12 @@ pub fn take() -> Result<(), ()> {
     };
     // The console's text would stay around the windows: start black.
     fb.pixels.fill(0);
-    *s = Some(Screen { fb, format, row });
+    *s = Some(Screen {
+        fb,
+        format,
+        shown: 0,
+        row,
+    });
     drop(s);
     log::info!("the window system has the screen; the log goes on on serial");
     Ok(())
@@ -87,10 +95,16 @@ pub fn give_back() {
     }
 }
 
-/// Fills `rect` (screen pixels) with black.
-pub fn clear(rect: Rect) {
+/// Puts window `id` on the screen: its client rectangle `rect` is
+/// cleared, or the whole screen when `None`.
+pub fn show(id: u64, rect: Option<Rect>) {
     let mut s = SCREEN.lock();
     let Some(screen) = s.as_mut() else {
+        return;
+    };
+    screen.shown = id;
+    let Some(rect) = rect else {
+        screen.fb.pixels.fill(0);
         return;
     };
     let pitch = screen.fb.info.pitch as usize;
@@ -103,23 +117,35 @@ pub fn clear(rect: Rect) {
     }
 }
 
-/// Draws `buffer` into the client rectangle `client`, scaled by the
-/// largest integer factor that fits and centred.
-pub fn present(client: Rect, buffer: Buffer) -> Result<(), PresentError> {
+/// Draws `buffer` into window `id`'s client rectangle `client`, scaled by
+/// the largest integer factor that fits and centred, if that window is
+/// the one shown. The screen lock is taken per row, so a long present
+/// never keeps interrupts off for more than one row's copy; a window that
+/// stops being shown stops drawing at the next row.
+pub fn present(id: u64, client: Rect, buffer: Buffer) -> Result<(), PresentError> {
     let scale = winsys::layout::scale((client.width, client.height), buffer.width, buffer.height);
-    let mut s = SCREEN.lock();
-    let Some(screen) = s.as_mut() else {
-        return Ok(());
-    };
-    let pitch = screen.fb.info.pitch as usize;
     let x0 = (client.x + scale.area.x) as usize;
     let y0 = (client.y + scale.area.y) as usize;
     let row_bytes = scale.area.width as usize * 4;
+    let total = scale.columns as usize * 4;
     let mut chunk = [0u8; CHUNK];
     for r in 0..scale.rows as usize {
+        let mut s = SCREEN.lock();
+        let Some(screen) = s.as_mut().filter(|s| s.shown == id) else {
+            return Ok(());
+        };
+        let pitch = screen.fb.info.pitch as usize;
         let src = buffer.ptr + r as u64 * buffer.pitch;
+        // At 1× in the framebuffer's own format a row goes straight from
+        // the program into the framebuffer (the X byte is unused there).
+        if scale.factor == 1 && screen.format == PixelFormat::XRGB8888 {
+            let start = (y0 + r) * pitch + x0 * 4;
+            if let Some(line) = screen.fb.pixels.get_mut(start..start + total) {
+                user_copy::read(src, line).map_err(|_| PresentError::BadPointer)?;
+            }
+            continue;
+        }
         let mut done = 0usize;
-        let total = scale.columns as usize * 4;
         while done < total {
             let n = (total - done).min(CHUNK);
             user_copy::read(src + done as u64, &mut chunk[..n])
