@@ -393,7 +393,7 @@ fn i8042_keyboard_and_mouse(_: &Context<'_>) -> Outcome {
 }
 
 /// How long [`input_from_host`] waits for the host's keys and mouse.
-const INPUT_WAIT_NS: u64 = 60_000_000_000;
+const INPUT_WAIT_NS: u64 = 20_000_000_000;
 
 /// The host test (tests/tests/milestones.rs) answers `STEP input` through
 /// QMP: `send-key` for f e r r i t e, shift+1 and ret, then a mouse move of

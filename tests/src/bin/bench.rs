@@ -69,14 +69,25 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
     } else {
         suite::build_image_as("suite", name)?
     };
-    qemu::boot(&Boot {
+    // The suite's devices and QMP script, so the M4 checks that wait for
+    // the host's input get it (a failed step only costs their figures).
+    let args: Vec<&str> = extra
+        .iter()
+        .chain(ferrite_tests::expected::SUITE_DEVICES)
+        .copied()
+        .collect();
+    let (run, problems) = qemu::boot_scripted(&Boot {
         medium: Medium::Disk(&image),
         timeout: suite::boot_timeout(),
         stop_on: None,
         name,
-        extra_args: extra,
-        script: &[],
-    })
+        extra_args: &args,
+        script: ferrite_tests::expected::SUITE_SCRIPT,
+    })?;
+    for p in problems {
+        eprintln!("bench: {name}: {p}");
+    }
+    Ok(run)
 }
 
 fn linux(name: &str, append: &str, extra: &[&str]) -> Result<Run, String> {

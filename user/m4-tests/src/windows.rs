@@ -17,7 +17,7 @@ pub const W: u32 = 320;
 /// Its height.
 pub const H: u32 = 200;
 /// How long to wait for the host's input.
-const HOST_WAIT_MS: u64 = 60_000;
+const HOST_WAIT_MS: u64 = 20_000;
 
 /// The pattern: red from x, green from y, blue from both (the host test
 /// computes the same).
