@@ -73,8 +73,8 @@ pub extern "C" fn WaitForSingleObject(h: u64, ms: u32) -> u32 {
     unsafe { WaitForMultipleObjects(1, &h, 0, ms) }
 }
 
-/// Waits for any of `count` objects: the index, `WAIT_TIMEOUT` or
-/// `WAIT_FAILED` (waiting for all is not supported).
+/// Waits for any of `count` objects (or, with `wait_all`, for all of them
+/// at once): the index (0 for all), `WAIT_TIMEOUT` or `WAIT_FAILED`.
 ///
 /// # Safety
 /// `handles` must point at `count` handles.

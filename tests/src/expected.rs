@@ -78,6 +78,7 @@ pub const M3: &[&str] = &[
 pub const M3_USER: &[&str] = &[
     "thread_create_wait_exit_code",
     "wait_multiple_timeout",
+    "wait_all",
     "events",
     "sixty_four_threads",
     "handles_refused",

@@ -62,12 +62,13 @@ pub mod nr {
     /// `InitThread` with RCX = `entry`, RDX = `arg`:
     /// `(entry, arg, stack_bytes) -> thread handle` (0 stack: the default).
     pub const CREATE_THREAD: u64 = 12;
-    /// Waits until one of `count` handles is signalled or `timeout_ms`
-    /// passes (`u64::MAX`: forever):
-    /// `(handles_ptr, count, 0, timeout_ms) -> index` or
+    /// Waits until one of `count` handles is signalled (`wait_all` 0) or
+    /// all of them are at once (`wait_all` 1; auto-reset events are then
+    /// all consumed; a handle named twice is `InvalidArgument`), or
+    /// `timeout_ms` passes (`u64::MAX`: forever):
+    /// `(handles_ptr, count, wait_all, timeout_ms) -> index` (0 for all) or
     /// [`WAIT_TIMEOUT`](super::WAIT_TIMEOUT). At most
-    /// [`MAXIMUM_WAIT_OBJECTS`](super::MAXIMUM_WAIT_OBJECTS); the third
-    /// argument (wait for all) must be 0.
+    /// [`MAXIMUM_WAIT_OBJECTS`](super::MAXIMUM_WAIT_OBJECTS).
     pub const WAIT_MULTIPLE: u64 = 13;
     /// The exit code of a process or thread handle, or
     /// [`STILL_ACTIVE`](super::STILL_ACTIVE): `(handle) -> code`.

@@ -49,10 +49,7 @@ pub(super) fn set_thread_affinity(handle: u64, mask: u64) -> SysResult {
 }
 
 pub(super) fn wait_multiple(ptr: u64, count: u64, all: u64, timeout_ms: u64) -> SysResult {
-    if all != 0 {
-        return Err(Error::NotSupported);
-    }
-    if count == 0 || count > abi::MAXIMUM_WAIT_OBJECTS {
+    if all > 1 || count == 0 || count > abi::MAXIMUM_WAIT_OBJECTS {
         return Err(Error::InvalidArgument);
     }
     let mut raw = [0u8; 8 * abi::MAXIMUM_WAIT_OBJECTS as usize];
@@ -68,8 +65,24 @@ pub(super) fn wait_multiple(ptr: u64, count: u64, all: u64, timeout_ms: u64) -> 
         }
         *slot = Some(o);
     }
+    let objects = &objects[..count as usize];
     let timeout = (timeout_ms != u64::MAX).then(|| timeout_ms.saturating_mul(1_000_000));
-    match object::wait_any(&objects[..count as usize], timeout)? {
+    let result = if all == 1 {
+        // Waiting for all of one object twice could never be satisfied
+        // by an auto-reset event (Win32 refuses duplicates too).
+        let duplicate = objects
+            .iter()
+            .flatten()
+            .enumerate()
+            .any(|(i, a)| objects[i + 1..].iter().flatten().any(|b| a.same(b)));
+        if duplicate {
+            return Err(Error::InvalidArgument);
+        }
+        object::wait_all(objects, timeout)?
+    } else {
+        object::wait_any(objects, timeout)?
+    };
+    match result {
         WaitResult::Signaled(i) => Ok(i as u64),
         // A thread asked to exit ends on its way back to ring 3.
         WaitResult::TimedOut | WaitResult::Exiting => Ok(abi::WAIT_TIMEOUT),

@@ -106,6 +106,38 @@ impl Object {
         }
     }
 
+    /// Whether the object is signalled now, without consuming it.
+    fn is_signaled(&self) -> bool {
+        match self {
+            Self::Process(p) => p.lock().exit_status().is_some(),
+            Self::Thread(t) => t.state() == State::Dead,
+            Self::Event(e) => e.is_set(),
+            Self::Pipe(_) | Self::Window(_) => false,
+        }
+    }
+
+    /// Whether two handles name the same object.
+    pub fn same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Process(a), Self::Process(b)) => Arc::ptr_eq(a, b),
+            (Self::Thread(a), Self::Thread(b)) => Arc::ptr_eq(a, b),
+            (Self::Event(a), Self::Event(b)) => Arc::ptr_eq(a, b),
+            (Self::Pipe(a), Self::Pipe(b)) => Arc::ptr_eq(a, b),
+            (Self::Window(a), Self::Window(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Undoes a successful [`try_acquire`](Self::try_acquire) (an
+    /// auto-reset event is set again; the others were not consumed).
+    fn give_back(&self) {
+        if let Self::Event(e) = self {
+            if !e.manual {
+                e.set();
+            }
+        }
+    }
+
     /// Whether a thread can wait on it.
     pub fn waitable(&self) -> bool {
         !matches!(self, Self::Pipe(_) | Self::Window(_))
@@ -134,6 +166,10 @@ impl Event {
                 waiters: Vec::new(),
             }),
         }
+    }
+
+    fn is_set(&self) -> bool {
+        self.state.lock().signaled
     }
 
     fn try_acquire(&self) -> bool {
@@ -318,6 +354,78 @@ pub fn wait_any(
             sched::disarm_timeout(id);
         }
         for o in objects.iter().flatten() {
+            o.unregister(&me);
+        }
+        armed?;
+    }
+}
+
+/// Waits until every one of `objects` is signalled at once, `timeout_ns`
+/// passes (None: forever), or the thread is asked to exit; then consumes
+/// the auto-reset events among them. `objects` must name each object once
+/// (the caller refuses duplicates). `Signaled(0)` means all of them.
+pub fn wait_all(
+    objects: &[Option<Object>],
+    timeout_ns: Option<u64>,
+) -> Result<WaitResult, abi::Error> {
+    let me = sched::current().ok_or(abi::Error::NotFound)?;
+    let deadline = timeout_ns.map(|t| crate::time::now_ns().saturating_add(t));
+    let live = || objects.iter().flatten();
+    loop {
+        if live().all(Object::is_signaled) {
+            // Take them one by one; if another thread took one first,
+            // give back what was taken and wait again.
+            let mut taken = 0;
+            let all = live().all(|o| {
+                let ok = o.try_acquire();
+                taken += usize::from(ok);
+                ok
+            });
+            if all {
+                return Ok(WaitResult::Signaled(0));
+            }
+            for o in live().take(taken) {
+                o.give_back();
+            }
+        }
+        if me.exit_request().is_some() {
+            return Ok(WaitResult::Exiting);
+        }
+        if deadline.is_some_and(|d| crate::time::now_ns() >= d) {
+            return Ok(WaitResult::TimedOut);
+        }
+        // Wait only on those not signalled now: registering on a
+        // signalled one would wake this thread at once, again and again.
+        let mut registered = [false; abi::MAXIMUM_WAIT_OBJECTS as usize];
+        for (n, o) in live().enumerate() {
+            if o.is_signaled() {
+                continue;
+            }
+            if let Err(e) = o.register(&me) {
+                for (done, _) in live().zip(registered).filter(|(_, r)| *r) {
+                    done.unregister(&me);
+                }
+                return Err(e);
+            }
+            if let Some(r) = registered.get_mut(n) {
+                *r = true;
+            }
+        }
+        // All signalled again since the check: try again at once.
+        if !registered.contains(&true) {
+            continue;
+        }
+        let armed = match deadline {
+            Some(d) => sched::arm_timeout(&me, d).map(Some),
+            None => Ok(None),
+        };
+        if armed.is_ok() {
+            sched::block();
+        }
+        if let Ok(Some(id)) = armed {
+            sched::disarm_timeout(id);
+        }
+        for (o, _) in live().zip(registered).filter(|(_, r)| *r) {
             o.unregister(&me);
         }
         armed?;

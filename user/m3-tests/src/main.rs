@@ -64,6 +64,7 @@ fn run() -> i32 {
     let mut r = Report::new();
     threads::create_wait_exit_code(&mut r);
     threads::wait_multiple_timeout(&mut r);
+    threads::wait_all_objects(&mut r);
     threads::events(&mut r);
     threads::sixty_four_threads(&mut r);
     threads::handles_refused(&mut r);

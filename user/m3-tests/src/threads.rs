@@ -82,6 +82,63 @@ pub fn wait_multiple_timeout(r: &mut Report) {
     );
 }
 
+extern "C" fn set_later(arg: *mut c_void) -> u32 {
+    // SAFETY: Sleep and SetEvent take no pointers.
+    unsafe {
+        rt::Sleep(30);
+        rt::SetEvent(arg as u64);
+    }
+    0
+}
+
+fn wait_all(hs: &[u64], ms: u32) -> u32 {
+    // SAFETY: `hs` holds `hs.len()` handles.
+    unsafe { rt::WaitForMultipleObjects(hs.len() as u32, hs.as_ptr(), 1, ms) }
+}
+
+/// WaitForMultipleObjects with wait-all: it times out while one is unset
+/// (consuming nothing), wakes when the last one is set by another thread,
+/// consumes every auto-reset event at once, and refuses a handle named
+/// twice.
+pub fn wait_all_objects(r: &mut Report) {
+    let manual = [event(true, true), event(true, false)];
+    let t0 = sys::now_ns();
+    let partial = wait_all(&manual, 50);
+    let waited = sys::now_ns() - t0;
+    let setter = sys::thread(set_later, manual[1] as usize);
+    let woken = wait_all(&manual, 2000);
+    rt_wait(setter, u32::MAX);
+    rt_close(setter);
+    let auto = [event(false, true), event(false, false)];
+    let one_set = wait_all(&auto, 0);
+    let kept = rt_wait(auto[0], 0);
+    // SAFETY: SetEvent takes no pointers.
+    unsafe {
+        rt::SetEvent(auto[0]);
+        rt::SetEvent(auto[1]);
+    }
+    let both = wait_all(&auto, 0);
+    let consumed = (rt_wait(auto[0], 0), rt_wait(auto[1], 0));
+    let twice = wait_all(&[manual[0], manual[0]], 0);
+    for h in manual.into_iter().chain(auto) {
+        rt_close(h);
+    }
+    check!(
+        r,
+        "wait_all",
+        partial == 0x102
+            && waited >= 50_000_000
+            && woken == 0
+            && one_set == 0x102
+            && kept == 0
+            && both == 0
+            && consumed == (0x102, 0x102)
+            && twice == 0xffff_ffff,
+        "one unset: {partial:#x} after {} us; set by a thread: {woken:#x}; auto, one set: {one_set:#x} (kept: {kept:#x}); both set: {both:#x}, then {consumed:x?}; a handle twice: {twice:#x}",
+        waited / 1000
+    );
+}
+
 /// Auto-reset events wake one wait each; manual-reset ones stay set until
 /// reset.
 pub fn events(r: &mut Report) {
