@@ -64,6 +64,7 @@ pub const M3: &[&str] = &[
     "tsc_vs_reference",
     "lapic_timer_rate",
     "threads_share_the_cpu",
+    "exit_wakes_joiners_despite_ticks",
     "priority_preempts",
     "sleep_blocks",
     "ring3_spin_is_preempted_and_killed",

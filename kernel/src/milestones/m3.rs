@@ -4,6 +4,7 @@
 use super::Detail;
 use super::{detail, ensure, Check, Context, Outcome};
 use crate::arch::{lapic, pic};
+use crate::sync::SpinLock;
 use crate::task::{priority, sched, Entry, Thread};
 use crate::{acpi, irq, time};
 use alloc::sync::Arc;
@@ -40,6 +41,11 @@ pub const CHECKS: &[Check] = &[
         milestone: "M3",
         name: "threads_share_the_cpu",
         run: threads_share_the_cpu,
+    },
+    Check {
+        milestone: "M3",
+        name: "exit_wakes_joiners_despite_ticks",
+        run: exit_wakes_joiners_despite_ticks,
     },
     Check {
         milestone: "M3",
@@ -565,6 +571,68 @@ fn threads_share_the_cpu(_: &Context<'_>) -> Outcome {
     Ok(detail!(
         "spinners counted {x} and {y} in {ta} and {tb} ticks; {} preemptions",
         preempted_after - preempted_before
+    ))
+}
+
+static JOINED: AtomicU64 = AtomicU64::new(0);
+static HIGH_WOKE: AtomicU64 = AtomicU64::new(0);
+
+fn exits_at_once(_: u64) {}
+
+fn high_sleeper(_: u64) {
+    let _ = sched::sleep_ns(1_000_000);
+    HIGH_WOKE.store(1, Ordering::Relaxed);
+}
+
+/// Joins the thread the check put in `THREAD_TO_JOIN`.
+fn joiner(_: u64) {
+    let target = THREAD_TO_JOIN.lock().clone();
+    if let Some(t) = target {
+        sched::join(&t);
+        JOINED.store(1, Ordering::Relaxed);
+    }
+}
+
+static THREAD_TO_JOIN: SpinLock<Option<Arc<Thread>>> = SpinLock::new(None);
+
+/// A thread that exits while a tick makes a higher-priority sleeper
+/// runnable must still wake its joiner. The exit is slowed (5 ms between
+/// Dead and the wake-ups, a milestone-kernel switch) so that the sleeper's
+/// 1 ms timer fires inside it: before the exit path kept interrupts off,
+/// that preempted the dead thread for good and the joiner slept for ever.
+fn exit_wakes_joiners_despite_ticks(_: &Context<'_>) -> Outcome {
+    JOINED.store(0, Ordering::Relaxed);
+    HIGH_WOKE.store(0, Ordering::Relaxed);
+    let here = Some(sched::cpu_number());
+    let exiting = Thread::new(
+        "slow-exit",
+        None,
+        Entry::Kernel(exits_at_once, 0),
+        priority::NORMAL,
+    )
+    .map_err(|e| detail!("{e}"))?;
+    sched::set_affinity(&exiting, 1 << sched::cpu_number()).map_err(|e| detail!("{e:?}"))?;
+    *THREAD_TO_JOIN.lock() = Some(exiting.clone());
+    let j = kthread("joiner", joiner, 0, priority::NORMAL, here)?;
+    let h = kthread("high-sleeper", high_sleeper, 0, priority::HIGH, here)?;
+    sched::set_slow_exit(true);
+    sched::start(exiting.clone()).map_err(|e| detail!("{e}"))?;
+    let deadline = time::now_ns() + 1_000_000_000;
+    while JOINED.load(Ordering::Relaxed) == 0 && time::now_ns() < deadline {
+        let _ = sched::sleep_ns(5_000_000);
+    }
+    sched::set_slow_exit(false);
+    let joined = JOINED.load(Ordering::Relaxed) == 1;
+    let woke = HIGH_WOKE.load(Ordering::Relaxed) == 1;
+    *THREAD_TO_JOIN.lock() = None;
+    ensure!(
+        joined,
+        "the joiner was never woken after the thread exited (sleeper woke: {woke})"
+    );
+    sched::join(&j);
+    sched::join(&h);
+    Ok(detail!(
+        "joined within 1 s although a HIGH sleeper's timer fired during the (slowed) exit"
     ))
 }
 

@@ -672,6 +672,12 @@ pub fn exit_current(code: u32) -> ! {
     let code = me.exit_request().unwrap_or(code);
     log::debug!("thread {} '{}' ended with {code:#x}", me.id(), me.name());
     super::thread_exited(&me, code);
+    // From Dead on nothing may switch this thread away: a preemption
+    // there would never come back, and the joiners taken below would
+    // never be woken (found by the suite hanging in a join, one boot in
+    // about 45: a tick that made a waking thread preempt landed here).
+    // The switch away happens in `schedule` below, interrupts still off.
+    cpu::disable_interrupts();
     // Dead is set under the joiners' lock, which `join` holds while it
     // checks for Dead and registers: a joiner either sees Dead or is in
     // the list taken here, never neither (it would sleep for ever).
@@ -680,6 +686,8 @@ pub fn exit_current(code: u32) -> ! {
         *me.state.lock() = State::Dead;
         core::mem::take(&mut *joiners)
     };
+    #[cfg(feature = "milestones")]
+    slow_exit_for_test();
     EXITS_PENDING.fetch_sub(1, Ordering::AcqRel);
     for j in &joiners {
         wake(j);
@@ -711,6 +719,28 @@ pub fn join(thread: &Arc<Thread>) -> u32 {
                 joiners.push(me);
             }
             block();
+        }
+    }
+}
+
+/// Milestone kernel only: an exiting thread dawdles 5 ms between Dead and
+/// waking its joiners, so that a tick lands there for sure (the M3 check
+/// `exit_wakes_joiners_despite_ticks`).
+#[cfg(feature = "milestones")]
+static SLOW_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// Turns the slow exit on or off (milestone kernel only).
+#[cfg(feature = "milestones")]
+pub fn set_slow_exit(on: bool) {
+    SLOW_EXIT.store(on, Ordering::Relaxed);
+}
+
+#[cfg(feature = "milestones")]
+fn slow_exit_for_test() {
+    if SLOW_EXIT.load(Ordering::Relaxed) {
+        let until = crate::time::now_ns() + 5_000_000;
+        while crate::time::now_ns() < until {
+            core::hint::spin_loop();
         }
     }
 }
