@@ -270,7 +270,8 @@ static LATE: Driver = Driver {
     probe: late_probe,
 };
 
-fn rng_entry() -> Result<DeviceEntry, super::Detail> {
+/// The suite's virtio-rng function (also used by `m4_msix`).
+pub(super) fn rng_entry() -> Result<DeviceEntry, super::Detail> {
     pci(0x1af4, 0x1005).ok_or_else(|| detail!("no virtio-rng function"))
 }
 

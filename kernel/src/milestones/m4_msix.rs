@@ -11,7 +11,7 @@
 
 use super::{detail, ensure, Context, Detail, Outcome};
 use crate::arch::port::IoPorts;
-use crate::drivers::{self, pci as bus, Id, Resource};
+use crate::drivers::{pci as bus, Resource};
 use crate::mm::frame_alloc::OwnedFrames;
 use crate::mm::mmio::Mmio;
 use core::sync::atomic::{fence, AtomicU64, Ordering};
@@ -44,19 +44,7 @@ fn on_msix(_vector: u8) {
 
 /// The check (listed in `m4::CHECKS`).
 pub fn msix_interrupt_from_virtio_rng(_: &Context<'_>) -> Outcome {
-    let rng = drivers::query(|d| {
-        matches!(
-            d.id,
-            Id::Pci {
-                vendor: 0x1af4,
-                device: 0x1005,
-                ..
-            }
-        )
-    });
-    let rng = rng
-        .first()
-        .ok_or_else(|| detail!("no virtio-rng function"))?;
+    let rng = super::m4::rng_entry()?;
     let at =
         bus::address_of(&rng.device).ok_or_else(|| detail!("bad PCI name {}", rng.device.name))?;
     let f = bus::function(at).ok_or_else(|| detail!("{at} was not scanned"))?;

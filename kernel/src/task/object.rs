@@ -317,14 +317,77 @@ pub fn wait_any(
     objects: &[Option<Object>],
     timeout_ns: Option<u64>,
 ) -> Result<WaitResult, abi::Error> {
+    wait(objects, timeout_ns, false)
+}
+
+/// Waits until every one of `objects` is signalled at once, `timeout_ns`
+/// passes (None: forever), or the thread is asked to exit; then consumes
+/// the auto-reset events among them. `objects` must name each object once
+/// (the caller refuses duplicates). `Signaled(0)` means all of them.
+pub fn wait_all(
+    objects: &[Option<Object>],
+    timeout_ns: Option<u64>,
+) -> Result<WaitResult, abi::Error> {
+    wait(objects, timeout_ns, true)
+}
+
+/// Takes the first signalled object.
+fn take_any(objects: &[Option<Object>]) -> Option<WaitResult> {
+    objects
+        .iter()
+        .position(|o| o.as_ref().is_some_and(Object::try_acquire))
+        .map(WaitResult::Signaled)
+}
+
+/// Takes every object if all are signalled. If another thread took one
+/// first, gives back what was taken.
+fn take_all(objects: &[Option<Object>]) -> Option<WaitResult> {
+    let live = || objects.iter().flatten();
+    if !live().all(Object::is_signaled) {
+        return None;
+    }
+    let mut taken = 0;
+    let all = live().all(|o| {
+        let ok = o.try_acquire();
+        taken += usize::from(ok);
+        ok
+    });
+    if all {
+        return Some(WaitResult::Signaled(0));
+    }
+    for o in live().take(taken) {
+        o.give_back();
+    }
+    None
+}
+
+/// The wait of [`wait_any`] (`all` false) and [`wait_all`].
+fn wait(
+    objects: &[Option<Object>],
+    timeout_ns: Option<u64>,
+    all: bool,
+) -> Result<WaitResult, abi::Error> {
+    const MOST: usize = abi::MAXIMUM_WAIT_OBJECTS as usize;
+    if objects.len() > MOST {
+        return Err(abi::Error::InvalidArgument);
+    }
     let me = sched::current().ok_or(abi::Error::NotFound)?;
     let deadline = timeout_ns.map(|t| crate::time::now_ns().saturating_add(t));
+    let unregister = |registered: &[bool; MOST]| {
+        for (o, _) in objects.iter().zip(registered).filter(|(_, r)| **r) {
+            if let Some(o) = o {
+                o.unregister(&me);
+            }
+        }
+    };
     loop {
-        if let Some(i) = objects
-            .iter()
-            .position(|o| o.as_ref().is_some_and(Object::try_acquire))
-        {
-            return Ok(WaitResult::Signaled(i));
+        let done = if all {
+            take_all(objects)
+        } else {
+            take_any(objects)
+        };
+        if let Some(done) = done {
+            return Ok(done);
         }
         if me.exit_request().is_some() {
             return Ok(WaitResult::Exiting);
@@ -332,14 +395,23 @@ pub fn wait_any(
         if deadline.is_some_and(|d| crate::time::now_ns() >= d) {
             return Ok(WaitResult::TimedOut);
         }
+        // Waiting for all, only the objects not signalled now: registering
+        // on a signalled one would wake this thread at once, again and
+        // again.
+        let mut registered = [false; MOST];
         for (n, o) in objects.iter().enumerate() {
-            let Some(o) = o else { continue };
+            let Some(o) = o.as_ref().filter(|o| !(all && o.is_signaled())) else {
+                continue;
+            };
             if let Err(e) = o.register(&me) {
-                for done in objects[..n].iter().flatten() {
-                    done.unregister(&me);
-                }
+                unregister(&registered);
                 return Err(e);
             }
+            registered[n] = true;
+        }
+        // All signalled again since the check: try again at once.
+        if all && !registered.contains(&true) {
+            continue;
         }
         let armed = match deadline {
             Some(d) => sched::arm_timeout(&me, d).map(Some),
@@ -353,81 +425,7 @@ pub fn wait_any(
         if let Ok(Some(id)) = armed {
             sched::disarm_timeout(id);
         }
-        for o in objects.iter().flatten() {
-            o.unregister(&me);
-        }
-        armed?;
-    }
-}
-
-/// Waits until every one of `objects` is signalled at once, `timeout_ns`
-/// passes (None: forever), or the thread is asked to exit; then consumes
-/// the auto-reset events among them. `objects` must name each object once
-/// (the caller refuses duplicates). `Signaled(0)` means all of them.
-pub fn wait_all(
-    objects: &[Option<Object>],
-    timeout_ns: Option<u64>,
-) -> Result<WaitResult, abi::Error> {
-    let me = sched::current().ok_or(abi::Error::NotFound)?;
-    let deadline = timeout_ns.map(|t| crate::time::now_ns().saturating_add(t));
-    let live = || objects.iter().flatten();
-    loop {
-        if live().all(Object::is_signaled) {
-            // Take them one by one; if another thread took one first,
-            // give back what was taken and wait again.
-            let mut taken = 0;
-            let all = live().all(|o| {
-                let ok = o.try_acquire();
-                taken += usize::from(ok);
-                ok
-            });
-            if all {
-                return Ok(WaitResult::Signaled(0));
-            }
-            for o in live().take(taken) {
-                o.give_back();
-            }
-        }
-        if me.exit_request().is_some() {
-            return Ok(WaitResult::Exiting);
-        }
-        if deadline.is_some_and(|d| crate::time::now_ns() >= d) {
-            return Ok(WaitResult::TimedOut);
-        }
-        // Wait only on those not signalled now: registering on a
-        // signalled one would wake this thread at once, again and again.
-        let mut registered = [false; abi::MAXIMUM_WAIT_OBJECTS as usize];
-        for (n, o) in live().enumerate() {
-            if o.is_signaled() {
-                continue;
-            }
-            if let Err(e) = o.register(&me) {
-                for (done, _) in live().zip(registered).filter(|(_, r)| *r) {
-                    done.unregister(&me);
-                }
-                return Err(e);
-            }
-            if let Some(r) = registered.get_mut(n) {
-                *r = true;
-            }
-        }
-        // All signalled again since the check: try again at once.
-        if !registered.contains(&true) {
-            continue;
-        }
-        let armed = match deadline {
-            Some(d) => sched::arm_timeout(&me, d).map(Some),
-            None => Ok(None),
-        };
-        if armed.is_ok() {
-            sched::block();
-        }
-        if let Ok(Some(id)) = armed {
-            sched::disarm_timeout(id);
-        }
-        for (o, _) in live().zip(registered).filter(|(_, r)| *r) {
-            o.unregister(&me);
-        }
+        unregister(&registered);
         armed?;
     }
 }
