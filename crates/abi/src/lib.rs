@@ -150,8 +150,38 @@ pub mod nr {
     /// window). GET_MESSAGE on windows that have all closed is
     /// `InvalidHandle`.
     pub const POST_QUIT: u64 = 35;
+    /// Opens a boot file (a boot module, named by the last component of
+    /// its path, compared without regard to ASCII case) for reading:
+    /// `(name_ptr, name_len) -> file handle` positioned at 0. `NotFound`
+    /// if there is none; a name with `/`, `\\`, NUL or over
+    /// [`MAX_FILE_NAME`](super::MAX_FILE_NAME) bytes is `InvalidArgument`.
+    pub const OPEN_FILE: u64 = 36;
+    /// Reads from a file at its position and advances it:
+    /// `(handle, ptr, len) -> bytes read` (0 at or past the end). The
+    /// whole buffer is checked first.
+    pub const READ_FILE: u64 = 37;
+    /// Moves a file's position: `(handle, offset as i64, whence) -> new
+    /// position`, whence [`seek`](super::seek) `SET`, `CURRENT` or `END`.
+    /// A position below 0 is `InvalidArgument`; one past the end is kept
+    /// (reads there give 0).
+    pub const SEEK_FILE: u64 = 38;
+    /// A file's size in bytes: `(handle) -> size`.
+    pub const FILE_SIZE: u64 = 39;
     /// Number of system calls.
-    pub const COUNT: u64 = 36;
+    pub const COUNT: u64 = 40;
+}
+
+/// The longest name OPEN_FILE takes, in bytes.
+pub const MAX_FILE_NAME: u64 = 255;
+
+/// SEEK_FILE's origins (C's `SEEK_SET`, `SEEK_CUR`, `SEEK_END`).
+pub mod seek {
+    /// From the start of the file.
+    pub const SET: u64 = 0;
+    /// From the current position.
+    pub const CURRENT: u64 = 1;
+    /// From the end of the file.
+    pub const END: u64 = 2;
 }
 
 /// Error codes (returned negated in RAX).
