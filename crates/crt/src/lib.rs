@@ -8,6 +8,8 @@
 //!   sink, with no pointers in it (`#![forbid(unsafe_code)]`).
 //! - [`ctype`]: the `<ctype.h>` classifiers (safe).
 //! - [`mem`], [`string`]: `<string.h>` over raw C pointers.
+//! - [`stdio`]: the `FILE` stream engine over a backend (safe), `errno`
+//!   codes and the `atexit` table; [`scan`]: the `sscanf` engine (safe).
 //! - `msvc` (feature `symbols` on Windows targets): `__chkstk` and
 //!   `_fltused`, which the MSVC target's code generator expects a CRT to
 //!   provide.
@@ -26,4 +28,6 @@ pub mod mem;
 #[cfg(all(feature = "symbols", target_os = "windows", target_arch = "x86_64"))]
 mod msvc;
 pub mod panic_line;
+pub mod scan;
+pub mod stdio;
 pub mod string;
