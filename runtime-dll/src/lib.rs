@@ -19,7 +19,15 @@
 //! - the C runtime: `<string.h>` and `<ctype.h>` from the `crt` crate
 //!   (exported under their C names), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
-//!   `sprintf`, `vsprintf`, `puts`, `putchar`.
+//!   `sprintf`, `vsprintf`, `puts`, `putchar`, `sscanf`, `vsscanf`;
+//! - `FILE` streams over the boot files, `errno` and `exit` ([`file`]):
+//!   `fopen`, `fclose`, `fread`, `fwrite`, `fseek`, `ftell`, `_fseeki64`,
+//!   `_ftelli64`, `rewind`, `fflush`, `feof`, `ferror`, `clearerr`,
+//!   `fgetc`, `getc`, `getchar`, `fgets`, `ungetc`, `fputc`, `putc`,
+//!   `fputs`, `setvbuf`, `setbuf`, `fprintf`, `vfprintf`,
+//!   `__acrt_iob_func` (stdin/stdout/stderr), `remove`, `rename`, `mkdir`,
+//!   `_mkdir`, `access`, `_errno`, `atexit`, `exit`, `_exit`, `abort`,
+//!   `_assert`. C code includes the headers in `runtime-dll/include`.
 //!
 //! Everything is `extern "C"`, which on this target is the Win64
 //! convention.
@@ -27,6 +35,7 @@
 // --workspace`) it links std only so that it type-checks; it never runs there.
 #![cfg_attr(windows, no_std)]
 
+pub mod file;
 pub mod native;
 pub mod stdio;
 pub mod threads;

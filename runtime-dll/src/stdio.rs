@@ -6,6 +6,10 @@
 //! line is written out when the buffer fills, before `OutputDebugStringA`,
 //! and at `ExitProcess`/`ExitThread`.
 //!
+//! `fprintf`/`fputs`/`fwrite` on `stdout` and `stderr` (in `file`) write
+//! into the same line buffer, so all console output keeps its order.
+//! `sscanf`/`vsscanf` read a string with the `crt` scan engine.
+//!
 //! A Win64 `va_list` is a pointer to consecutive 8-byte argument slots
 //! ([`VaList`]); the variadic entry points are trampolines in `varargs`.
 
@@ -14,6 +18,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int};
 use core::sync::atomic::{AtomicBool, Ordering};
 use crt::format::{format, Args, BufferSink, Sink};
+use crt::scan::{scan, Store};
 
 /// A C `va_list`: the next 8-byte argument slot.
 #[repr(transparent)]
@@ -133,6 +138,16 @@ pub(crate) fn flush() {
     STDOUT.with(false, Line::flush);
 }
 
+/// Writes bytes into the console's line buffer.
+pub(crate) fn console_write(bytes: &[u8]) {
+    STDOUT.with(true, |line| line.write(bytes));
+}
+
+/// Writes out an unfinished line, waiting for other writers.
+pub(crate) fn console_flush() {
+    STDOUT.with(true, Line::flush);
+}
+
 /// `vprintf`: formats to the console; returns the bytes written.
 ///
 /// # Safety
@@ -226,4 +241,56 @@ pub unsafe extern "C" fn puts(s: *const c_char) -> c_int {
 pub extern "C" fn putchar(c: c_int) -> c_int {
     STDOUT.with(true, |line| line.write(&[c as u8]));
     c_int::from(c as u8)
+}
+
+impl VaList {
+    /// The next argument as a pointer.
+    fn pointer(&mut self) -> *mut u8 {
+        self.int() as *mut u8
+    }
+}
+
+impl Store for VaList {
+    fn integer(&mut self, bytes: usize, value: u64) {
+        let p = self.pointer();
+        if p.is_null() {
+            return;
+        }
+        let v = value.to_le_bytes();
+        // SAFETY: the `vsscanf` contract: the argument points at an object
+        // of the conversion's size (`bytes` <= 8).
+        unsafe { core::ptr::copy_nonoverlapping(v.as_ptr(), p, bytes.min(8)) };
+    }
+
+    fn text(&mut self, text: &[u8], nul: bool) {
+        let p = self.pointer();
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: the `vsscanf` contract: the argument points at a buffer
+        // with room for the field (its width) and, for `%s`/`%[`, a NUL.
+        unsafe {
+            core::ptr::copy_nonoverlapping(text.as_ptr(), p, text.len());
+            if nul {
+                *p.add(text.len()) = 0;
+            }
+        }
+    }
+}
+
+/// `vsscanf`: reads `s` by `fmt` into the pointers in `va`; returns the
+/// assignments made, or `EOF` (-1) if `s` ended before the first one.
+///
+/// # Safety
+/// `s` and `fmt` are NUL-terminated; `va` holds a pointer of the right
+/// type, with room enough, for every assigning conversion of `fmt`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vsscanf(s: *const c_char, fmt: *const c_char, va: VaList) -> c_int {
+    if s.is_null() || fmt.is_null() {
+        return -1;
+    }
+    let mut va = va;
+    // SAFETY: the caller's contract.
+    let (input, fmt) = unsafe { (c_bytes(s), c_bytes(fmt)) };
+    scan(input, fmt, &mut va)
 }

@@ -9,7 +9,8 @@
 //! spills the registers that can hold variadic arguments and tail-jumps to
 //! its `v` variant with that address in place of the `...`.
 
-use crate::stdio::{vprintf, vsnprintf, vsprintf};
+use crate::file::vfprintf;
+use crate::stdio::{vprintf, vsnprintf, vsprintf, vsscanf};
 use core::arch::naked_asm;
 
 /// `int printf(const char *fmt, ...)`.
@@ -58,5 +59,37 @@ pub unsafe extern "C" fn sprintf() {
         "lea r8, [rsp + 24]",
         "jmp {v}",
         v = sym vsprintf,
+    );
+}
+
+/// `int fprintf(FILE *f, const char *fmt, ...)`.
+///
+/// # Safety
+/// As for [`vfprintf`].
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fprintf() {
+    naked_asm!(
+        "mov [rsp + 24], r8",
+        "mov [rsp + 32], r9",
+        "lea r8, [rsp + 24]",
+        "jmp {v}",
+        v = sym vfprintf,
+    );
+}
+
+/// `int sscanf(const char *s, const char *fmt, ...)`.
+///
+/// # Safety
+/// As for [`vsscanf`].
+#[unsafe(naked)]
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sscanf() {
+    naked_asm!(
+        "mov [rsp + 24], r8",
+        "mov [rsp + 32], r9",
+        "lea r8, [rsp + 24]",
+        "jmp {v}",
+        v = sym vsscanf,
     );
 }

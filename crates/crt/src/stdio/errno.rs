@@ -24,6 +24,10 @@ pub const EACCES: Errno = 13;
 pub const EFAULT: Errno = 14;
 /// File exists.
 pub const EEXIST: Errno = 17;
+/// Not a directory.
+pub const ENOTDIR: Errno = 20;
+/// Is a directory.
+pub const EISDIR: Errno = 21;
 /// Invalid argument.
 pub const EINVAL: Errno = 22;
 /// Too many open files in the system.
