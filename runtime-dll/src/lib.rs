@@ -28,6 +28,13 @@
 //!   `__acrt_iob_func` (stdin/stdout/stderr), `remove`, `rename`, `mkdir`,
 //!   `_mkdir`, `access`, `_errno`, `atexit`, `exit`, `_exit`, `abort`,
 //!   `_assert`. C code includes the headers in `runtime-dll/include`.
+//! - the heap ([`heap`]): `malloc`, `calloc`, `realloc`, `free`,
+//!   `strdup`, `strndup`, `FerriteHeapStats`; conversions that set
+//!   `errno` ([`stdlib`]): `strtol`, `strtoul`, `strtoll`, `strtoull`,
+//!   `strtod`, and `system`; from `crt` directly: `atoi`, `atol`, `atoll`,
+//!   `atof`, `abs`, `labs`, `llabs`, `qsort`, `bsearch`, `rand`, `srand`,
+//!   `strcasecmp`, `strncasecmp`, `fabs`, `floor`, `ceil`, `trunc`,
+//!   `sqrt`, `fmod`.
 //!
 //! Everything is `extern "C"`, which on this target is the Win64
 //! convention.
@@ -36,8 +43,10 @@
 #![cfg_attr(windows, no_std)]
 
 pub mod file;
+pub mod heap;
 pub mod native;
 pub mod stdio;
+pub mod stdlib;
 pub mod threads;
 mod varargs;
 pub mod window;

@@ -10,6 +10,10 @@
 //! - [`mem`], [`string`]: `<string.h>` over raw C pointers.
 //! - [`stdio`]: the `FILE` stream engine over a backend (safe), `errno`
 //!   codes and the `atexit` table; [`scan`]: the `sscanf` engine (safe).
+//! - [`heap`]: `malloc`, `calloc`, `realloc`, `free` (talc over arenas
+//!   from a growth callback) that refuse pointers they never returned.
+//! - [`stdlib`]: `strtol`/`strtod` and friends, `atoi`, `abs`, `qsort`,
+//!   `bsearch`, `rand`; [`math`]: `fabs`, `floor`, `ceil`, `sqrt`, `fmod`.
 //! - `msvc` (feature `symbols` on Windows targets): `__chkstk` and
 //!   `_fltused`, which the MSVC target's code generator expects a CRT to
 //!   provide.
@@ -24,10 +28,13 @@
 
 pub mod ctype;
 pub mod format;
+pub mod heap;
+pub mod math;
 pub mod mem;
 #[cfg(all(feature = "symbols", target_os = "windows", target_arch = "x86_64"))]
 mod msvc;
 pub mod panic_line;
 pub mod scan;
 pub mod stdio;
+pub mod stdlib;
 pub mod string;

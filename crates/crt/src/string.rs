@@ -207,6 +207,34 @@ pub unsafe extern "C" fn strstr(hay: *const c_char, needle: *const c_char) -> *m
     }
 }
 
+/// Compares at most `n` characters of two strings, ignoring ASCII case
+/// (both sides as lower case, as glibc compares).
+///
+/// # Safety
+/// Both must be readable up to their NUL or for `n` bytes.
+#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+pub unsafe extern "C" fn strncasecmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
+    for i in 0..n {
+        // SAFETY: no NUL was seen before i in either string, and i < n.
+        let (x, y) = unsafe { (at(a, i), at(b, i)) };
+        let (x, y) = (x.to_ascii_lowercase(), y.to_ascii_lowercase());
+        if x != y || x == 0 {
+            return c_int::from(x) - c_int::from(y);
+        }
+    }
+    0
+}
+
+/// Compares two strings ignoring ASCII case: <0, 0 or >0.
+///
+/// # Safety
+/// Both must be NUL-terminated strings.
+#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+pub unsafe extern "C" fn strcasecmp(a: *const c_char, b: *const c_char) -> c_int {
+    // SAFETY: both strings are NUL-terminated; usize::MAX never limits.
+    unsafe { strncasecmp(a, b, usize::MAX) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +299,20 @@ mod tests {
             assert_eq!(off(s, strstr(s, p(c""))), Some(0));
             assert_eq!(off(s, strstr(s, p(c"c/"))), None);
             assert_eq!(off(s, strstr(p(c""), p(c"x"))), None);
+        }
+    }
+
+    #[test]
+    fn case_blind_comparisons() {
+        // SAFETY: every argument is a NUL-terminated literal.
+        unsafe {
+            assert_eq!(strcasecmp(p(c"DOOM2.WAD"), p(c"doom2.wad")), 0);
+            assert!(strcasecmp(p(c"abc"), p(c"ABD")) < 0);
+            assert!(strcasecmp(p(c"ABC"), p(c"ab")) > 0);
+            assert!(strcasecmp(p(c"_"), p(c"a")) < 0, "'_' is below 'a'");
+            assert_eq!(strncasecmp(p(c"-IWADx"), p(c"-iwady"), 5), 0);
+            assert!(strncasecmp(p(c"-IWADx"), p(c"-iwady"), 6) < 0);
+            assert_eq!(strncasecmp(p(c"a"), p(c"B"), 0), 0);
         }
     }
 }
