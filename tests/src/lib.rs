@@ -4,6 +4,7 @@
 //! The integration tests in `tests/` use it; so does the `mkimage` binary
 //! that `make iso` calls to pack the EFI boot volume.
 
+pub mod doom_timing;
 pub mod expected;
 pub mod fat;
 pub mod images;

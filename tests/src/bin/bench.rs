@@ -1,11 +1,15 @@
 //! `make bench`: Ferrite's figures and Linux 6.1's, from one run, in the
 //! same QEMU configuration (q35, `-cpu max -smp 1 -m 512M`, OVMF, TCG);
 //! then both again at `-smp 2` with multi-threaded TCG for the SMP
-//! benchmarks (benchmarks.md ids 10–15).
+//! benchmarks (benchmarks.md ids 10–15); then the DOOM timedemo (id 19).
+//!
+//! `FERRITE_BENCH_ONLY=doom` runs only the DOOM part.
 
+use ferrite_tests::doom_timing::{self, Timedemo, FREEDOOM1_DEMO1_GAMETICS};
 use ferrite_tests::qemu::{self, Boot, Medium, Run};
 use ferrite_tests::transcript::{self, BenchFigure};
 use ferrite_tests::{peer, suite};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -91,15 +95,19 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
 }
 
 fn linux(name: &str, append: &str, extra: &[&str]) -> Result<Run, String> {
+    linux_with(name, &peer::initramfs()?, append, extra)
+}
+
+/// Boots Debian's kernel with `initrd` until its `/init` says `peer: done`.
+fn linux_with(name: &str, initrd: &Path, append: &str, extra: &[&str]) -> Result<Run, String> {
     let kernel = peer::linux_kernel()?;
-    let initrd = peer::initramfs()?;
     qemu::boot(&Boot {
         medium: Medium::Linux {
             kernel: &kernel,
-            initrd: &initrd,
+            initrd,
             append,
         },
-        timeout: Duration::from_secs(300),
+        timeout: Duration::from_secs(if icount() { 900 } else { 300 }),
         stop_on: Some("peer: done"),
         name,
         extra_args: extra,
@@ -485,7 +493,95 @@ fn smp_table(
     !f.is_empty() && !l.is_empty()
 }
 
+/// Linux's DOOM timedemo figure (id 19): the doomgeneric engine with
+/// `bench/linux/doom_fb.c` as `/init`, `-iwad /freedoom1.wad -timedemo
+/// demo1 -nogui`, frames copied into efifb's `/dev/fb0`.
+fn linux_doom_timedemo() -> Result<Timedemo, String> {
+    let initrd = peer::doom_initramfs()?;
+    let run = linux_with(
+        "bench-linux-doom",
+        &initrd,
+        "console=ttyS0 quiet",
+        qemu_args(),
+    )?;
+    doom_timing::parse_timed_line(&run.serial).ok_or_else(|| {
+        format!(
+            "the Linux DOOM peer printed no `timed ... fps)` line ({:?}; serial log {})",
+            run.ending,
+            run.log_paths.0.display()
+        )
+    })
+}
+
+/// HOOK for Ferrite's DOOM timedemo figure (id 19), shown beside Linux's:
+/// boot Ferrite running `doom.exe -iwad freedoom1.wad -timedemo demo1
+/// -nogui` in [`qemu_args`]'s configuration and return
+/// `doom_timing::parse_timed_line(&run.serial)`. `Ok(None)` until that boot
+/// exists; the table then shows `-` for Ferrite.
+fn ferrite_doom_timedemo() -> Result<Option<Timedemo>, String> {
+    Ok(None)
+}
+
+/// The DOOM part: both BENCH lines, the figures side by side and Ferrite's
+/// fps over Linux's. False if Linux has no figure.
+fn doom_table(ours: Option<&Timedemo>, theirs: Option<&Timedemo>) -> bool {
+    println!();
+    println!("DOOM: freedoom1.wad demo1 at 640x400, -timedemo (frames as fast as they render)");
+    for (system, t) in [("ferrite", ours), ("linux-6.1", theirs)] {
+        let Some(t) = t else { continue };
+        println!("{system}: {}", t.bench_line());
+        if t.gametics != FREEDOOM1_DEMO1_GAMETICS {
+            println!(
+                "{system}: doom_timedemo ran {} gametics, not {FREEDOOM1_DEMO1_GAMETICS}: the demo desynced or ended early",
+                t.gametics
+            );
+        }
+    }
+    println!();
+    println!(
+        "{:<16} {:>12} {:>12} {:>8}",
+        "benchmark", "ferrite fps", "linux fps", "f/l"
+    );
+    let fps = |t: Option<&Timedemo>| t.map_or("-".to_string(), |t| format!("{:.2}", t.fps));
+    let r = match (ours, theirs) {
+        (Some(a), Some(b)) if b.fps > 0.0 => format!("{:.2}", a.fps / b.fps),
+        _ => "-".to_string(),
+    };
+    println!(
+        "{:<16} {:>12} {:>12} {r:>8}",
+        "doom_timedemo",
+        fps(ours),
+        fps(theirs)
+    );
+    println!("(f/l here is Ferrite's fps over Linux's: above 1, Ferrite renders faster)");
+    if icount() {
+        println!(
+            "(under -icount a realtic is 1/35 s of instruction-counted time, 1 ns per instruction)"
+        );
+    }
+    theirs.is_some()
+}
+
+/// Boots both DOOM peers and prints [`doom_table`].
+fn doom() -> bool {
+    let theirs = linux_doom_timedemo()
+        .map_err(|e| eprintln!("bench: error: {e}"))
+        .ok();
+    let ours = ferrite_doom_timedemo()
+        .map_err(|e| eprintln!("bench: error: {e}"))
+        .ok()
+        .flatten();
+    doom_table(ours.as_ref(), theirs.as_ref())
+}
+
 fn main() -> ExitCode {
+    if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "doom") {
+        return if doom() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let (ours, theirs) = match (
         ferrite("bench-ferrite", qemu_args()),
         linux("bench-linux", "console=ttyS0 quiet", qemu_args()),
@@ -520,6 +616,7 @@ fn main() -> ExitCode {
         theirs_smp.as_ref().ok(),
         (ours_vcpus.as_ref(), theirs_vcpus.as_ref()),
     );
+    let doom = doom();
     if !single {
         eprintln!("bench: a system printed no BENCH lines (transcripts in target/test-runs/)");
         return ExitCode::FAILURE;
@@ -527,6 +624,12 @@ fn main() -> ExitCode {
     if !smp {
         eprintln!(
             "bench: a system printed no SMP BENCH lines at -smp 2 (transcripts in target/test-runs/)"
+        );
+        return ExitCode::FAILURE;
+    }
+    if !doom {
+        eprintln!(
+            "bench: Linux printed no DOOM timedemo figure (transcripts in target/test-runs/)"
         );
         return ExitCode::FAILURE;
     }
