@@ -3,9 +3,10 @@
 #   make iso        kernel + boot volume + hybrid ISO (target/ferrite.iso)
 #                   (make iso LOADER_FEATURES=mp-check: the loader checks the
 #                   parked APs' state and logs it, a test build)
-#   make qemu       boot the ISO on OVMF into paint.exe, serial on this terminal
-#   make screenshot boot the ISO, draw in paint.exe through QMP, write
-#                   docs/screenshot.png
+#   make qemu       boot the ISO on OVMF into DOOM (doom.exe on freedoom1.wad),
+#                   serial on this terminal; quitting DOOM powers off
+#                   (make qemu INIT=paint.exe, or hello.exe: another program)
+#   make screenshot boot the ISO, let DOOM's demo play, write docs/screenshot.png
 #   make qemu-log   the same, also writing target/serial.log and target/qemu.log
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
 #   make test       lint, then host unit tests + the milestone suite in QEMU
@@ -21,7 +22,14 @@ EFIBOOT := $(TARGET)/efiboot.img
 KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
 LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
 USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
-USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests paint
+USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests paint doom
+# The program the ISO boots into (limine.conf's init=), and its arguments
+# (after the kernel command line's `--`). The default is limine.conf's:
+# doom.exe -iwad freedoom1.wad.
+INIT ?=
+INIT_ARGS ?=
+# DOOM's game data: Debian's freedoom package (make deps).
+WAD ?= /usr/share/games/doom/freedoom1.wad
 STAGE := iso
 
 # Real Limine is used when its binaries are found (LIMINE_DIR, a system
@@ -45,7 +53,7 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-cdrom $(ISO) -display $(QEMU_DISPLAY)
 
-APT_PACKAGES := qemu-system-x86 ovmf xorriso
+APT_PACKAGES := qemu-system-x86 ovmf xorriso clang lld llvm freedoom
 ICOUNT ?= 0
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
@@ -58,13 +66,17 @@ deps:
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	ls /usr/share/OVMF/OVMF_CODE*.fd >/dev/null 2>&1 || missing="$$missing ovmf"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
+	command -v clang >/dev/null || missing="$$missing clang"; \
+	command -v lld-link >/dev/null || missing="$$missing lld"; \
+	command -v llvm-lib >/dev/null || missing="$$missing llvm"; \
+	[ -f /usr/share/games/doom/freedoom1.wad ] || missing="$$missing freedoom"; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "deps: qemu, ovmf and xorriso present"; \
+		echo "deps: qemu, ovmf, xorriso, clang/lld/llvm-lib and freedoom present"; \
 	fi
 	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)
@@ -100,8 +112,15 @@ iso: need-tools kernel user $(if $(HAVE_LIMINE),,loader)
 	@find $(STAGE) -mindepth 1 ! -name README.md -delete
 	@mkdir -p $(STAGE)/boot $(STAGE)/EFI/BOOT
 	cp $(KERNEL) $(STAGE)/boot/kernel.elf
-	cp $(USER_OUT)/runtime.dll $(USER_OUT)/hello.exe $(USER_OUT)/paint.exe $(STAGE)/boot/
+	cp $(USER_OUT)/runtime.dll $(USER_OUT)/hello.exe $(USER_OUT)/paint.exe $(USER_OUT)/doom.exe $(STAGE)/boot/
+	@[ -f $(WAD) ] || { echo "iso: no $(WAD) (Debian's freedoom package: make deps)"; exit 1; }
+	cp $(WAD) $(STAGE)/boot/freedoom1.wad
+ifeq ($(INIT),)
 	cp limine.conf $(STAGE)/limine.conf
+else
+	sed 's|^\(    cmdline: .*\)init=[^ ]*.*$$|\1init=$(INIT)$(if $(INIT_ARGS), -- $(INIT_ARGS))|' limine.conf > $(STAGE)/limine.conf
+	@grep -q 'init=$(INIT)' $(STAGE)/limine.conf
+endif
 ifeq ($(HAVE_LIMINE),yes)
 	@echo "iso: using real Limine from $(LIMINE_DIR)"
 	mkdir -p $(STAGE)/boot/limine

@@ -297,8 +297,20 @@ impl BootInfo {
         INFO.call_once(|| self)
     }
 
-    /// The kernel command line ("" if none).
+    /// The kernel's part of the command line: the words before a `--`
+    /// ("" if there is no command line).
     pub fn cmdline(&self) -> &str {
+        handoff::cmdline::split_init_args(self.full_cmdline()).0
+    }
+
+    /// init's command line: everything after a `--` word (as Linux does),
+    /// "" if there is none.
+    pub fn init_args(&self) -> &str {
+        handoff::cmdline::split_init_args(self.full_cmdline()).1
+    }
+
+    /// The whole command line the loader gave.
+    pub fn full_cmdline(&self) -> &str {
         self.kernel_file.as_ref().map_or("", |f| f.cmdline.as_str())
     }
 

@@ -14,6 +14,7 @@ mod boot;
 mod console;
 mod drivers;
 mod fault;
+mod fs;
 mod irq;
 mod logger;
 #[cfg(feature = "milestones")]
@@ -191,9 +192,11 @@ fn on_off(on: bool) -> &'static str {
 }
 
 /// Runs the program named by `init=<module>` on the command line (default
-/// `hello.exe`), if that module was loaded; true once it ran and exited
-/// (then `on_init_exit=` applies), false if there was nothing to run.
+/// `hello.exe`), if that module was loaded, with the words after `--` as
+/// its command line; true once it ran and exited (then `on_init_exit=`
+/// applies), false if there was nothing to run.
 fn run_init(info: &BootInfo) -> bool {
+    let args = info.init_args();
     let name = info
         .cmdline()
         .split_whitespace()
@@ -204,8 +207,11 @@ fn run_init(info: &BootInfo) -> bool {
         return false;
     }
     match pe::spawn(info, name, pe::Placement::Preferred) {
-        Ok((process, _)) => {
-            log::info!("init: starting {name}");
+        Ok((mut process, _)) => {
+            if !args.is_empty() {
+                process.set_cmdline(args.into());
+            }
+            log::info!("init: starting {name} {args}");
             match task::try_run(process) {
                 Ok(ended) => {
                     match ended.exit_status() {

@@ -31,10 +31,26 @@ void qsort(void *base, size_t n, size_t size,
 void *bsearch(const void *key, const void *base, size_t n, size_t size,
               int (*compare)(const void *, const void *));
 
+/* MSVC's generator and range. */
+#define RAND_MAX 0x7fff
+int rand(void);
+void srand(unsigned int seed);
+
 int system(const char *command);
 int atexit(void (*f)(void));
 _Noreturn void exit(int status);
 _Noreturn void _exit(int status);
 _Noreturn void abort(void);
+
+/* Ferrite: the C heap's figures (FerriteHeapStats). */
+typedef struct {
+    unsigned long long in_use;
+    unsigned long long blocks;
+    unsigned long long arena_bytes;
+    unsigned long long arenas;
+    unsigned long long refused;
+    unsigned long long failed_growths;
+} FerriteHeapStats_t;
+void FerriteHeapStats(FerriteHeapStats_t *out);
 
 #endif

@@ -105,6 +105,20 @@ pub const M4: &[&str] = &[
     "windows_close_with_their_process",
 ];
 
+/// M5 checks the suite runs (the DOOM boots have their own lists).
+pub const M5: &[&str] = &["boot_files"];
+/// M5 checks of the `test=doom` boot, in order.
+pub const M5_DOOM: &[&str] = &[
+    "doom_without_its_wad_says_so",
+    "doom_with_a_corrupt_wad_ends",
+    "doom_starts",
+    "doom_draws_frames",
+    "doom_takes_keys",
+    "doom_quits_on_close",
+];
+/// M5 checks of the `test=timedemo` boot.
+pub const M5_TIMEDEMO: &[&str] = &["doom_timedemo"];
+
 /// What the host does during a suite boot, as a `&[Step]` whose
 /// screendump goes to `$screen` (in `target/test-runs`):
 /// - when the milestone kernel prints `STEP input` (its M4

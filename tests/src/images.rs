@@ -134,6 +134,26 @@ pub fn build_user() -> Result<UserImages, String> {
     })
 }
 
+/// Builds runtime.dll and doom.exe (release; the engine's C files are
+/// compiled by clang, see user/doom/build.rs) and returns doom.exe's path.
+pub fn build_doom() -> Result<PathBuf, String> {
+    let target_dir = workspace_root().join("target").join("user");
+    run_cargo(
+        &[
+            "build",
+            "--release",
+            "--target",
+            "x86_64-pc-windows-msvc",
+            "-p",
+            "runtime-dll",
+            "-p",
+            "doom",
+        ],
+        &target_dir,
+    )?;
+    Ok(target_dir.join("x86_64-pc-windows-msvc/release/doom.exe"))
+}
+
 /// A boot volume under construction: loader, config, kernel, modules.
 pub struct Volume {
     files: Vec<VolumeFile>,

@@ -4,6 +4,7 @@
 //! The integration tests in `tests/` use it; so does the `mkimage` binary
 //! that `make iso` calls to pack the EFI boot volume.
 
+pub mod doom;
 pub mod doom_timing;
 pub mod expected;
 pub mod fat;
@@ -17,6 +18,7 @@ pub mod qemu;
 pub mod qmp;
 pub mod suite;
 pub mod transcript;
+pub mod wad;
 
 use std::path::PathBuf;
 

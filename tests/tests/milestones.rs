@@ -76,6 +76,13 @@ fn m4_devices() {
 }
 
 #[test]
+fn m5_files() {
+    if let Err(report) = transcript::judge_milestone(suite(), "M5", expected::M5) {
+        panic!("M5 failed:\n{report}");
+    }
+}
+
+#[test]
 fn m4_screen_shows_the_patterns() {
     let _ = suite();
     for (file, full) in [("suite-m4.ppm", false), ("suite-m4-full.ppm", true)] {

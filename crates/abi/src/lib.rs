@@ -158,7 +158,8 @@ pub mod nr {
     pub const OPEN_FILE: u64 = 36;
     /// Reads from a file at its position and advances it:
     /// `(handle, ptr, len) -> bytes read` (0 at or past the end). The
-    /// whole buffer is checked first.
+    /// bytes to be read are checked to fit the buffer before any is
+    /// copied (`BadPointer` moves nothing).
     pub const READ_FILE: u64 = 37;
     /// Moves a file's position: `(handle, offset as i64, whence) -> new
     /// position`, whence [`seek`](super::seek) `SET`, `CURRENT` or `END`.

@@ -14,6 +14,7 @@ extern crate alloc;
 
 pub mod acpi;
 pub mod bytes;
+pub mod cmdline;
 pub mod config;
 pub mod cpus;
 pub mod elf;

@@ -9,7 +9,8 @@
 //! `test=stack_overflow` overflows the boot stack on purpose, to show the
 //! double-fault handler's report (a separate boot, because it is fatal);
 //! `test=shutdown` and `test=reboot` power the machine off or reset it
-//! (tests/tests/power.rs).
+//! (tests/tests/power.rs); `test=doom` and `test=timedemo` run doom.exe
+//! (M5, tests/tests/doom.rs).
 
 mod bench;
 mod bench_smp;
@@ -19,6 +20,7 @@ mod m2;
 mod m3;
 mod m4;
 mod m4_msix;
+mod m5;
 mod m8;
 
 use crate::arch::serial::SerialStatus;
@@ -236,6 +238,16 @@ pub fn run(
             finish();
             return;
         }
+        "doom" => {
+            run_checks(m5::DOOM, &ctx);
+            finish();
+            return;
+        }
+        "timedemo" => {
+            run_checks(m5::TIMEDEMO, &ctx);
+            finish();
+            return;
+        }
         other => {
             log::error!("unknown scenario '{other}'");
             exit(Exit::Failure);
@@ -248,6 +260,7 @@ pub fn run(
     run_checks(m2::CHECKS, &ctx);
     run_checks(m3::CHECKS, &ctx);
     run_checks(m4::CHECKS, &ctx);
+    run_checks(m5::CHECKS, &ctx);
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);

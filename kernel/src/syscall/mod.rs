@@ -8,6 +8,7 @@ use crate::mm::user_space::Access;
 use crate::task;
 use abi::{nr, protection, Error, SysResult};
 
+mod file;
 mod objects;
 mod window;
 
@@ -82,6 +83,10 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::GET_MESSAGE => window::get_message(a0, a1, a2, a3),
         nr::SET_SCREEN_BUFFER => window::set_screen_buffer(a0, a1, a2, a3, a4),
         nr::POST_QUIT => window::post_quit(a0),
+        nr::OPEN_FILE => file::open_file(a0, a1),
+        nr::READ_FILE => file::read_file(a0, a1, a2),
+        nr::SEEK_FILE => file::seek_file(a0, a1, a2),
+        nr::FILE_SIZE => file::file_size(a0),
         _ => Err(Error::BadSyscall),
     };
     frame.rax = abi::encode(result);

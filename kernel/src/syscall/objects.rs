@@ -13,7 +13,7 @@ fn me() -> Result<SharedProcess, Error> {
 }
 
 /// The object behind `handle` (or a pseudo-handle) with right `need`.
-fn object(handle: u64, need: Rights) -> Result<Object, Error> {
+pub(super) fn object(handle: u64, need: Rights) -> Result<Object, Error> {
     match handle {
         abi::CURRENT_PROCESS => Ok(Object::Process(me()?)),
         abi::CURRENT_THREAD => Ok(Object::Thread(sched::current().ok_or(Error::NotFound)?)),
@@ -21,7 +21,7 @@ fn object(handle: u64, need: Rights) -> Result<Object, Error> {
     }
 }
 
-fn add(object: Object, rights: Rights) -> SysResult {
+pub(super) fn add(object: Object, rights: Rights) -> SysResult {
     me()?.lock().add_handle(object, rights)
 }
 

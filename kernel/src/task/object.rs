@@ -26,6 +26,8 @@ pub enum Object {
     Pipe(Arc<Pipe>),
     /// A window (closed when its last handle goes).
     Window(Arc<crate::window::Window>),
+    /// An open file (never signalled).
+    File(Arc<crate::fs::OpenFile>),
 }
 
 /// Threads waiting on one object.
@@ -58,7 +60,7 @@ impl Object {
             Self::Process(p) => p.lock().exit_status().is_some(),
             Self::Thread(t) => t.state() == State::Dead,
             Self::Event(e) => e.try_acquire(),
-            Self::Pipe(_) | Self::Window(_) => false,
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) => false,
         }
     }
 
@@ -92,7 +94,7 @@ impl Object {
                 }
                 register(&mut s.waiters, me)
             }
-            Self::Pipe(_) | Self::Window(_) => Err(abi::Error::InvalidHandle),
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) => Err(abi::Error::InvalidHandle),
         }
     }
 
@@ -102,7 +104,7 @@ impl Object {
             Self::Process(p) => unregister(p.lock().waiters_mut(), me),
             Self::Thread(t) => unregister(&mut t.joiners.lock(), me),
             Self::Event(e) => unregister(&mut e.state.lock().waiters, me),
-            Self::Pipe(_) | Self::Window(_) => {}
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) => {}
         }
     }
 
@@ -112,7 +114,7 @@ impl Object {
             Self::Process(p) => p.lock().exit_status().is_some(),
             Self::Thread(t) => t.state() == State::Dead,
             Self::Event(e) => e.is_set(),
-            Self::Pipe(_) | Self::Window(_) => false,
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) => false,
         }
     }
 
@@ -124,6 +126,7 @@ impl Object {
             (Self::Event(a), Self::Event(b)) => Arc::ptr_eq(a, b),
             (Self::Pipe(a), Self::Pipe(b)) => Arc::ptr_eq(a, b),
             (Self::Window(a), Self::Window(b)) => Arc::ptr_eq(a, b),
+            (Self::File(a), Self::File(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -140,7 +143,7 @@ impl Object {
 
     /// Whether a thread can wait on it.
     pub fn waitable(&self) -> bool {
-        !matches!(self, Self::Pipe(_) | Self::Window(_))
+        !matches!(self, Self::Pipe(_) | Self::Window(_) | Self::File(_))
     }
 }
 

@@ -49,6 +49,27 @@ pub struct Inbox {
     closed: AtomicBool,
     /// Set (auto-reset) whenever a message is queued.
     pub arrived: Arc<Event>,
+    /// What the window has seen, for the log and the milestone checks.
+    activity: ActivityCounters,
+}
+
+/// Counters of one window.
+#[derive(Default)]
+struct ActivityCounters {
+    posted: AtomicU64,
+    taken: AtomicU64,
+    frames: AtomicU64,
+}
+
+/// What a window has seen so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Messages queued for it.
+    pub posted: u64,
+    /// Messages its program took off the queue.
+    pub taken: u64,
+    /// Buffers presented into it.
+    pub frames: u64,
 }
 
 impl Inbox {
@@ -64,6 +85,7 @@ impl Inbox {
             ..abi::Message::default()
         };
         if self.queue.lock().push(message) {
+            self.activity.posted.fetch_add(1, Ordering::Relaxed);
             self.arrived.set();
         }
     }
@@ -81,6 +103,9 @@ impl Inbox {
         let taken = q.take(remove);
         let more = !q.is_empty();
         drop(q);
+        if remove && taken.is_some() {
+            self.activity.taken.fetch_add(1, Ordering::Relaxed);
+        }
         if more && remove {
             self.arrived.set();
         }
@@ -194,6 +219,7 @@ pub fn create(
         quit: AtomicU64::new(0),
         closed: AtomicBool::new(false),
         arrived: Arc::new(Event::new(false, false)),
+        activity: ActivityCounters::default(),
     });
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let mut m = MANAGER.lock();
@@ -348,7 +374,21 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
 /// Draws a program's buffer into window `w` if it is the one shown (the
 /// screen checks that under its own lock, row by row).
 pub fn present(w: &Window, buffer: screen::Buffer) -> Result<(), PresentError> {
-    screen::present(w.id, w.rect, buffer)
+    screen::present(w.id, w.rect, buffer)?;
+    w.inbox.activity.frames.fetch_add(1, Ordering::Relaxed);
+    Ok(())
+}
+
+/// What the top window of `process` has seen (None if it has none).
+pub fn activity_of(process: u64) -> Option<Activity> {
+    let m = MANAGER.lock();
+    let w = m.windows.iter().rev().find(|w| w.process == process)?;
+    let a = &w.inbox.activity;
+    Some(Activity {
+        posted: a.posted.load(Ordering::Relaxed),
+        taken: a.taken.load(Ordering::Relaxed),
+        frames: a.frames.load(Ordering::Relaxed),
+    })
 }
 
 pub use screen::Buffer;

@@ -513,13 +513,29 @@ fn linux_doom_timedemo() -> Result<Timedemo, String> {
     })
 }
 
-/// HOOK for Ferrite's DOOM timedemo figure (id 19), shown beside Linux's:
-/// boot Ferrite running `doom.exe -iwad freedoom1.wad -timedemo demo1
-/// -nogui` in [`qemu_args`]'s configuration and return
-/// `doom_timing::parse_timed_line(&run.serial)`. `Ok(None)` until that boot
-/// exists; the table then shows `-` for Ferrite.
+/// Ferrite's DOOM timedemo figure (id 19): the milestone kernel's
+/// `test=timedemo` boot (doom.exe `-iwad freedoom1.wad -timedemo demo1
+/// -nogui`, frames presented into its window) in [`qemu_args`]'s
+/// configuration; the engine's own `timed` line.
 fn ferrite_doom_timedemo() -> Result<Option<Timedemo>, String> {
-    Ok(None)
+    let image = ferrite_tests::doom::build_image("timedemo")?;
+    let run = qemu::boot(&Boot {
+        medium: Medium::Disk(&image),
+        timeout: suite::boot_timeout(),
+        stop_on: None,
+        name: "bench-ferrite-doom",
+        extra_args: qemu_args(),
+        script: &[],
+    })?;
+    doom_timing::parse_timed_line(&transcript::clean(&run.serial))
+        .map(Some)
+        .ok_or_else(|| {
+            format!(
+                "Ferrite's doom.exe printed no `timed ... fps)` line ({:?}; serial log {})",
+                run.ending,
+                run.log_paths.0.display()
+            )
+        })
 }
 
 /// The DOOM part: both BENCH lines, the figures side by side and Ferrite's

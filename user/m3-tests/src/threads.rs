@@ -273,17 +273,29 @@ fn rt_virtual_alloc(bytes: usize) -> *mut u8 {
     unsafe { rt::VirtualAlloc(core::ptr::null_mut(), bytes, 0x3000, 0x04) }.cast()
 }
 
-/// Sleep(50) lasts 50–60 ms by the performance counter.
+/// Sleep(50) lasts 50–60 ms by the performance counter: never less, and
+/// the upper bound on the best of up to three (a loaded host wakes a
+/// starved vCPU late).
 pub fn sleep_by_counter(r: &mut Report) {
-    let t0 = sys::now_ns();
-    // SAFETY: Sleep takes no pointers.
-    unsafe { rt::Sleep(50) };
-    let us = (sys::now_ns() - t0) / 1000;
+    let mut shortest = u64::MAX;
+    let mut tries = 0;
+    while tries < 3 && !(50_000..60_000).contains(&shortest) {
+        tries += 1;
+        let t0 = sys::now_ns();
+        // SAFETY: Sleep takes no pointers.
+        unsafe { rt::Sleep(50) };
+        let us = (sys::now_ns() - t0) / 1000;
+        if us < 50_000 {
+            shortest = us;
+            break;
+        }
+        shortest = shortest.min(us);
+    }
     check!(
         r,
         "sleep_by_counter",
-        (50_000..60_000).contains(&us),
-        "Sleep(50) took {us} us"
+        (50_000..60_000).contains(&shortest),
+        "Sleep(50) took {shortest} us (best of {tries})"
     );
 }
 
