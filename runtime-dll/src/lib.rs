@@ -16,8 +16,11 @@
 //!   `WriteFile`, `VirtualAlloc`, `VirtualFree`;
 //! - windows ([`window`]): `CreateWindow`, `GetWindowRect`, `GetMessage`,
 //!   `PeekMessage`, `SetScreenBuffer`, `PostQuitMessage`;
-//! - the C runtime: `<string.h>` and `<ctype.h>` from the `crt` crate
-//!   (exported under their C names), and formatted output to the debug
+//! - the C runtime: `<string.h>` (but for `memcpy`, `memmove`, `memset`,
+//!   `memcmp`, `memchr` and `strlen`, which every image has of its own), `<ctype.h>`,
+//!   `<math.h>` and `<stdlib.h>`'s `atoi`, `atol`, `atoll`, `atof`, `abs`,
+//!   `labs`, `llabs`, `qsort`, `bsearch`, `rand`, `srand` from the `crt`
+//!   crate, under their C names ([`cnames`]), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
 //!   `sprintf`, `vsprintf`, `puts`, `putchar`, `sscanf`, `vsscanf`;
 //! - `FILE` streams over the boot files, `errno` and `exit` ([`file`]):
@@ -31,10 +34,7 @@
 //! - the heap ([`heap`]): `malloc`, `calloc`, `realloc`, `free`,
 //!   `strdup`, `strndup`, `FerriteHeapStats`; conversions that set
 //!   `errno` ([`stdlib`]): `strtol`, `strtoul`, `strtoll`, `strtoull`,
-//!   `strtod`, and `system`; from `crt` directly: `atoi`, `atol`, `atoll`,
-//!   `atof`, `abs`, `labs`, `llabs`, `qsort`, `bsearch`, `rand`, `srand`,
-//!   `strcasecmp`, `strncasecmp`, `fabs`, `floor`, `ceil`, `trunc`,
-//!   `sqrt`, `fmod`.
+//!   `strtod`, and `system`.
 //!
 //! Everything is `extern "C"`, which on this target is the Win64
 //! convention.
@@ -42,6 +42,7 @@
 // --workspace`) it links std only so that it type-checks; it never runs there.
 #![cfg_attr(windows, no_std)]
 
+pub mod cnames;
 pub mod file;
 pub mod heap;
 pub mod native;
@@ -51,9 +52,9 @@ pub mod threads;
 mod varargs;
 pub mod window;
 
-// The exports of `crt` (memcpy, strlen, isalpha, ...) are `#[no_mangle]`
-// items of a dependency; naming the crate links it, and a cdylib exports
-// every such item.
+// The intrinsics of `crt` (memcpy, __chkstk, ...) are `#[no_mangle]` items
+// of a dependency; naming the crate links it, and a cdylib exports every
+// such item.
 use crt as _;
 
 #[cfg(windows)]

@@ -106,7 +106,15 @@ pub const M4: &[&str] = &[
 ];
 
 /// M5 checks the suite runs (the DOOM boots have their own lists).
-pub const M5: &[&str] = &["boot_files"];
+pub const M5: &[&str] = &["boot_files", "m5_user_checks"];
+/// M5 checks that `m3-tests.exe crt` reports from ring 3, in its order.
+pub const M5_USER: &[&str] = &[
+    "file_syscalls",
+    "file_syscalls_refuse_bad_calls",
+    "file_streams",
+    "file_streams_refuse_bad_calls",
+    "heap_refuses_bad_frees",
+];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[
     "doom_without_its_wad_says_so",

@@ -2,7 +2,7 @@
 //!
 //! Arguments are `int`s holding an `unsigned char` value or EOF (-1); any
 //! other value is classed as nothing and converted to itself. No unsafe code
-//! here; only the `no_mangle` attributes of the `symbols` feature.
+//! here; runtime.dll exports the functions under their C names.
 
 use core::ffi::c_int;
 
@@ -16,19 +16,16 @@ fn class(c: c_int, f: fn(&u8) -> bool) -> c_int {
 }
 
 /// Letter.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isalpha(c: c_int) -> c_int {
     class(c, u8::is_ascii_alphabetic)
 }
 
 /// Decimal digit.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isdigit(c: c_int) -> c_int {
     class(c, u8::is_ascii_digit)
 }
 
 /// Space, \t, \n, \v, \f or \r.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isspace(c: c_int) -> c_int {
     // C's set includes \v (0x0b), which Rust's is_ascii_whitespace omits.
     class(c, |b| {
@@ -37,49 +34,41 @@ pub extern "C" fn isspace(c: c_int) -> c_int {
 }
 
 /// Upper-case letter.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isupper(c: c_int) -> c_int {
     class(c, u8::is_ascii_uppercase)
 }
 
 /// Lower-case letter.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn islower(c: c_int) -> c_int {
     class(c, u8::is_ascii_lowercase)
 }
 
 /// Letter or digit.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isalnum(c: c_int) -> c_int {
     class(c, u8::is_ascii_alphanumeric)
 }
 
 /// Printable, space included.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isprint(c: c_int) -> c_int {
     class(c, |b| (0x20..0x7f).contains(b))
 }
 
 /// Printable, not space, not letter or digit.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn ispunct(c: c_int) -> c_int {
     class(c, u8::is_ascii_punctuation)
 }
 
 /// Hexadecimal digit.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn isxdigit(c: c_int) -> c_int {
     class(c, u8::is_ascii_hexdigit)
 }
 
 /// Upper-case form of a lower-case letter; anything else unchanged.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn toupper(c: c_int) -> c_int {
     byte(c).map_or(c, |b| c_int::from(b.to_ascii_uppercase()))
 }
 
 /// Lower-case form of an upper-case letter; anything else unchanged.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn tolower(c: c_int) -> c_int {
     byte(c).map_or(c, |b| c_int::from(b.to_ascii_lowercase()))
 }

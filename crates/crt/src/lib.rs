@@ -14,13 +14,17 @@
 //!   from a growth callback) that refuse pointers they never returned.
 //! - [`stdlib`]: `strtol`/`strtod` and friends, `atoi`, `abs`, `qsort`,
 //!   `bsearch`, `rand`; [`math`]: `fabs`, `floor`, `ceil`, `sqrt`, `fmod`.
-//! - `msvc` (feature `symbols` on Windows targets): `__chkstk` and
+//! - `msvc` (feature `intrinsics` on Windows targets): `__chkstk` and
 //!   `_fltused`, which the MSVC target's code generator expects a CRT to
 //!   provide.
 //!
-//! With the `symbols` feature every C function is defined under its C name
-//! (`memcpy`, `strlen`, ...); without it the names stay mangled, so the
-//! host's libc is never shadowed in tests. The crate is `#![no_builtins]`:
+//! With the `intrinsics` feature the functions the compiler expects inside
+//! every image are defined under their C names (`memcpy`, `memmove`,
+//! `memset`, `memcmp`, `memchr`, `strlen`, `__chkstk`, `_fltused`); everything else
+//! keeps its Rust name, and runtime.dll exports it under the C name
+//! (`runtime-dll/src/cnames.rs`), so a program carries no second copy of
+//! the C library. Without the feature nothing is C-named, so the host's
+//! libc is never shadowed in tests. The crate is `#![no_builtins]`:
 //! LLVM must not turn the loops that implement `memcpy` into calls to
 //! `memcpy`.
 #![cfg_attr(not(test), no_std)]
@@ -31,7 +35,7 @@ pub mod format;
 pub mod heap;
 pub mod math;
 pub mod mem;
-#[cfg(all(feature = "symbols", target_os = "windows", target_arch = "x86_64"))]
+#[cfg(all(feature = "intrinsics", target_os = "windows", target_arch = "x86_64"))]
 mod msvc;
 pub mod panic_line;
 pub mod scan;

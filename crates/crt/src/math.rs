@@ -13,13 +13,11 @@ const MANT: u64 = (1 << 52) - 1;
 const INF: u64 = 0x7ff << 52;
 
 /// `fabs`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn fabs(x: f64) -> f64 {
     f64::from_bits(x.to_bits() & !SIGN)
 }
 
 /// `trunc`: `x` rounded toward zero.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn trunc(x: f64) -> f64 {
     let bits = x.to_bits();
     let e = ((bits >> 52) & 0x7ff) as i32 - 1023;
@@ -33,7 +31,6 @@ pub extern "C" fn trunc(x: f64) -> f64 {
 }
 
 /// `floor`: the largest whole number not above `x`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn floor(x: f64) -> f64 {
     let t = trunc(x);
     // |t| < 2^52 when it differs from x, so t - 1 is exact.
@@ -45,7 +42,6 @@ pub extern "C" fn floor(x: f64) -> f64 {
 }
 
 /// `ceil`: the smallest whole number not below `x`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn ceil(x: f64) -> f64 {
     let t = trunc(x);
     if x > 0.0 && t != x {
@@ -56,7 +52,6 @@ pub extern "C" fn ceil(x: f64) -> f64 {
 }
 
 /// `sqrt` (NaN for negative `x`, -0 for -0).
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn sqrt(x: f64) -> f64 {
     use core::arch::x86_64::{_mm_cvtsd_f64, _mm_set_sd, _mm_sqrt_pd};
     // SAFETY: SSE2 is part of x86-64 itself (every x86-64 CPU has it), and
@@ -96,7 +91,6 @@ fn join(mut m: u64, mut e: i32) -> u64 {
 
 /// `fmod`: `x - n*y` for the whole `n` that makes it smaller than `y` in
 /// size, with the sign of `x`; exact. NaN for `y == 0` or infinite `x`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn fmod(x: f64, y: f64) -> f64 {
     let (bx, by) = (x.to_bits(), y.to_bits());
     let (ax, ay) = (bx & !SIGN, by & !SIGN);

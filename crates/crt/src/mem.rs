@@ -12,7 +12,7 @@ use core::ffi::{c_int, c_void};
 ///
 /// # Safety
 /// `src` must be readable and `dst` writable for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memcpy(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
     // SAFETY: the caller guarantees both ranges; `rep movsb` with DF clear
     // (the ABI's state at every call) copies RCX bytes upward.
@@ -32,7 +32,7 @@ pub unsafe extern "C" fn memcpy(dst: *mut c_void, src: *const c_void, n: usize) 
 ///
 /// # Safety
 /// `src` must be readable and `dst` writable for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memmove(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
     let (d, s) = (dst as usize, src as usize);
     if d <= s || d >= s.wrapping_add(n) {
@@ -63,7 +63,7 @@ pub unsafe extern "C" fn memmove(dst: *mut c_void, src: *const c_void, n: usize)
 ///
 /// # Safety
 /// `dst` must be writable for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memset(dst: *mut c_void, c: c_int, n: usize) -> *mut c_void {
     // SAFETY: the caller guarantees the range; `rep stosb` with DF clear
     // stores AL into RCX bytes upward.
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn memset(dst: *mut c_void, c: c_int, n: usize) -> *mut c_
 ///
 /// # Safety
 /// Both ranges must be readable for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memcmp(a: *const c_void, b: *const c_void, n: usize) -> c_int {
     let (a, b) = (a.cast::<u8>(), b.cast::<u8>());
     for i in 0..n {
@@ -100,7 +100,7 @@ pub unsafe extern "C" fn memcmp(a: *const c_void, b: *const c_void, n: usize) ->
 ///
 /// # Safety
 /// `s` must be readable for `n` bytes (or up to the match).
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memchr(s: *const c_void, c: c_int, n: usize) -> *mut c_void {
     let s = s.cast::<u8>();
     for i in 0..n {

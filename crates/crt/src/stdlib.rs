@@ -3,8 +3,7 @@
 //!
 //! The conversions that set `errno` (`strto*`) return a [`Converted`]
 //! holding the value and the error, and runtime.dll exports them (it owns
-//! `errno`); the rest are defined under their C names here with the
-//! `symbols` feature. `long` is 32 bits on the Windows target (LLP64) and
+//! `errno`), as it does the rest (`runtime-dll/src/cnames.rs`). `long` is 32 bits on the Windows target (LLP64) and
 //! 64 on the Linux host: `c_long` follows the target, and the parsing is
 //! written once for any width.
 
@@ -258,7 +257,6 @@ pub unsafe fn strtod(s: *const c_char, end: *mut *mut c_char) -> Converted<f64> 
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn atoi(s: *const c_char) -> c_int {
     // SAFETY: the caller's contract.
     let t = scan_integer(unsafe { bytes(s) }, 10);
@@ -270,7 +268,6 @@ pub unsafe extern "C" fn atoi(s: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn atol(s: *const c_char) -> c_long {
     // SAFETY: the caller's contract.
     unsafe { strtol(s, core::ptr::null_mut(), 10) }.value
@@ -280,7 +277,6 @@ pub unsafe extern "C" fn atol(s: *const c_char) -> c_long {
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn atoll(s: *const c_char) -> c_longlong {
     // SAFETY: the caller's contract.
     unsafe { strtoll(s, core::ptr::null_mut(), 10) }.value
@@ -290,26 +286,22 @@ pub unsafe extern "C" fn atoll(s: *const c_char) -> c_longlong {
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn atof(s: *const c_char) -> f64 {
     // SAFETY: the caller's contract.
     unsafe { strtod(s, core::ptr::null_mut()) }.value
 }
 
 /// `abs` (`abs(INT_MIN)` is `INT_MIN`, as two's complement gives).
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn abs(n: c_int) -> c_int {
     n.wrapping_abs()
 }
 
 /// `labs`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn labs(n: c_long) -> c_long {
     n.wrapping_abs()
 }
 
 /// `llabs`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn llabs(n: c_longlong) -> c_longlong {
     n.wrapping_abs()
 }
@@ -359,7 +351,6 @@ unsafe fn sift_down(base: *mut u8, size: usize, cmp: Compare, mut root: usize, n
 /// # Safety
 /// `base` must hold `n` elements of `size` bytes, readable and writable;
 /// `cmp` must be a comparison that is safe to call on any two of them.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn qsort(base: *mut c_void, n: usize, size: usize, cmp: Compare) {
     if n < 2 || size == 0 {
         return;
@@ -382,7 +373,6 @@ pub unsafe extern "C" fn qsort(base: *mut c_void, n: usize, size: usize, cmp: Co
 /// # Safety
 /// `base` must hold `n` elements of `size` bytes sorted by `cmp`, which
 /// must be safe to call with `key` and any element.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn bsearch(
     key: *const c_void,
     base: *const c_void,
@@ -417,13 +407,11 @@ fn next(state: u32) -> u32 {
 }
 
 /// `srand`: restarts the `rand` sequence from `seed`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn srand(seed: c_uint) {
     SEED.store(seed, Ordering::Relaxed);
 }
 
 /// `rand`: the next number of the sequence, 0..=`RAND_MAX`.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub extern "C" fn rand() -> c_int {
     let old = SEED
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |s| Some(next(s)))

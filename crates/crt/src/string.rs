@@ -19,7 +19,9 @@ unsafe fn at(s: *const c_char, i: usize) -> u8 {
 ///
 /// # Safety
 /// `s` must point to a NUL-terminated string.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
+// LLVM turns byte-counting loops into calls to `strlen`, so every image
+// needs one of its own (feature `intrinsics`).
+#[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn strlen(s: *const c_char) -> usize {
     let mut n = 0;
     // SAFETY: every byte up to and including the NUL is readable.
@@ -33,7 +35,6 @@ pub unsafe extern "C" fn strlen(s: *const c_char) -> usize {
 ///
 /// # Safety
 /// `s` must be readable up to its NUL or for `max` bytes, whichever is first.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strnlen(s: *const c_char, max: usize) -> usize {
     let mut n = 0;
     // SAFETY: n < max, and no NUL has been seen before n.
@@ -47,7 +48,6 @@ pub unsafe extern "C" fn strnlen(s: *const c_char, max: usize) -> usize {
 ///
 /// # Safety
 /// Both must be NUL-terminated strings.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strcmp(a: *const c_char, b: *const c_char) -> c_int {
     // SAFETY: both strings are NUL-terminated; usize::MAX never limits.
     unsafe { strncmp(a, b, usize::MAX) }
@@ -57,7 +57,6 @@ pub unsafe extern "C" fn strcmp(a: *const c_char, b: *const c_char) -> c_int {
 ///
 /// # Safety
 /// Both must be readable up to their NUL or for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strncmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
     for i in 0..n {
         // SAFETY: no NUL was seen before i in either string, and i < n.
@@ -74,7 +73,6 @@ pub unsafe extern "C" fn strncmp(a: *const c_char, b: *const c_char, n: usize) -
 /// # Safety
 /// `src` NUL-terminated; `dst` writable for `strlen(src) + 1` bytes; no
 /// overlap.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strcpy(dst: *mut c_char, src: *const c_char) -> *mut c_char {
     let mut i = 0;
     loop {
@@ -94,7 +92,6 @@ pub unsafe extern "C" fn strcpy(dst: *mut c_char, src: *const c_char) -> *mut c_
 ///
 /// # Safety
 /// `dst` writable for `n` bytes; `src` readable up to its NUL or `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strncpy(dst: *mut c_char, src: *const c_char, n: usize) -> *mut c_char {
     // SAFETY: the caller's guarantees, as documented.
     let len = unsafe { strnlen(src, n) };
@@ -111,7 +108,6 @@ pub unsafe extern "C" fn strncpy(dst: *mut c_char, src: *const c_char, n: usize)
 ///
 /// # Safety
 /// Both NUL-terminated; `dst` has room for the result; no overlap.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strcat(dst: *mut c_char, src: *const c_char) -> *mut c_char {
     // SAFETY: the caller's guarantees, as documented.
     unsafe { strcpy(dst.add(strlen(dst)), src) };
@@ -123,7 +119,6 @@ pub unsafe extern "C" fn strcat(dst: *mut c_char, src: *const c_char) -> *mut c_
 /// # Safety
 /// `dst` NUL-terminated with room for `min(n, strlen(src)) + 1` more bytes;
 /// `src` readable up to its NUL or `n` bytes; no overlap.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strncat(dst: *mut c_char, src: *const c_char, n: usize) -> *mut c_char {
     // SAFETY: the caller's guarantees, as documented.
     unsafe {
@@ -141,7 +136,6 @@ pub unsafe extern "C" fn strncat(dst: *mut c_char, src: *const c_char, n: usize)
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strchr(s: *const c_char, c: c_int) -> *mut c_char {
     let c = c as u8;
     let mut i = 0;
@@ -163,7 +157,6 @@ pub unsafe extern "C" fn strchr(s: *const c_char, c: c_int) -> *mut c_char {
 ///
 /// # Safety
 /// `s` must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strrchr(s: *const c_char, c: c_int) -> *mut c_char {
     let c = c as u8;
     let mut found = null_mut();
@@ -187,7 +180,6 @@ pub unsafe extern "C" fn strrchr(s: *const c_char, c: c_int) -> *mut c_char {
 ///
 /// # Safety
 /// Both must be NUL-terminated.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strstr(hay: *const c_char, needle: *const c_char) -> *mut c_char {
     // SAFETY: both strings are NUL-terminated.
     let n = unsafe { strlen(needle) };
@@ -212,7 +204,6 @@ pub unsafe extern "C" fn strstr(hay: *const c_char, needle: *const c_char) -> *m
 ///
 /// # Safety
 /// Both must be readable up to their NUL or for `n` bytes.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strncasecmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
     for i in 0..n {
         // SAFETY: no NUL was seen before i in either string, and i < n.
@@ -229,7 +220,6 @@ pub unsafe extern "C" fn strncasecmp(a: *const c_char, b: *const c_char, n: usiz
 ///
 /// # Safety
 /// Both must be NUL-terminated strings.
-#[cfg_attr(feature = "symbols", unsafe(no_mangle))]
 pub unsafe extern "C" fn strcasecmp(a: *const c_char, b: *const c_char) -> c_int {
     // SAFETY: both strings are NUL-terminated; usize::MAX never limits.
     unsafe { strncasecmp(a, b, usize::MAX) }

@@ -3,9 +3,9 @@
 //! The engine's C objects call these by their plain names; `raw-dylib`
 //! makes the linker build their import thunks from these declarations
 //! (as the Init library does for the native interface), so they bind to
-//! runtime.dll's exports. Nothing in Rust calls them. The string, ctype,
-//! stdlib-conversion and math functions the engine uses are not here:
-//! every image carries the `crt` crate's copies (see the README).
+//! runtime.dll's exports. Nothing in Rust calls them. `memcpy`,
+//! `memset` and `strlen` are not here: every image has its own (the Init library's
+//! `crt` intrinsics).
 #![allow(dead_code)]
 
 use core::ffi::{c_char, c_int, c_long, c_void};
@@ -38,4 +38,18 @@ unsafe extern "C" {
     fn remove(path: *const c_char) -> c_int;
     fn rename(from: *const c_char, to: *const c_char) -> c_int;
     fn mkdir(path: *const c_char, mode: u32) -> c_int;
+    fn strcmp(a: *const c_char, b: *const c_char) -> c_int;
+    fn strncmp(a: *const c_char, b: *const c_char, n: usize) -> c_int;
+    fn strcasecmp(a: *const c_char, b: *const c_char) -> c_int;
+    fn strncasecmp(a: *const c_char, b: *const c_char, n: usize) -> c_int;
+    fn strncpy(dst: *mut c_char, src: *const c_char, n: usize) -> *mut c_char;
+    fn strchr(s: *const c_char, c: c_int) -> *mut c_char;
+    fn strrchr(s: *const c_char, c: c_int) -> *mut c_char;
+    fn strstr(hay: *const c_char, needle: *const c_char) -> *mut c_char;
+    fn isspace(c: c_int) -> c_int;
+    fn toupper(c: c_int) -> c_int;
+    fn atoi(s: *const c_char) -> c_int;
+    fn atof(s: *const c_char) -> f64;
+    fn abs(n: c_int) -> c_int;
+    fn fabs(x: f64) -> f64;
 }

@@ -6,7 +6,8 @@
 //! `pong <n>` (the pipe ping-pong partner), `block` (a process whose
 //! threads all block, to be terminated), `spin <ms>` (CPU-bound for a
 //! while, then reports its progress through a pipe); `stress <ms>` runs the
-//! stress scenario (`stress-child <seed>` being its children).
+//! stress scenario (`stress-child <seed>` being its children); `crt` runs
+//! the M5 checks of files and the C runtime.
 // A PE program for Ferrite, built for x86_64-pc-windows-msvc. On other
 // targets (a host `cargo clippy --workspace`) it links std only so that it
 // type-checks; it is never run there.
@@ -15,6 +16,7 @@
 
 mod benches;
 mod children;
+mod crt_files;
 mod smp;
 mod smp_bench;
 mod stress;
@@ -54,6 +56,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"smp" => smp::run(sys::parse(arg(2))),
         b"tlb-child" => smp::tlb_child(),
         b"smp-bench" => smp_bench::run(),
+        b"crt" => crt_files::run(),
         b"" => run(),
         _ => 2,
     }
