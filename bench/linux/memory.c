@@ -1,7 +1,9 @@
-/* Id 7: the first write to a fresh demand-zero 4 KiB page (benchmarks.md). */
+/* Id 7: the first write to a fresh demand-zero 4 KiB page; id 20: glibc's
+ * malloc(64) and free (benchmarks.md). */
 #include "peer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -58,4 +60,25 @@ void bench_page_fault(void) {
     report(name, iters, ticks);
     /* Not a protocol line: shows that each write did take a fault. */
     printf("peer: page_fault minor_faults=%ld pages=%ld\n", faults, iters);
+}
+
+void bench_malloc_free(void) {
+    const char *name = "malloc_free";
+    const long iters = 100000;
+    info(name, 20);
+    for (long i = 0; i < warmup_of(iters); i++) {
+        void *p = malloc(64);
+        /* The compiler knows malloc and free: hide the pointer from it. */
+        __asm__ volatile("" : : "r"(p) : "memory");
+        free(p);
+    }
+    uint64_t start = rdtsc();
+    MARK_BEGIN(20);
+    for (long i = 0; i < iters; i++) {
+        void *p = malloc(64);
+        __asm__ volatile("" : : "r"(p) : "memory");
+        free(p);
+    }
+    MARK_END(20);
+    report(name, iters, rdtsc() - start);
 }

@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
         bench_spawn_exit();
         bench_spawn_exec();
         bench_page_fault();
+        bench_malloc_free();
     }
 
     printf("peer: done\n");

@@ -34,6 +34,7 @@ void bench_pipe_pingpong(void);  /* id 3, switch.c */
 void bench_spawn_exit(void);     /* id 4, process.c */
 void bench_spawn_exec(void);     /* id 6, process.c */
 void bench_page_fault(void);     /* id 7, memory.c */
+void bench_malloc_free(void);    /* id 20, memory.c */
 void bench_smp(void);            /* ids 10-15, smp.c (`peer smp`) */
 
 #endif

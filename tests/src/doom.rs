@@ -58,18 +58,12 @@ pub fn build_image(scenario: &str) -> Result<PathBuf, String> {
     let user = images::build_user()?;
     let doom = images::build_doom()?;
     let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let mut volume = Volume::new(&loader, &kernel, "")?;
-    let mut modules = Vec::new();
-    for (name, data) in [
-        ("runtime.dll", read(&user.runtime_dll)?),
-        ("doom.exe", read(&doom)?),
-        (WAD_NAME, read(&wad)?),
-        ("corrupt.wad", corrupt_wad()),
-    ] {
-        let path = format!("boot/{name}");
-        volume = volume.with_file(&path, data);
-        modules.push((path, name.to_string()));
-    }
+    let (volume, modules) = Volume::new(&loader, &kernel, "")?.with_modules([
+        ("runtime.dll".to_string(), read(&user.runtime_dll)?),
+        ("doom.exe".to_string(), read(&doom)?),
+        (WAD_NAME.to_string(), read(&wad)?),
+        ("corrupt.wad".to_string(), corrupt_wad()),
+    ]);
     let refs: Vec<(&str, &str)> = modules
         .iter()
         .map(|(p, n)| (p.as_str(), n.as_str()))

@@ -114,6 +114,7 @@ pub const M5_USER: &[&str] = &[
     "file_streams",
     "file_streams_refuse_bad_calls",
     "heap_refuses_bad_frees",
+    "malloc_free_measured",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[
@@ -234,6 +235,7 @@ pub const BENCHES: &[&str] = &[
     "present_frame_320x200",
     "present_frame_full",
     "present_frame_memcpy",
+    "malloc_free",
 ];
 
 /// M2 checks the kernel runs itself (user programs add theirs, see

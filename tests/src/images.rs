@@ -98,31 +98,15 @@ pub struct UserImages {
 /// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests`
 /// and returns their paths.
 pub fn build_user() -> Result<UserImages, String> {
-    let target_dir = workspace_root().join("target").join("user");
-    run_cargo(
-        &[
-            "build",
-            "--release",
-            "--target",
-            "x86_64-pc-windows-msvc",
-            "-p",
-            "runtime-dll",
-            "-p",
-            "hello",
-            "-p",
-            "m2-tests",
-            "-p",
-            "faults",
-            "-p",
-            "m3-tests",
-            "-p",
-            "exit0",
-            "-p",
-            "m4-tests",
-        ],
-        &target_dir,
-    )?;
-    let out = target_dir.join("x86_64-pc-windows-msvc/release");
+    let out = build_user_packages(&[
+        "runtime-dll",
+        "hello",
+        "m2-tests",
+        "faults",
+        "m3-tests",
+        "exit0",
+        "m4-tests",
+    ])?;
     Ok(UserImages {
         runtime_dll: out.join("runtime.dll"),
         hello: out.join("hello.exe"),
@@ -137,21 +121,19 @@ pub fn build_user() -> Result<UserImages, String> {
 /// Builds runtime.dll and doom.exe (release; the engine's C files are
 /// compiled by clang, see user/doom/build.rs) and returns doom.exe's path.
 pub fn build_doom() -> Result<PathBuf, String> {
+    Ok(build_user_packages(&["runtime-dll", "doom"])?.join("doom.exe"))
+}
+
+/// Builds the user `packages` (PE32+, release) in `target/user`; returns
+/// the folder the images land in.
+fn build_user_packages(packages: &[&str]) -> Result<PathBuf, String> {
     let target_dir = workspace_root().join("target").join("user");
-    run_cargo(
-        &[
-            "build",
-            "--release",
-            "--target",
-            "x86_64-pc-windows-msvc",
-            "-p",
-            "runtime-dll",
-            "-p",
-            "doom",
-        ],
-        &target_dir,
-    )?;
-    Ok(target_dir.join("x86_64-pc-windows-msvc/release/doom.exe"))
+    let mut args = vec!["build", "--release", "--target", "x86_64-pc-windows-msvc"];
+    for p in packages {
+        args.extend(["-p", p]);
+    }
+    run_cargo(&args, &target_dir)?;
+    Ok(target_dir.join("x86_64-pc-windows-msvc/release"))
 }
 
 /// A boot volume under construction: loader, config, kernel, modules.
@@ -176,6 +158,21 @@ impl Volume {
         self.files.retain(|f| f.path != path);
         self.files.push(VolumeFile::new(path, data));
         self
+    }
+
+    /// Adds each (name, contents) as `boot/<name>` and returns the
+    /// (volume path, module string) pairs for [`limine_conf`], in order.
+    pub fn with_modules(
+        mut self,
+        modules: impl IntoIterator<Item = (String, Vec<u8>)>,
+    ) -> (Self, Vec<(String, String)>) {
+        let mut listed = Vec::new();
+        for (name, data) in modules {
+            let path = format!("boot/{name}");
+            self = self.with_file(&path, data);
+            listed.push((path, name));
+        }
+        (self, listed)
     }
 
     /// Removes a file (to test what the loader says when it is missing).

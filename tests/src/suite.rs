@@ -90,25 +90,24 @@ pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {
     let hello = read(&user.hello)?;
     let faults = read(&user.faults)?;
     let broken = broken_variants(&hello)?;
-    let mut modules: Vec<(String, String)> =
-        vec![(M0_MODULE.0.to_string(), M0_MODULE.1.to_string())];
-    let mut volume = Volume::new(&loader, &kernel, "")?.with_file(M0_MODULE.0, M0_MODULE_TEXT);
-    for (name, data) in [
-        ("runtime.dll", read(&user.runtime_dll)?),
-        ("hello.exe", hello.clone()),
-        ("m2-tests.exe", read(&user.m2_tests)?),
-        ("m3-tests.exe", read(&user.m3_tests)?),
-        ("exit0.exe", read(&user.exit0)?),
-        ("m4-tests.exe", read(&user.m4_tests)?),
-    ]
-    .into_iter()
-    .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))
-    .chain(broken.iter().map(|(n, d)| (n.as_str(), d.clone())))
-    {
-        let path = format!("boot/{name}");
-        volume = volume.with_file(&path, data);
-        modules.push((path, name.to_string()));
-    }
+    let (volume, programs) = Volume::new(&loader, &kernel, "")?
+        .with_file(M0_MODULE.0, M0_MODULE_TEXT)
+        .with_modules(
+            [
+                ("runtime.dll", read(&user.runtime_dll)?),
+                ("hello.exe", hello.clone()),
+                ("m2-tests.exe", read(&user.m2_tests)?),
+                ("m3-tests.exe", read(&user.m3_tests)?),
+                ("exit0.exe", read(&user.exit0)?),
+                ("m4-tests.exe", read(&user.m4_tests)?),
+            ]
+            .into_iter()
+            .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))
+            .chain(broken.iter().map(|(n, d)| (n.as_str(), d.clone())))
+            .map(|(n, d)| (n.to_string(), d)),
+        );
+    let mut modules = vec![(M0_MODULE.0.to_string(), M0_MODULE.1.to_string())];
+    modules.extend(programs);
     let refs: Vec<(&str, &str)> = modules
         .iter()
         .map(|(p, n)| (p.as_str(), n.as_str()))

@@ -37,7 +37,9 @@ fn main() {
     build
         .compiler("clang")
         .archiver("llvm-lib")
-        .flag("-ffreestanding")
+        // Hosted, not -ffreestanding: the compiler may then treat abs,
+        // fabs, memcpy and memset as the builtins they are (inline abs in
+        // FixedDiv, small fixed-size copies) instead of calling them.
         .flag("-nostdlibinc")
         .flag("-isystem")
         .flag(include.to_str().expect("a UTF-8 path"))
@@ -46,6 +48,10 @@ fn main() {
         .flag("-U_WIN64")
         // The engine is old C: its warnings are not ours to fix.
         .flag("-w")
+        // As the Linux peer's gcc -O2 builds it: optimised, no frame
+        // pointer (cc asks for one by default when debug info is on).
+        .opt_level(2)
+        .flag("-fomit-frame-pointer")
         .define("DOOMGENERIC_RESX", RES.0)
         .define("DOOMGENERIC_RESY", RES.1)
         .files(&files);

@@ -2,8 +2,12 @@
 //!
 //! These are also what the compiler calls for struct copies and array
 //! initialisation in every image, so they must never call themselves: the
-//! copies and fills are `rep movsb` / `rep stosb` (fast on every CPU with
-//! ERMSB, Intel SDM vol. 1 §7.3.9.3) and the crate is `#![no_builtins]`.
+//! copies and fills are string instructions and the crate is
+//! `#![no_builtins]`. Forward copies and fills move eight bytes a step
+//! (`rep movsq` / `rep stosq`) and the last 0-7 bytes one at a time:
+//! `rep movsb` alone is fast on real CPUs with ERMSB (Intel SDM vol. 1
+//! §7.3.9.3), but under QEMU's TCG every byte is a step of its own (and a
+//! counted instruction under `-icount`).
 
 use core::arch::asm;
 use core::ffi::{c_int, c_void};
@@ -14,12 +18,16 @@ use core::ffi::{c_int, c_void};
 /// `src` must be readable and `dst` writable for `n` bytes.
 #[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memcpy(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
-    // SAFETY: the caller guarantees both ranges; `rep movsb` with DF clear
-    // (the ABI's state at every call) copies RCX bytes upward.
+    // SAFETY: the caller guarantees both ranges; with DF clear (the ABI's
+    // state at every call) `rep movsq` copies RCX quadwords upward, then
+    // `rep movsb` the remaining bytes from where it stopped.
     unsafe {
         asm!(
+            "rep movsq",
+            "mov ecx, {tail:e}",
             "rep movsb",
-            inout("rcx") n => _,
+            tail = in(reg) n & 7,
+            inout("rcx") n / 8 => _,
             inout("rdi") dst => _,
             inout("rsi") src => _,
             options(nostack, preserves_flags)
@@ -65,14 +73,20 @@ pub unsafe extern "C" fn memmove(dst: *mut c_void, src: *const c_void, n: usize)
 /// `dst` must be writable for `n` bytes.
 #[cfg_attr(feature = "intrinsics", unsafe(no_mangle))]
 pub unsafe extern "C" fn memset(dst: *mut c_void, c: c_int, n: usize) -> *mut c_void {
-    // SAFETY: the caller guarantees the range; `rep stosb` with DF clear
-    // stores AL into RCX bytes upward.
+    // The byte in all eight lanes of RAX.
+    let fill = u64::from(c as u8) * 0x0101_0101_0101_0101;
+    // SAFETY: the caller guarantees the range; with DF clear `rep stosq`
+    // stores RAX into RCX quadwords upward, then `rep stosb` stores AL into
+    // the remaining bytes.
     unsafe {
         asm!(
+            "rep stosq",
+            "mov ecx, {tail:e}",
             "rep stosb",
-            inout("rcx") n => _,
+            tail = in(reg) n & 7,
+            inout("rcx") n / 8 => _,
             inout("rdi") dst => _,
-            in("al") c as u8,
+            in("rax") fill,
             options(nostack, preserves_flags)
         );
     }
@@ -157,6 +171,44 @@ mod tests {
             let w = memchr(src.as_ptr().cast(), c_int::from(b'w'), 12);
             assert_eq!(w as usize - src.as_ptr() as usize, 7);
             assert!(memchr(src.as_ptr().cast(), c_int::from(b'z'), 12).is_null());
+        }
+    }
+
+    #[test]
+    fn copies_and_fills_of_every_length_and_alignment_stay_in_range() {
+        let src: Vec<u8> = (0..200u32).map(|i| (i * 7 + 3) as u8).collect();
+        for offset in 0..8 {
+            for n in 0..90 {
+                let mut dst = [0xeeu8; 120];
+                // SAFETY: offset + n <= 97 < 120 and n <= 200.
+                unsafe {
+                    memcpy(
+                        dst.as_mut_ptr().add(offset).cast(),
+                        src.as_ptr().add(3).cast(),
+                        n,
+                    )
+                };
+                assert_eq!(
+                    &dst[offset..offset + n],
+                    &src[3..3 + n],
+                    "memcpy {offset}+{n}"
+                );
+                assert!(dst[..offset]
+                    .iter()
+                    .chain(&dst[offset + n..])
+                    .all(|&b| b == 0xee));
+                let mut fill = [0xeeu8; 120];
+                // SAFETY: as above.
+                unsafe { memset(fill.as_mut_ptr().add(offset).cast(), 0x1_41, n) };
+                assert!(
+                    fill[offset..offset + n].iter().all(|&b| b == 0x41),
+                    "memset {offset}+{n}"
+                );
+                assert!(fill[..offset]
+                    .iter()
+                    .chain(&fill[offset + n..])
+                    .all(|&b| b == 0xee));
+            }
         }
     }
 }

@@ -45,8 +45,49 @@ impl PixelFormat {
 /// Writes the pixels of `src` (little-endian XRGB, 4 bytes each) into
 /// `dst` (4 bytes each), every source pixel `factor` times, converted to
 /// `format`. Stops when either side runs out; returns the pixels written.
+///
+/// The common cases (the program's own format at 1×, 2× or 4×) take loops
+/// the compiler can vectorise: a present of DOOM's 640×400 frame at 2× is
+/// 256 000 of these pixels per frame.
 pub fn scale_row(src: &[u8], factor: u32, format: PixelFormat, dst: &mut [u8]) -> usize {
     let factor = factor.max(1) as usize;
+    // Source pixels whose every copy fits.
+    let whole = (src.len() / 4).min(dst.len() / (4 * factor));
+    let fast = format == PixelFormat::XRGB8888 && matches!(factor, 1 | 2 | 4);
+    if !fast {
+        return scale_generic(src, factor, format, dst);
+    }
+    let (src_whole, src_rest) = src.split_at(whole * 4);
+    let (dst_whole, dst_rest) = dst.split_at_mut(whole * 4 * factor);
+    let pixels = src_whole
+        .chunks_exact(4)
+        .map(|p| u32::from_le_bytes([p[0], p[1], p[2], 0]));
+    match factor {
+        1 => {
+            for (d, v) in dst_whole.chunks_exact_mut(4).zip(pixels) {
+                d.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        2 => {
+            for (d, v) in dst_whole.chunks_exact_mut(8).zip(pixels) {
+                let pair = u64::from(v) * 0x1_0000_0001;
+                d.copy_from_slice(&pair.to_le_bytes());
+            }
+        }
+        _ => {
+            for (d, v) in dst_whole.chunks_exact_mut(16).zip(pixels) {
+                let pair = (u64::from(v) * 0x1_0000_0001).to_le_bytes();
+                d[..8].copy_from_slice(&pair);
+                d[8..].copy_from_slice(&pair);
+            }
+        }
+    }
+    // A last pixel cut short by the destination (or none).
+    whole * factor + scale_generic(src_rest, factor, format, dst_rest)
+}
+
+/// [`scale_row`] for any format and factor, one pixel at a time.
+fn scale_generic(src: &[u8], factor: usize, format: PixelFormat, dst: &mut [u8]) -> usize {
     let xrgb = format == PixelFormat::XRGB8888;
     let mut out = dst.chunks_exact_mut(4);
     let mut written = 0;

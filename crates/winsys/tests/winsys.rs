@@ -269,6 +269,25 @@ proptest! {
         prop_assert!(n <= src.len() / 4 * factor.max(1) as usize);
     }
 
+    /// The fast paths write what the plain rule says: each pixel `factor`
+    /// times without its X byte, as far as the destination goes, and
+    /// nothing after that.
+    #[test]
+    fn scale_row_matches_the_rule(src in proptest::collection::vec(any::<u8>(), 0..96), factor in 0u32..6, len in 0usize..400) {
+        let mut dst = vec![0xeeu8; len];
+        let n = scale_row(&src, factor, PixelFormat::XRGB8888, &mut dst);
+        let f = factor.max(1) as usize;
+        let want: Vec<u8> = src
+            .chunks_exact(4)
+            .flat_map(|p| std::iter::repeat_n([p[0], p[1], p[2], 0], f))
+            .flatten()
+            .take(len / 4 * 4)
+            .collect();
+        prop_assert_eq!(n * 4, want.len());
+        prop_assert_eq!(&dst[..want.len()], &want[..]);
+        prop_assert!(dst[want.len()..].iter().all(|&b| b == 0xee));
+    }
+
     /// The pointer never leaves the screen, whatever the packets.
     #[test]
     fn the_pointer_stays_on_the_screen(packets in proptest::collection::vec((any::<i16>(), any::<i16>(), any::<i8>(), 0u8..8), 0..50)) {

@@ -5,7 +5,9 @@
 //! doomgeneric asks of a port, over runtime.dll's native interface:
 //!
 //! - `DG_Init`: a window as large as the screen allows; the 640×400 frame
-//!   is drawn into it at the largest integer scale that fits, centred;
+//!   is drawn into it at the largest integer scale that fits, centred
+//!   (`-scale N`, an option of ours, asks for N× instead: the timedemo
+//!   boots use `-scale 1`, the frame copied 1:1 as the Linux peer does);
 //! - `DG_DrawFrame`: `SetScreenBuffer` with the engine's frame;
 //! - `DG_SleepMs`: `Sleep`; `DG_GetTicksMs`: milliseconds since start;
 //! - `DG_GetKey`: drains the window's messages into a queue of DOOM key
@@ -35,8 +37,11 @@ use init::rt;
 /// build.rs sets).
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 400;
-/// The window asked for: cut to the screen by the window system.
+/// The window asked for without `-scale`: cut to the screen by the window
+/// system, so the frame is drawn at the largest factor that fits.
 const WINDOW_SCALE: u32 = 4;
+/// The largest `-scale`.
+const MAX_SCALE: u32 = 8;
 
 unsafe extern "C" {
     /// The engine's frame buffer, XRGB8888, allocated by
@@ -59,6 +64,22 @@ unsafe impl<T> Sync for EngineOnly<T> {}
 static KEYS: EngineOnly<KeyQueue> = EngineOnly(UnsafeCell::new(KeyQueue::new()));
 static WINDOW: AtomicU64 = AtomicU64::new(0);
 static START_MS: AtomicU64 = AtomicU64::new(0);
+/// The window's size in frames (`-scale N`, or [`WINDOW_SCALE`]).
+static SCALE: AtomicU64 = AtomicU64::new(WINDOW_SCALE as u64);
+
+/// The N of a `-scale N` among the arguments (1 ..= MAX_SCALE), if any.
+///
+/// # Safety
+/// `argv` holds `argc` NUL-terminated strings.
+unsafe fn scale_option(argc: c_int, argv: *const *const c_char) -> Option<u32> {
+    let arg = |i: c_int| {
+        // SAFETY: i < argc, so the pointer is one of argv's strings.
+        unsafe { CStr::from_ptr(*argv.add(i as usize)) }.to_bytes()
+    };
+    let at = (1..argc.saturating_sub(1)).find(|&i| arg(i) == b"-scale")?;
+    let n: u32 = core::str::from_utf8(arg(at + 1)).ok()?.parse().ok()?;
+    (1..=MAX_SCALE).contains(&n).then_some(n)
+}
 
 fn say(text: &CStr) {
     // SAFETY: a NUL-terminated string printed through "%s".
@@ -77,7 +98,12 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
         unsafe { rt::GetTickCount64() },
         Ordering::Relaxed,
     );
-    // SAFETY: the engine takes the C argv; it never writes through it.
+    // SAFETY: the caller's argv.
+    if let Some(n) = unsafe { scale_option(argc, argv) } {
+        SCALE.store(u64::from(n), Ordering::Relaxed);
+    }
+    // SAFETY: the engine takes the C argv; it never writes through it
+    // (and ignores the options it does not know, such as -scale).
     unsafe { doomgeneric_Create(argc, argv as *mut *mut c_char) };
     loop {
         // SAFETY: the engine was created above.
@@ -87,12 +113,13 @@ pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int 
 
 #[unsafe(no_mangle)]
 pub extern "C" fn DG_Init() {
+    let scale = SCALE.load(Ordering::Relaxed) as u32;
     // SAFETY: the title is a NUL-terminated string.
     let window = unsafe {
         rt::CreateWindow(
             c"DOOM".as_ptr(),
-            (WIDTH * WINDOW_SCALE) as i32,
-            (HEIGHT * WINDOW_SCALE) as i32,
+            (WIDTH * scale) as i32,
+            (HEIGHT * scale) as i32,
             0,
         )
     };

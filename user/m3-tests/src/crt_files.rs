@@ -2,7 +2,7 @@
 //! 3 (the kernel runs it with its checks counted under M5): boot files
 //! through the raw system calls and through `FILE`, and the bad calls of
 //! both refused without harm; the C heap refusing frees of pointers it
-//! never returned.
+//! never returned; and the `malloc_free` benchmark (benchmarks.md id 20).
 
 use core::ffi::{c_char, c_int, c_long, c_void, CStr};
 use init::rt;
@@ -77,6 +77,13 @@ pub fn run() -> i32 {
     file_streams(&mut r);
     file_streams_refused(&mut r);
     heap_refuses_bad_frees(&mut r);
+    let bench = malloc_free();
+    check!(
+        r,
+        "malloc_free_measured",
+        bench,
+        "BENCH malloc_free reported: {bench}"
+    );
     if r.all_passed() {
         0
     } else {
@@ -342,4 +349,39 @@ fn heap_refuses_bad_frees(r: &mut Report) {
         after.in_use,
         after.arenas
     );
+}
+
+/// `malloc_free` iterations.
+const MALLOC_ITERS: u64 = 100_000;
+
+/// Benchmark id 20: `malloc(64)` then `free` of it, through runtime.dll.
+fn malloc_free() -> bool {
+    use testkit::bench::{announce, mark_begin, mark_end, rdtsc, report};
+    let _ = announce("malloc_free", 20);
+    // Opaque, so that LLVM cannot pair the calls up and drop them.
+    let malloc: unsafe extern "C" fn(usize) -> *mut c_void = core::hint::black_box(malloc);
+    let free: unsafe extern "C" fn(*mut c_void) = core::hint::black_box(free);
+    let once = || {
+        // SAFETY: runtime.dll's malloc and free, of the block just made.
+        unsafe {
+            let p = malloc(64);
+            if p.is_null() {
+                return false;
+            }
+            free(core::hint::black_box(p));
+        }
+        true
+    };
+    if !(0..MALLOC_ITERS.div_ceil(100)).all(|_| once()) {
+        return false;
+    }
+    let t0 = rdtsc();
+    mark_begin::<20>();
+    let mut ok = true;
+    for _ in 0..MALLOC_ITERS {
+        ok &= once();
+    }
+    mark_end::<20>();
+    let ticks = rdtsc() - t0;
+    ok && report("malloc_free", MALLOC_ITERS, ticks).is_ok()
 }
