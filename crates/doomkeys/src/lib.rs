@@ -9,6 +9,8 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+use winsys::queue::Queue;
+
 /// DOOM's codes for the keys that are not ASCII (doomkeys.h).
 pub mod key {
     pub const RIGHT_ARROW: u8 = 0xae;
@@ -116,51 +118,38 @@ pub struct KeyEvent {
 /// Most events the queue holds.
 pub const QUEUE_LEN: usize = 64;
 
-/// The events not yet taken by the engine, oldest first.
+/// The events not yet taken by the engine, oldest first (a
+/// `winsys::queue::Queue`).
 ///
 /// When it is full a new key-down is dropped, but a key-up still goes in,
 /// in place of the newest queued key-down if need be: a lost release
 /// would leave the key held down in the game for ever.
+#[derive(Default)]
 pub struct KeyQueue {
-    events: [KeyEvent; QUEUE_LEN],
-    head: usize,
-    len: usize,
-    dropped: u64,
-}
-
-impl Default for KeyQueue {
-    fn default() -> Self {
-        Self::new()
-    }
+    events: Queue<KeyEvent, QUEUE_LEN>,
 }
 
 impl KeyQueue {
     /// An empty queue.
     pub const fn new() -> Self {
         Self {
-            events: [KeyEvent {
-                pressed: false,
-                key: 0,
-            }; QUEUE_LEN],
-            head: 0,
-            len: 0,
-            dropped: 0,
+            events: Queue::new(),
         }
     }
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.len
+        self.events.len()
     }
 
     /// Whether none wait.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.events.is_empty()
     }
 
     /// Events that did not fit.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.events.dropped()
     }
 
     /// Queues the event for virtual key `vk` (ignored if DOOM has no key
@@ -174,38 +163,16 @@ impl KeyQueue {
 
     /// Queues `event` (see the type's rule for a full queue).
     pub fn push(&mut self, event: KeyEvent) -> bool {
-        if self.len < QUEUE_LEN {
-            self.events[(self.head + self.len) % QUEUE_LEN] = event;
-            self.len += 1;
+        if self.events.push(event) {
             return true;
         }
-        self.dropped += 1;
-        if event.pressed {
-            return false;
-        }
-        // Full, and a release: it replaces the newest key-down.
-        let newest_down = (0..self.len)
-            .rev()
-            .map(|i| (self.head + i) % QUEUE_LEN)
-            .find(|&at| self.events[at].pressed);
-        match newest_down {
-            Some(at) => {
-                self.events[at] = event;
-                true
-            }
-            None => false,
-        }
+        // Full (and counted): a release replaces the newest key-down.
+        !event.pressed && self.events.replace_newest(|e| e.pressed, event)
     }
 
     /// Takes the oldest event.
     pub fn pop(&mut self) -> Option<KeyEvent> {
-        if self.len == 0 {
-            return None;
-        }
-        let e = self.events[self.head];
-        self.head = (self.head + 1) % QUEUE_LEN;
-        self.len -= 1;
-        Some(e)
+        self.events.take(true)
     }
 }
 

@@ -56,6 +56,22 @@ impl<T: Copy, const N: usize> Queue<T, N> {
         m
     }
 
+    /// Replaces the newest queued message for which `pick` holds by `m`;
+    /// false if none does.
+    pub fn replace_newest(&mut self, pick: impl Fn(&T) -> bool, m: T) -> bool {
+        let newest = (0..self.len)
+            .rev()
+            .map(|i| (self.head + i) % N)
+            .find(|&at| self.slots[at].as_ref().is_some_and(&pick));
+        match newest {
+            Some(at) => {
+                self.slots[at] = Some(m);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Messages queued.
     pub fn len(&self) -> usize {
         self.len
