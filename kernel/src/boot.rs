@@ -123,6 +123,13 @@ pub struct BootFile {
     pub phys: u64,
 }
 
+impl BootFile {
+    /// The last component of its path (`/boot/x.wad` gives `x.wad`).
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit(['/', '\\']).next().unwrap_or("")
+    }
+}
+
 /// The loader's answers as they are at entry: borrowed from loader memory,
 /// valid until bootloader-reclaimable memory is reused. Memory management
 /// reads it to start; [`BootInfo`] is the owned copy for everything after.

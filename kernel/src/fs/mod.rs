@@ -3,7 +3,7 @@
 //! beside it.
 #![forbid(unsafe_code)]
 
-use crate::boot::{self, BootFile};
+use crate::boot;
 use abi::Error;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,11 +25,6 @@ fn valid_name(name: &str) -> bool {
         && !name.bytes().any(|b| b == b'/' || b == b'\\' || b == 0)
 }
 
-/// The last component of a module's path (`/boot/x.wad` → `x.wad`).
-fn file_name(module: &BootFile) -> &str {
-    module.path.rsplit(['/', '\\']).next().unwrap_or("")
-}
-
 impl OpenFile {
     /// Opens the boot file called `name` (ASCII case ignored).
     pub fn open(name: &str) -> Result<Self, Error> {
@@ -40,7 +35,7 @@ impl OpenFile {
         let module = info
             .modules
             .iter()
-            .find(|m| file_name(m).eq_ignore_ascii_case(name))
+            .find(|m| m.file_name().eq_ignore_ascii_case(name))
             .ok_or(Error::NotFound)?;
         let data: &'static [u8] = match &module.data {
             alloc::borrow::Cow::Borrowed(bytes) => bytes,
@@ -48,7 +43,7 @@ impl OpenFile {
             alloc::borrow::Cow::Owned(_) => return Err(Error::NotFound),
         };
         Ok(Self {
-            name: file_name(module),
+            name: module.file_name(),
             data,
             position: AtomicU64::new(0),
         })

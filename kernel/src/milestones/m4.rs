@@ -63,17 +63,7 @@ pub const CHECKS: &[Check] = &[
 /// Runs m4-tests.exe, whose checks land in M4 (the tree through
 /// GET_DEVICE, its bad arguments).
 fn m4_user_checks(ctx: &Context<'_>) -> Outcome {
-    let process =
-        crate::pe::spawn_program(ctx.info, "m4-tests.exe", false).map_err(|e| detail!("{e}"))?;
-    super::set_user_milestone("M4");
-    let p = crate::task::run(process);
-    super::set_user_milestone("M2");
-    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
-    ensure!(
-        exit.code == 0 && exit.fault.is_none(),
-        "m4-tests.exe {exit}"
-    );
-    Ok(detail!("m4-tests.exe {exit}"))
+    super::user_checks(ctx, "m4-tests.exe", "", "M4")
 }
 
 /// The function with PCI id `vendor:device`.

@@ -27,18 +27,7 @@ pub const CHECKS: &[Check] = &[
 /// Runs `m3-tests.exe crt`, whose checks (files and the C runtime from
 /// ring 3) land in M5.
 fn m5_user_checks(ctx: &Context<'_>) -> Outcome {
-    let mut process =
-        crate::pe::spawn_program(ctx.info, "m3-tests.exe", false).map_err(|e| detail!("{e}"))?;
-    process.set_cmdline("crt".into());
-    super::set_user_milestone("M5");
-    let p = crate::task::run(process);
-    super::set_user_milestone("M2");
-    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
-    ensure!(
-        exit.code == 0 && exit.fault.is_none(),
-        "m3-tests.exe crt {exit}"
-    );
-    Ok(detail!("m3-tests.exe crt {exit}"))
+    super::user_checks(ctx, "m3-tests.exe", "crt", "M5")
 }
 
 /// The module the check reads (its path ends in this name).

@@ -505,16 +505,5 @@ fn spin_forever(_: u64) {
 /// a freed page faulting at once on another CPU).
 fn m8_user_checks(ctx: &Context<'_>) -> Outcome {
     let cpus = crate::smp::report().map_or(0, |r| r.reported);
-    let mut process =
-        crate::pe::spawn_program(ctx.info, "m3-tests.exe", false).map_err(|e| detail!("{e}"))?;
-    process.set_cmdline(alloc::format!("smp {cpus}"));
-    super::set_user_milestone("M8");
-    let p = crate::task::run(process);
-    super::set_user_milestone("M2");
-    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
-    ensure!(
-        exit.code == 0 && exit.fault.is_none(),
-        "m3-tests.exe smp {exit}"
-    );
-    Ok(detail!("m3-tests.exe smp {cpus} {exit}"))
+    super::user_checks(ctx, "m3-tests.exe", &alloc::format!("smp {cpus}"), "M8")
 }

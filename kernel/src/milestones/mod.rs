@@ -183,6 +183,26 @@ pub fn set_user_milestone(milestone: &'static str) {
     *USER_MILESTONE.lock() = milestone;
 }
 
+/// Runs the test program `exe` (with command line `args`, if not empty)
+/// to its end with its checks filed under `milestone`; passes if it exited
+/// with 0.
+fn user_checks(ctx: &Context<'_>, exe: &str, args: &str, milestone: &'static str) -> Outcome {
+    let mut process = crate::pe::spawn_program(ctx.info, exe, false).map_err(|e| detail!("{e}"))?;
+    if !args.is_empty() {
+        process.set_cmdline(args.into());
+    }
+    set_user_milestone(milestone);
+    let p = crate::task::run(process);
+    set_user_milestone("M2");
+    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
+    let space = if args.is_empty() { "" } else { " " };
+    ensure!(
+        exit.code == 0 && exit.fault.is_none(),
+        "{exe}{space}{args} {exit}"
+    );
+    Ok(detail!("{exe}{space}{args} {exit}"))
+}
+
 /// Prints a BENCH line for `iterations` operations that took `ticks`.
 pub fn bench_line(name: &str, iterations: u64, ticks: u64) {
     let hz = crate::arch::tsc::frequency().max(1) as f64;

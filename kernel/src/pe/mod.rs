@@ -51,13 +51,7 @@ impl From<::pe::PeError> for SpawnError {
 pub fn find_file<'a>(info: &'a BootInfo, name: &str) -> Option<&'a [u8]> {
     info.modules
         .iter()
-        .find(|m| {
-            m.cmdline.eq_ignore_ascii_case(name)
-                || m.path
-                    .rsplit('/')
-                    .next()
-                    .is_some_and(|base| base.eq_ignore_ascii_case(name))
-        })
+        .find(|m| m.cmdline.eq_ignore_ascii_case(name) || m.file_name().eq_ignore_ascii_case(name))
         .map(|m| &*m.data)
 }
 
