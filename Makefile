@@ -53,7 +53,7 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	-cdrom $(ISO) -display $(QEMU_DISPLAY)
 
-APT_PACKAGES := qemu-system-x86 ovmf xorriso clang lld llvm freedoom
+APT_PACKAGES := qemu-system-x86 ovmf xorriso gcc-mingw-w64-x86-64-win32 clang lld llvm freedoom
 ICOUNT ?= 0
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
@@ -66,6 +66,7 @@ deps:
 	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
 	ls /usr/share/OVMF/OVMF_CODE*.fd >/dev/null 2>&1 || missing="$$missing ovmf"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
+	command -v x86_64-w64-mingw32-gcc >/dev/null || missing="$$missing gcc-mingw-w64-x86-64-win32"; \
 	command -v clang >/dev/null || missing="$$missing clang"; \
 	command -v lld-link >/dev/null || missing="$$missing lld"; \
 	command -v llvm-lib >/dev/null || missing="$$missing llvm"; \
@@ -76,7 +77,7 @@ deps:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "deps: qemu, ovmf, xorriso, clang/lld/llvm-lib and freedoom present"; \
+		echo "deps: qemu, ovmf, xorriso, mingw-w64 gcc, clang/lld/llvm-lib and freedoom present"; \
 	fi
 	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)

@@ -76,13 +76,19 @@ pub extern "C" fn kmain() -> ! {
         }
     };
     let protection = arch::cpu::enable_user_protection();
-    arch::cpu::enable_user_fpu();
+    let fpu = arch::cpu::enable_user_fpu();
     syscall::init();
     log::info!(
-        "cpu: SYSCALL on; SMEP {}, SMAP {}, UMIP {}",
+        "cpu: SYSCALL on; SMEP {}, SMAP {}, UMIP {}; user FPU state {} ({} bytes)",
         on_off(protection.smep),
         on_off(protection.smap),
-        on_off(protection.umip)
+        on_off(protection.umip),
+        if fpu.avx {
+            "x87, SSE and AVX by XSAVE"
+        } else {
+            "x87 and SSE by FXSAVE"
+        },
+        fpu.bytes
     );
     let info = BootInfo::collect(&handoff).publish();
     if let Err(e) = task::sched::init() {

@@ -1,6 +1,8 @@
 //! Builds doom.exe: doomgeneric's C engine, compiled to COFF objects by
-//! clang against runtime.dll's C headers, linked with the Rust platform
-//! layer as a Ferrite program (see `../program-build.rs`).
+//! mingw-w64's gcc (Debian's `gcc-mingw-w64-x86-64-win32`: GCC 12, the
+//! version that builds the Linux peer of the DOOM benchmark) against
+//! runtime.dll's C headers alone, linked with the Rust platform layer as a
+//! Ferrite program (see `../program-build.rs`).
 //!
 //! The C sources come from the `doomgeneric` crate (a build-dependency, so
 //! cargo fetches and unpacks it): the engine files of its
@@ -10,6 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// The crate the C sources come from.
 const CRATE: &str = "doomgeneric-0.3.0";
+/// The C compiler: mingw-w64's gcc, which emits COFF for the Windows ABI.
+const CC: &str = "x86_64-w64-mingw32-gcc";
 /// The frame size (the engine's 320×200 at 2×).
 const RES: (&str, &str) = ("640", "400");
 
@@ -32,15 +36,28 @@ fn main() {
         None => find_sources().unwrap_or_else(|e| panic!("doom.exe: {e}")),
     };
     let files = engine_files(&dir).unwrap_or_else(|e| panic!("doom.exe: {e}"));
+    if std::process::Command::new(CC)
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("doom.exe: {CC} not found: install Debian's gcc-mingw-w64-x86-64-win32 (make deps)");
+    }
     let include = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../runtime-dll/include");
     let mut build = cc::Build::new();
     build
-        .compiler("clang")
+        .compiler(CC)
         .archiver("llvm-lib")
+        // Globals by direct RIP-relative address: the default medium model
+        // reaches every extern variable through a `.refptr` pointer (an
+        // extra load), which only data imported from a DLL would need.
+        .flag("-mcmodel=small")
         // Hosted, not -ffreestanding: the compiler may then treat abs,
         // fabs, memcpy and memset as the builtins they are (inline abs in
-        // FixedDiv, small fixed-size copies) instead of calling them.
-        .flag("-nostdlibinc")
+        // FixedDiv, small fixed-size copies) instead of calling them. No
+        // header but runtime.dll's, which include their own stdarg.h,
+        // stddef.h, stdint.h, stdbool.h and limits.h.
+        .flag("-nostdinc")
         .flag("-isystem")
         .flag(include.to_str().expect("a UTF-8 path"))
         // Not Windows: _WIN32 sends the engine to windows.h and MessageBox.

@@ -1,6 +1,6 @@
 //! An address space: map, unmap, protect and translate pages.
 
-use crate::entry::{self, ACCESSED, DIRTY, PRESENT, USER};
+use crate::entry::{self, ACCESSED, DIRTY, PRESENT, USER, WRITABLE};
 use crate::{is_canonical, Flags, Flush, FrameSource, MapError, PageSize, PhysMem};
 
 /// Entries per table (Intel SDM Vol. 3A §4.5: 512 × 8 bytes).
@@ -241,6 +241,78 @@ impl AddressSpace {
             value: path.entry,
             size: PageSize::at_level(path.level),
         })
+    }
+
+    /// Whether every page of `[virt, virt + len)` is mapped with the
+    /// access `need` asks for, judged as the CPU judges it: `USER` and
+    /// `WRITABLE` (the only flags looked at) count only where every level
+    /// of the walk sets them (Intel SDM Vol. 3A §4.6). An empty range is
+    /// allowed; one that wraps or leaves the canonical halves is not.
+    ///
+    /// A table is read once for the run of neighbouring entries the range
+    /// covers in it, not once per page: checking a large buffer costs
+    /// about one entry read per page.
+    #[must_use]
+    pub fn allows(&self, mem: &impl PhysMem, virt: u64, len: u64, need: Flags) -> bool {
+        if len == 0 {
+            return true;
+        }
+        let Some(last) = virt.checked_add(len - 1) else {
+            return false;
+        };
+        let mut bits = 0;
+        if need.contains(Flags::USER) {
+            bits |= USER;
+        }
+        if need.contains(Flags::WRITABLE) {
+            bits |= WRITABLE;
+        }
+        let grants = |e: u64| e & PRESENT != 0 && e & bits == bits;
+        // The page (of whatever size) holding `at`, walked from the PML4.
+        let mut at = virt;
+        loop {
+            if !is_canonical(at) {
+                return false;
+            }
+            let mut table = self.pml4;
+            let mut level = 0;
+            loop {
+                let e = mem.read_u64(slot(table, at, level));
+                if !grants(e) {
+                    return false;
+                }
+                if entry::is_leaf(e, level) {
+                    break;
+                }
+                if level == 3 {
+                    return false;
+                }
+                table = entry::table_address(e);
+                level += 1;
+            }
+            // Along the leaf's table while its entries are leaves that
+            // grant the access; the levels above are the same for them.
+            let size = PageSize::at_level(level).bytes();
+            loop {
+                let Some(next) = (at & !(size - 1)).checked_add(size) else {
+                    return true;
+                };
+                if next > last {
+                    return true;
+                }
+                at = next;
+                if index(at, level) == 0 {
+                    break; // past this table: walk again from the PML4
+                }
+                let e = mem.read_u64(slot(table, at, level));
+                if !grants(e) {
+                    return false;
+                }
+                if !entry::is_leaf(e, level) {
+                    break; // a deeper table: walk again from the PML4
+                }
+            }
+        }
     }
 
     /// The path to the leaf mapping `virt`, which must be its first byte.

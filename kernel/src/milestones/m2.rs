@@ -51,6 +51,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M2",
+        name: "user_copy_faults_come_back",
+        run: user_copy_faults_come_back,
+    },
+    Check {
+        milestone: "M2",
         name: "ring3_kernel_read_faults",
         run: ring3_kernel_read_faults,
     },
@@ -642,6 +647,49 @@ fn fixups_refuse_kernel_addresses(_: &Context<'_>) -> Outcome {
     ensure!(probes > 0, "no fixup site is a probe's");
     Ok(detail!(
         "{copies} user-copy fixup sites take only a #PF at a user address; {probes} probe sites take any"
+    ))
+}
+
+fn user_copy_faults_come_back(_: &Context<'_>) -> Outcome {
+    use crate::mm::user_copy::{check_mapped, read_checked_part, read_rows_checked_part};
+    // The copies behind every system call, made on a user address that
+    // nothing maps here (the checks before them are skipped on purpose):
+    // each must fault, resume at its fixup and say BadPointer. Lengths
+    // take the 8-byte path and, from AVX_MIN on, the YMM one.
+    let addr = abi::testing::ISOLATION_PROBE_ADDRESS;
+    ensure!(
+        check_mapped(addr, 8192, false).is_err(),
+        "{addr:#x} is mapped in the milestone thread's address space"
+    );
+    let mut buf = alloc::vec![0u8; 8192];
+    let before = crate::arch::exceptions::recovered_count();
+    let avx_min = crate::arch::user_copy::AVX_MIN;
+    let lengths = [7, 64, avx_min, 4096 + 13];
+    for len in lengths {
+        let r = read_checked_part(addr, &mut buf[..len]);
+        ensure!(
+            r == Err(abi::Error::BadPointer),
+            "a {len}-byte copy from {addr:#x} gave {r:?}"
+        );
+    }
+    let rows = read_rows_checked_part(addr, 4096, &mut buf, 2048, 1024, 4);
+    ensure!(
+        rows == Err(abi::Error::BadPointer),
+        "4 rows of 1024 bytes from {addr:#x} gave {rows:?}"
+    );
+    let recovered = crate::arch::exceptions::recovered_count() - before;
+    let copies = lengths.len() as u64 + 1;
+    ensure!(
+        recovered >= copies,
+        "{recovered} faults resumed at a fixup, not {copies}"
+    );
+    ensure!(
+        buf.iter().all(|&b| b == 0),
+        "a refused copy wrote into the kernel buffer"
+    );
+    Ok(detail!(
+        "copies of {lengths:?} bytes and 4 rows of 1024 from unmapped {addr:#x} each came back BadPointer through a fixup ({recovered} recovered; {} path from {avx_min} bytes)",
+        if crate::arch::fpu::avx() { "YMM" } else { "8-byte" }
     ))
 }
 

@@ -22,32 +22,23 @@ pub fn check_range(ptr: u64, len: usize) -> Result<(), Error> {
 }
 
 /// Checks that every page of `[ptr, ptr + len)` is mapped for ring 3 in
-/// the current address space, writable too if `write`.
+/// the current address space, writable too if `write` (as the CPU judges
+/// it: at every level of the walk).
 pub fn check_mapped(ptr: u64, len: u64, write: bool) -> Result<(), Error> {
-    if len == 0 {
-        return Ok(());
-    }
-    let last = ptr.checked_add(len - 1).ok_or(Error::BadPointer)?;
     let space = paging::AddressSpace::from_root(
         crate::arch::paging::current_root(),
         paging::KernelHalf::Shared,
     );
-    let mut page = ptr & !0xfff;
-    while page <= last {
-        let t = space
-            .translate(&super::phys::Hhdm, page)
-            .ok_or(Error::BadPointer)?;
-        if !t.flags.contains(paging::Flags::USER)
-            || (write && !t.flags.contains(paging::Flags::WRITABLE))
-        {
-            return Err(Error::BadPointer);
-        }
-        page = match page.checked_add(4096) {
-            Some(p) => p,
-            None => break,
-        };
+    let need = if write {
+        paging::Flags::USER | paging::Flags::WRITABLE
+    } else {
+        paging::Flags::USER
+    };
+    if space.allows(&super::phys::Hhdm, ptr, len, need) {
+        Ok(())
+    } else {
+        Err(Error::BadPointer)
     }
-    Ok(())
 }
 
 /// Checks a whole user buffer by the module's rule.
@@ -65,6 +56,65 @@ pub fn read(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
     // come back as errors.
     unsafe { user_copy::copy(buf.as_mut_ptr(), ptr as *const u8, buf.len()) }
         .map_err(|_| Error::BadPointer)
+}
+
+/// Copies user memory at `ptr` into `buf`, part of a buffer the caller
+/// has already checked whole with [`check_buffer`] (a frame read row by
+/// row): the pages are not walked again, only the range rule is applied.
+/// A page unmapped since the check still comes back as `BadPointer`.
+pub fn read_checked_part(ptr: u64, buf: &mut [u8]) -> Result<(), Error> {
+    check_range(ptr, buf.len())?;
+    // SAFETY: as in `read`: `buf` is a live kernel buffer of `buf.len()`
+    // writable bytes and the source lies in the user half, where faults
+    // come back as errors.
+    unsafe { user_copy::copy(buf.as_mut_ptr(), ptr as *const u8, buf.len()) }
+        .map_err(|_| Error::BadPointer)
+}
+
+/// Copies `rows` rows of `len` bytes of user memory, row `i` from
+/// `ptr + i * pitch` into `buf` at `i * buf_pitch`, from a buffer the
+/// caller has already checked whole with [`check_buffer`] (see
+/// [`read_checked_part`]). Rows that do not fit `buf` are refused
+/// (`BadPointer`, nothing copied); so is a user side outside user space.
+pub fn read_rows_checked_part(
+    ptr: u64,
+    pitch: u64,
+    buf: &mut [u8],
+    buf_pitch: usize,
+    len: usize,
+    rows: usize,
+) -> Result<(), Error> {
+    if rows == 0 || len == 0 {
+        return Ok(());
+    }
+    // Where the last row ends, for rows `pitch` apart that do not overlap.
+    let span = |pitch: usize| {
+        if rows > 1 && len > pitch {
+            return None;
+        }
+        (rows - 1).checked_mul(pitch)?.checked_add(len)
+    };
+    let kernel_end = span(buf_pitch)
+        .filter(|&end| end <= buf.len())
+        .ok_or(Error::BadPointer)?;
+    let user_pitch = usize::try_from(pitch).map_err(|_| Error::BadPointer)?;
+    let user_span = span(user_pitch).ok_or(Error::BadPointer)?;
+    check_range(ptr, user_span)?;
+    let kernel = &mut buf[..kernel_end];
+    // SAFETY: every row lies in `kernel` (a live buffer, checked above),
+    // rows of distinct offsets not overlapping (len <= pitch); the user
+    // rows lie in the user half, where faults come back as errors.
+    unsafe {
+        user_copy::copy_rows(
+            kernel.as_mut_ptr(),
+            buf_pitch,
+            ptr as *const u8,
+            user_pitch,
+            len,
+            rows,
+        )
+    }
+    .map_err(|_| Error::BadPointer)
 }
 
 /// Copies `data` to user memory at `ptr`.

@@ -372,7 +372,8 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
 }
 
 /// Draws a program's buffer into window `w` if it is the one shown (the
-/// screen checks that under its own lock, row by row).
+/// screen checks that under its own lock, row by row). The caller has
+/// checked every byte the buffer's rows span (`mm::user_copy::check_buffer`).
 pub fn present(w: &Window, buffer: screen::Buffer) -> Result<(), PresentError> {
     screen::present(w.id, w.rect, buffer)?;
     w.inbox.activity.frames.fetch_add(1, Ordering::Relaxed);

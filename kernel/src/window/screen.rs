@@ -27,6 +27,9 @@ static SCREEN: SpinLock<Option<Screen>> = SpinLock::new(None);
 
 /// Bytes of a program's row read per user copy.
 const CHUNK: usize = 1024;
+/// Framebuffer bytes a present writes per hold of the screen lock (with
+/// interrupts off): 16 rows of a 1024-pixel-wide screen.
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// A program's buffer, as SET_SCREEN_BUFFER names it (already checked to
 /// lie in mapped user memory).
@@ -119,51 +122,75 @@ pub fn show(id: u64, rect: Option<Rect>) {
 
 /// Draws `buffer` into window `id`'s client rectangle `client`, scaled by
 /// the largest integer factor that fits and centred, if that window is
-/// the one shown. The screen lock is taken per row, so a long present
-/// never keeps interrupts off for more than one row's copy; a window that
-/// stops being shown stops drawing at the next row.
+/// the one shown. The screen lock is taken per batch of rows, so a long
+/// present never keeps interrupts off for more than [`BATCH_BYTES`] of
+/// copying; a window that stops being shown stops drawing at the next
+/// batch. The caller has checked the user memory the rows span; a page
+/// unmapped since then ends the present with `BadPointer`.
 pub fn present(id: u64, client: Rect, buffer: Buffer) -> Result<(), PresentError> {
     let scale = winsys::layout::scale((client.width, client.height), buffer.width, buffer.height);
     let x0 = (client.x + scale.area.x) as usize;
     let y0 = (client.y + scale.area.y) as usize;
+    let factor = scale.factor as usize;
     let row_bytes = scale.area.width as usize * 4;
     let total = scale.columns as usize * 4;
+    let rows = scale.rows as usize;
+    let per_batch = (BATCH_BYTES / (row_bytes * factor).max(1)).max(1);
     let mut chunk = [0u8; CHUNK];
-    for r in 0..scale.rows as usize {
+    let mut first = 0;
+    while first < rows {
+        let batch = first..(first + per_batch).min(rows);
+        first = batch.end;
         let mut s = SCREEN.lock();
         let Some(screen) = s.as_mut().filter(|s| s.shown == id) else {
             return Ok(());
         };
         let pitch = screen.fb.info.pitch as usize;
-        let src = buffer.ptr + r as u64 * buffer.pitch;
         // At 1× in the framebuffer's own format a row goes straight from
         // the program into the framebuffer (the X byte is unused there).
-        if scale.factor == 1 && screen.format == PixelFormat::XRGB8888 {
-            let start = (y0 + r) * pitch + x0 * 4;
-            if let Some(line) = screen.fb.pixels.get_mut(start..start + total) {
-                user_copy::read(src, line).map_err(|_| PresentError::BadPointer)?;
+        if factor == 1 && screen.format == PixelFormat::XRGB8888 {
+            let start = (y0 + batch.start) * pitch + x0 * 4;
+            let src = buffer.ptr + batch.start as u64 * buffer.pitch;
+            if let Some(rows) = screen.fb.pixels.get_mut(start..) {
+                // Rows past the framebuffer's end are not drawn.
+                let fit = rows
+                    .len()
+                    .checked_sub(total)
+                    .map_or(0, |room| room / pitch.max(1) + 1);
+                user_copy::read_rows_checked_part(
+                    src,
+                    buffer.pitch,
+                    rows,
+                    pitch,
+                    total,
+                    batch.len().min(fit),
+                )
+                .map_err(|_| PresentError::BadPointer)?;
             }
             continue;
         }
-        let mut done = 0usize;
-        while done < total {
-            let n = (total - done).min(CHUNK);
-            user_copy::read(src + done as u64, &mut chunk[..n])
-                .map_err(|_| PresentError::BadPointer)?;
-            let at = done * scale.factor as usize;
-            let dst = screen.row.get_mut(at..row_bytes).unwrap_or_default();
-            scale_row(&chunk[..n], scale.factor, screen.format, dst);
-            done += n;
-        }
-        for k in 0..scale.factor as usize {
-            let start = (y0 + r * scale.factor as usize + k) * pitch + x0 * 4;
-            let (Some(line), Some(scaled)) = (
-                screen.fb.pixels.get_mut(start..start + row_bytes),
-                screen.row.get(..row_bytes),
-            ) else {
-                continue;
-            };
-            line.copy_from_slice(scaled);
+        for r in batch {
+            let src = buffer.ptr + r as u64 * buffer.pitch;
+            let mut done = 0usize;
+            while done < total {
+                let n = (total - done).min(CHUNK);
+                user_copy::read_checked_part(src + done as u64, &mut chunk[..n])
+                    .map_err(|_| PresentError::BadPointer)?;
+                let at = done * factor;
+                let dst = screen.row.get_mut(at..row_bytes).unwrap_or_default();
+                scale_row(&chunk[..n], scale.factor, screen.format, dst);
+                done += n;
+            }
+            for k in 0..factor {
+                let start = (y0 + r * factor + k) * pitch + x0 * 4;
+                let (Some(line), Some(scaled)) = (
+                    screen.fb.pixels.get_mut(start..start + row_bytes),
+                    screen.row.get(..row_bytes),
+                ) else {
+                    continue;
+                };
+                line.copy_from_slice(scaled);
+            }
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ mod smp_bench;
 mod stress;
 mod sys;
 mod threads;
+mod vector;
 
 use core::ffi::c_char;
 use testkit::Report;
@@ -74,6 +75,7 @@ fn run() -> i32 {
     threads::demand_zero(&mut r);
     threads::sleep_by_counter(&mut r);
     threads::boundary_rules(&mut r);
+    vector::survive_calls_and_switches(&mut r);
     children::pipe_across_processes(&mut r);
     children::terminate_blocked(&mut r);
     children::cpu_bound_processes(&mut r);

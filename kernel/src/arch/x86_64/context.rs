@@ -2,7 +2,7 @@
 //!
 //! A [`Context`] is what a switched-out thread leaves behind: its kernel
 //! stack pointer (callee-saved registers sit on the stack below it), its
-//! FXSAVE image, its kernel stack top (for SYSCALL and TSS.RSP0) and its
+//! FPU state (see `fpu.rs`), its kernel stack top (for SYSCALL and TSS.RSP0) and its
 //! page-table root. [`switch`] saves the running thread's context and
 //! resumes another's.
 //!
@@ -13,6 +13,7 @@
 //! the switch, so a thread that is switched away from for good (it exited)
 //! is freed by the next thread, on that thread's stack.
 
+use super::fpu::{self, FpuArea};
 use super::percpu;
 use alloc::sync::Arc;
 use core::arch::global_asm;
@@ -54,28 +55,11 @@ extern "C" {
     fn ferrite_thread_trampoline();
 }
 
-/// An FXSAVE area (Intel SDM Vol. 1 §10.5.1, Table 10-2).
-#[repr(C, align(16))]
-pub struct FpuArea([u8; 512]);
-
-impl FpuArea {
-    /// The state of a freshly initialised FPU: FCW 0x037F, all tags empty
-    /// (abridged FTW 0), MXCSR 0x1F80 with every exception masked, and all
-    /// x87/MMX and XMM registers zero.
-    pub fn clean() -> Self {
-        let mut a = [0u8; 512];
-        a[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-        a[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
-        a[28..32].copy_from_slice(&0xffffu32.to_le_bytes()); // MXCSR_MASK
-        Self(a)
-    }
-}
-
 /// A thread's saved machine state.
 pub struct Context {
     /// Saved RSP while switched out.
     rsp: UnsafeCell<u64>,
-    /// User FPU/SSE state while switched out.
+    /// User FPU/SSE/AVX state while switched out.
     fpu: UnsafeCell<FpuArea>,
     /// Top of the thread's kernel stack (0 for the boot thread, which
     /// never enters ring 3).
@@ -195,8 +179,8 @@ pub fn switch(prev: Arc<dyn Switchable>, next: Arc<dyn Switchable>) {
     // SAFETY: `prev` runs on this CPU right now (it is the caller), so its
     // FPU image is ours to write; `next`'s is ours to read (not running).
     unsafe {
-        core::arch::asm!("fxsave64 [{}]", in(reg) p.fpu.get(), options(nostack));
-        core::arch::asm!("fxrstor64 [{}]", in(reg) n.fpu.get(), options(nostack));
+        fpu::save(p.fpu.get());
+        fpu::restore(n.fpu.get());
     }
     // SAFETY: interrupts are off; these slots belong to this CPU and are
     // emptied by `finish_switch` before the next switch can run.

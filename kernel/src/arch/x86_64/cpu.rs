@@ -159,11 +159,9 @@ pub fn user_protection_active() -> UserProtection {
 }
 
 /// Lets ring 3 use x87 and SSE: CR0.MP on, CR0.EM off, CR4.OSFXSR and
-/// CR4.OSXMMEXCPT on (Intel SDM Vol. 3A §13.1.3). The kernel itself is
-/// built soft-float and never touches these registers, so a user thread's
-/// FPU/SSE state survives its own system calls; saving it per thread comes
-/// with the scheduler (M3).
-pub fn enable_user_fpu() {
+/// CR4.OSXMMEXCPT on (Intel SDM Vol. 3A §13.1.3); and AVX where the CPU
+/// has it (see `fpu.rs`, which says how the state is saved per thread).
+pub fn enable_user_fpu() -> super::fpu::FpuFormat {
     use x86_64::registers::control::{Cr0, Cr0Flags, Cr4, Cr4Flags};
     // SAFETY: these bits only allow FPU/SSE instructions to run instead of
     // raising #UD/#NM; nothing in the kernel depends on those exceptions.
@@ -175,6 +173,7 @@ pub fn enable_user_fpu() {
         Cr4::update(|f| f.insert(Cr4Flags::OSFXSR | Cr4Flags::OSXMMEXCPT_ENABLE));
         core::arch::asm!("fninit", options(nomem, nostack));
     }
+    super::fpu::enable()
 }
 
 /// The current RFLAGS.

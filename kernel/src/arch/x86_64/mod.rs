@@ -5,6 +5,7 @@ pub mod context;
 pub mod cpu;
 mod entry;
 pub mod exceptions;
+pub mod fpu;
 mod gdt;
 mod idt;
 pub mod irq_lock;
@@ -51,7 +52,7 @@ pub fn init_started_cpu(ist_tops: [u64; 3]) -> Result<(), ()> {
     paging::enable_protection();
     tlb::note_root(paging::current_root());
     cpu::enable_user_protection();
-    cpu::enable_user_fpu();
+    let _ = cpu::enable_user_fpu();
     Ok(())
 }
 
