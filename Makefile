@@ -13,6 +13,8 @@
 #   make lint       rustfmt and clippy (-D warnings) on every crate
 #   make bench      Ferrite's BENCH/BOOT figures beside Linux 6.1's, same QEMU
 #                   (make bench ICOUNT=1: instruction-counted, repeatable)
+#   make fuzz       the system-call fuzz scenario, as long as asked
+#                   (make fuzz CALLS=5000000 SEED=7 THREADS=8 CPUS=4)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -55,9 +57,14 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 
 APT_PACKAGES := qemu-system-x86 ovmf xorriso gcc-mingw-w64-x86-64-win32 clang lld llvm freedoom
 ICOUNT ?= 0
+# make fuzz: system calls to make, the seed (empty: from the clock), threads, CPUs.
+CALLS ?= 2000000
+SEED ?=
+THREADS ?= 4
+CPUS ?= 1
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench deps need-tools kernel loader user clean
+.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench fuzz deps need-tools kernel loader user clean
 
 all: iso
 
@@ -163,6 +170,10 @@ qemu-debug: iso $(TARGET)/ovmf-vars.fd
 
 test: need-tools lint
 	$(CARGO) test
+
+fuzz: need-tools
+	FUZZ_CALLS=$(CALLS) FUZZ_SEED=$(SEED) FUZZ_THREADS=$(THREADS) FUZZ_CPUS=$(CPUS) \
+		$(CARGO) run -q --release -p ferrite-tests --bin fuzz
 
 screenshot: iso
 	$(CARGO) run -q -p ferrite-tests --bin screenshot -- $(ISO) docs/screenshot.png

@@ -125,20 +125,38 @@ fn user_fault(fault: &Fault) {
         }
     }
     let status = user_status(fault);
-    let known = crate::task::with_current(|p| {
-        let address = if fault.vector() == 14 { fault.cr2 } else { 0 };
-        p.set_fault(fault.vector(), address, fault.frame.rip);
-        log::warn!(
-            "process {} '{}' faulted; ending it with status {status:#010x}",
-            p.id(),
-            p.name()
-        );
-    });
-    if known.is_none() {
-        log::warn!("a fault in ring 3 with no current process; status {status:#010x}");
+    let address = if fault.vector() == 14 { fault.cr2 } else { 0 };
+    let current = crate::task::sched::current();
+    match current.as_ref().and_then(|t| t.process()) {
+        Some(process) => {
+            // The whole process ends, as on Windows, unless it was
+            // already ending: then its code stands.
+            let ends = crate::task::end_by_fault(
+                process,
+                fault.vector(),
+                address,
+                fault.frame.rip,
+                status,
+            );
+            let p = process.lock();
+            if ends {
+                log::warn!(
+                    "process {} '{}' faulted; ending it with status {status:#010x}",
+                    p.id(),
+                    p.name()
+                );
+            } else {
+                log::warn!(
+                    "process {} '{}' faulted while ending; the thread ends, the exit code stands",
+                    p.id(),
+                    p.name()
+                );
+            }
+        }
+        None => log::warn!("a fault in ring 3 with no current process; status {status:#010x}"),
     }
     crate::logger::block(format_args!("{}\n", Analysis(fault)));
-    if let Some(t) = crate::task::sched::current() {
+    if let Some(t) = current {
         t.request_exit(status);
     }
 }

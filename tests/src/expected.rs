@@ -89,6 +89,7 @@ pub const M3_USER: &[&str] = &[
     "vector_registers_survive",
     "pipe_across_processes",
     "terminate_blocked_process",
+    "fault_ends_the_process",
     "cpu_bound_processes_progress",
     "benchmarks_ran",
 ];
@@ -291,3 +292,6 @@ pub const M2_USER: &[&str] = &[
     "stack_probe",
     "null_syscall_bench",
 ];
+
+/// The `test=fuzz` scenario's check (tests/tests/fuzz.rs).
+pub const FUZZ: &[&str] = &["syscall_fuzz_survives_and_leaks_nothing"];

@@ -91,11 +91,13 @@ pub struct UserImages {
     pub exit0: PathBuf,
     /// `m4-tests.exe`.
     pub m4_tests: PathBuf,
+    /// `fuzz.exe` (the `test=fuzz` scenario).
+    pub fuzz: PathBuf,
 }
 
 /// Builds runtime.dll and the user programs (PE32+, release) with
 /// `CARGO_TARGET_DIR=target/user cargo build --release --target
-/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests`
+/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests -p fuzz`
 /// and returns their paths.
 pub fn build_user() -> Result<UserImages, String> {
     let out = build_user_packages(&[
@@ -106,6 +108,7 @@ pub fn build_user() -> Result<UserImages, String> {
         "m3-tests",
         "exit0",
         "m4-tests",
+        "fuzz",
     ])?;
     Ok(UserImages {
         runtime_dll: out.join("runtime.dll"),
@@ -115,11 +118,12 @@ pub fn build_user() -> Result<UserImages, String> {
         m3_tests: out.join("m3-tests.exe"),
         exit0: out.join("exit0.exe"),
         m4_tests: out.join("m4-tests.exe"),
+        fuzz: out.join("fuzz.exe"),
     })
 }
 
 /// Builds runtime.dll and doom.exe (release; the engine's C files are
-/// compiled by clang, see user/doom/build.rs) and returns doom.exe's path.
+/// compiled by mingw-w64's gcc, see user/doom/build.rs) and returns doom.exe's path.
 pub fn build_doom() -> Result<PathBuf, String> {
     Ok(build_user_packages(&["runtime-dll", "doom"])?.join("doom.exe"))
 }

@@ -100,6 +100,7 @@ pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {
                 ("m3-tests.exe", read(&user.m3_tests)?),
                 ("exit0.exe", read(&user.exit0)?),
                 ("m4-tests.exe", read(&user.m4_tests)?),
+                ("fuzz.exe", read(&user.fuzz)?),
             ]
             .into_iter()
             .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))

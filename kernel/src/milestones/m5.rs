@@ -6,7 +6,7 @@
 //! while the host looks at the screen and presses keys, `test=timedemo`
 //! runs `-timedemo demo1` and reports its figure.
 
-use super::{detail, ensure, Check, Context, Outcome};
+use super::{detail, ensure, finish_process, wait_for, Check, Context, Outcome};
 use crate::fs::OpenFile;
 use abi::Error;
 
@@ -224,39 +224,6 @@ fn in_order<'a>(output: &str, lines: &[&'a str]) -> Result<(), &'a str> {
     Ok(())
 }
 
-/// Polls `ready` every 20 ms for up to `seconds`; true once it holds.
-fn wait_for(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
-    let deadline = crate::time::now_ns() + seconds * 1_000_000_000;
-    loop {
-        if ready() {
-            return true;
-        }
-        if crate::time::now_ns() >= deadline {
-            return false;
-        }
-        let _ = crate::task::sched::sleep_ns(20_000_000);
-    }
-}
-
-/// Waits up to `seconds` for doom.exe to end (then terminates it), and
-/// takes the process back: whether it ended by itself, the process and
-/// its exit status.
-fn finish(
-    thread: Arc<Thread>,
-    shared: SharedProcess,
-    seconds: u64,
-) -> Result<(bool, crate::task::Process, crate::task::ExitStatus), super::Detail> {
-    let ended = wait_for(seconds, || shared.lock().exit_status().is_some());
-    if !ended {
-        crate::task::terminate(&shared, 1);
-    }
-    crate::task::sched::join(&thread);
-    drop(thread);
-    let p = crate::task::reclaim(shared).ok_or_else(|| detail!("doom.exe is still referenced"))?;
-    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
-    Ok((ended, p, exit))
-}
-
 /// Runs doom.exe with `args` until it ends (at most 60 s, then it is
 /// terminated): its exit status and output.
 fn run_to_end(
@@ -264,7 +231,7 @@ fn run_to_end(
     args: &str,
 ) -> Result<(crate::task::ExitStatus, String), super::Detail> {
     let (thread, shared) = start(ctx, args)?;
-    let (ended, p, exit) = finish(thread, shared, 60)?;
+    let (ended, p, exit) = finish_process(thread, shared, 60)?;
     ensure!(ended, "doom.exe {args} did not end within 60 s");
     let mut output = String::new();
     output
@@ -411,7 +378,7 @@ fn doom_quits_on_close(_: &Context<'_>) -> Outcome {
     let (thread, shared) = running()?;
     *RUNNING.lock() = None;
     // The host sends Alt+F4: WM_CLOSE, then the engine's own quit.
-    let (ended, p, exit) = finish(thread, shared, 60)?;
+    let (ended, p, exit) = finish_process(thread, shared, 60)?;
     ensure!(
         ended,
         "doom.exe did not end within 60 s of Alt+F4 (terminated)"
@@ -449,7 +416,7 @@ fn doom_timedemo(ctx: &Context<'_>) -> Outcome {
     let t0 = crate::arch::cpu::rdtsc();
     // Minutes under -icount (make bench ICOUNT=1); the host's time limit
     // is longer.
-    let (ended, p, exit) = finish(thread, shared, TIMEDEMO_LIMIT_S)?;
+    let (ended, p, exit) = finish_process(thread, shared, TIMEDEMO_LIMIT_S)?;
     let tsc = crate::arch::cpu::rdtsc() - t0;
     ensure!(
         ended,

@@ -10,10 +10,12 @@
 //! double-fault handler's report (a separate boot, because it is fatal);
 //! `test=shutdown` and `test=reboot` power the machine off or reset it
 //! (tests/tests/power.rs); `test=doom` and `test=timedemo` run doom.exe
-//! (M5, tests/tests/doom.rs).
+//! (M5, tests/tests/doom.rs); `test=fuzz` runs fuzz.exe's system-call
+//! fuzzing (tests/tests/fuzz.rs, `make fuzz`).
 
 mod bench;
 mod bench_smp;
+mod fuzz;
 mod m0;
 mod m1;
 mod m2;
@@ -268,6 +270,11 @@ pub fn run(
             finish();
             return;
         }
+        "fuzz" => {
+            run_checks(fuzz::FUZZ, &ctx);
+            finish();
+            return;
+        }
         other => {
             log::error!("unknown scenario '{other}'");
             exit(Exit::Failure);
@@ -311,4 +318,38 @@ fn finish() {
     } else {
         Exit::Failure
     });
+}
+
+/// Polls `ready` every 20 ms for up to `seconds`; true once it holds.
+fn wait_for(seconds: u64, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = crate::time::now_ns() + seconds * 1_000_000_000;
+    loop {
+        if ready() {
+            return true;
+        }
+        if crate::time::now_ns() >= deadline {
+            return false;
+        }
+        let _ = crate::task::sched::sleep_ns(20_000_000);
+    }
+}
+
+/// Waits up to `seconds` for a started process to end (then terminates
+/// it), and takes it back: whether it ended by itself, the process and
+/// its exit status.
+fn finish_process(
+    thread: alloc::sync::Arc<crate::task::Thread>,
+    shared: crate::task::SharedProcess,
+    seconds: u64,
+) -> Result<(bool, crate::task::Process, crate::task::ExitStatus), Detail> {
+    let ended = wait_for(seconds, || shared.lock().exit_status().is_some());
+    if !ended {
+        crate::task::terminate(&shared, 1);
+    }
+    crate::task::sched::join(&thread);
+    drop(thread);
+    let p =
+        crate::task::reclaim(shared).ok_or_else(|| detail!("the process is still referenced"))?;
+    let exit = p.exit_status().ok_or_else(|| detail!("no exit status"))?;
+    Ok((ended, p, exit))
 }

@@ -8,6 +8,7 @@ use crate::arch::paging as arch_paging;
 use crate::arch::tlb::{self, Space};
 use crate::boot::{Handoff, MemoryKind};
 use crate::sync::SpinLock;
+use core::sync::atomic::{AtomicU64, Ordering};
 use paging::{AddressSpace, CacheType, Flags, KernelHalf, PageSize, Translation};
 
 const KIB4: u64 = 4096;
@@ -16,6 +17,33 @@ const GIB1: u64 = 1 << 30;
 
 /// The kernel's PML4; processes share its upper half.
 static SPACE: SpinLock<Option<AddressSpace>> = SpinLock::new(None);
+/// Page-table frames that kernel-half mappings made after boot hold now
+/// (the heap's growth, kernel stacks, MMIO): the leak checks count them
+/// apart from the frames that data takes.
+static TABLE_FRAMES: AtomicU64 = AtomicU64::new(0);
+
+/// [`TableFrames`] that keeps [`TABLE_FRAMES`].
+struct Counted<'a, 'b>(&'a mut TableFrames<'b>);
+
+impl paging::FrameSource for Counted<'_, '_> {
+    fn alloc_table_frame(&mut self) -> Option<u64> {
+        let f = self.0.alloc_table_frame();
+        if f.is_some() {
+            TABLE_FRAMES.fetch_add(1, Ordering::Relaxed);
+        }
+        f
+    }
+
+    fn free_table_frame(&mut self, phys: u64) {
+        TABLE_FRAMES.fetch_sub(1, Ordering::Relaxed);
+        self.0.free_table_frame(phys);
+    }
+}
+
+/// Page-table frames kernel-half mappings took after boot and still hold.
+pub fn table_frames() -> u64 {
+    TABLE_FRAMES.load(Ordering::Relaxed)
+}
 
 /// What the new tables cover.
 #[derive(Clone, Copy, Debug, Default)]
@@ -248,8 +276,17 @@ fn with_space<R>(f: impl FnOnce(&mut AddressSpace) -> Result<R, MmError>) -> Res
 /// Maps one page in the kernel half.
 pub fn map(virt: u64, phys: u64, size: PageSize, flags: Flags) -> Result<(), MmError> {
     with_space(|space| {
-        frame_alloc::with(|fa| space.map(&mut Hhdm, &mut TableFrames(fa), virt, phys, size, flags))?
-            .map_err(MmError::from)
+        frame_alloc::with(|fa| {
+            space.map(
+                &mut Hhdm,
+                &mut Counted(&mut TableFrames(fa)),
+                virt,
+                phys,
+                size,
+                flags,
+            )
+        })?
+        .map_err(MmError::from)
     })
 }
 
@@ -257,7 +294,9 @@ pub fn map(virt: u64, phys: u64, size: PageSize, flags: Flags) -> Result<(), MmE
 /// physical address and size it mapped.
 pub fn unmap(virt: u64) -> Result<(u64, PageSize), MmError> {
     let (phys, size) = with_space(|space| {
-        let unmapped = frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), virt))??;
+        let unmapped = frame_alloc::with(|fa| {
+            space.unmap(&mut Hhdm, &mut Counted(&mut TableFrames(fa)), virt)
+        })??;
         unmapped.flush.ignore();
         Ok((unmapped.phys, unmapped.size))
     })?;
@@ -284,8 +323,9 @@ pub fn unmap_pages(virt: u64, count: u64, mut release: impl FnMut(u64)) -> Resul
         while taken < BATCH && done + (taken as u64) < count {
             let page = start + taken as u64 * 4096;
             match with_space(|space| {
-                let u =
-                    frame_alloc::with(|fa| space.unmap(&mut Hhdm, &mut TableFrames(fa), page))??;
+                let u = frame_alloc::with(|fa| {
+                    space.unmap(&mut Hhdm, &mut Counted(&mut TableFrames(fa)), page)
+                })??;
                 u.flush.ignore();
                 Ok(u.phys)
             }) {

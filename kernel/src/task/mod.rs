@@ -169,6 +169,32 @@ pub fn terminate(process: &SharedProcess, code: u32) {
     }
 }
 
+/// Ends `process` for a fault in ring 3 with `status` (every thread, as
+/// [`terminate`]), recording the fault, unless it is already ending (an
+/// ExitProcess, TerminateProcess or an earlier fault came first: that code
+/// stands, and this fault only ends its own thread, which is asked to
+/// exit either way). Returns whether this fault is what ends it.
+pub fn end_by_fault(
+    process: &SharedProcess,
+    vector: u8,
+    address: u64,
+    rip: u64,
+    status: u32,
+) -> bool {
+    let mut p = process.lock();
+    if p.exit_status().is_some() || p.terminating().is_some() {
+        return false;
+    }
+    p.set_fault(vector, address, rip);
+    let code = p.set_terminating(status);
+    for t in p.threads() {
+        t.request_exit(code);
+        sched::wake(&t);
+        sched::kick(&t);
+    }
+    true
+}
+
 /// Takes a process back once no thread refers to it any more (the last
 /// reference of an ended thread goes with the next context switch, so
 /// this yields until then, for at most a second).

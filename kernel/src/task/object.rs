@@ -197,6 +197,19 @@ impl Event {
     }
 }
 
+impl Drop for Pipe {
+    /// Takes the entries of pipes that have gone out of the name list, so
+    /// that a pipe leaves nothing behind (the dying one's included: its
+    /// strong count is already 0).
+    fn drop(&mut self) {
+        let mut pipes = PIPES.lock();
+        pipes.retain(|(_, w)| w.strong_count() > 0);
+        if pipes.is_empty() {
+            *pipes = Vec::new();
+        }
+    }
+}
+
 /// Bytes a pipe holds.
 pub const PIPE_CAPACITY: usize = 4096;
 
@@ -208,26 +221,29 @@ struct PipeState {
 
 /// A named byte stream shared by every process that opens the name.
 pub struct Pipe {
-    name: String,
     state: SpinLock<PipeState>,
 }
 
-/// Open pipes by name (weak: a pipe goes when its last handle does).
-static PIPES: SpinLock<Vec<Weak<Pipe>>> = SpinLock::new(Vec::new());
+/// Open pipes by name (weak: a pipe goes when its last handle does, and
+/// takes its entry with it). No pipe is dropped while this lock is held:
+/// `open` upgrades only the entry it returns.
+static PIPES: SpinLock<Vec<(String, Weak<Pipe>)>> = SpinLock::new(Vec::new());
 
 impl Pipe {
     /// Opens the pipe called `name`, creating it if no handle to it is
     /// open.
     pub fn open(name: &str) -> Result<Arc<Self>, abi::Error> {
         let mut pipes = PIPES.lock();
-        pipes.retain(|w| w.strong_count() > 0);
         if let Some(p) = pipes
             .iter()
-            .filter_map(Weak::upgrade)
-            .find(|p| p.name == name)
+            .find(|(n, _)| n == name)
+            .and_then(|(_, w)| w.upgrade())
         {
             return Ok(p);
         }
+        // A pipe whose last handle is going has not taken its entry out
+        // yet: it is replaced.
+        pipes.retain(|(_, w)| w.strong_count() > 0);
         let mut bytes = VecDeque::new();
         bytes
             .try_reserve_exact(PIPE_CAPACITY)
@@ -239,14 +255,13 @@ impl Pipe {
         owned.push_str(name);
         pipes.try_reserve(1).map_err(|_| abi::Error::NoMemory)?;
         let pipe = Arc::new(Self {
-            name: owned,
             state: SpinLock::new(PipeState {
                 bytes,
                 readers: Vec::new(),
                 writers: Vec::new(),
             }),
         });
-        pipes.push(Arc::downgrade(&pipe));
+        pipes.push((owned, Arc::downgrade(&pipe)));
         Ok(pipe)
     }
 

@@ -455,7 +455,10 @@ impl Process {
     }
 
     /// Maps every untouched demand-zero page of `[addr, addr + len)` (so
-    /// the kernel can copy into it).
+    /// the kernel can copy into it), up to the first page that is neither
+    /// present nor demand-zero: the buffer's check refuses it there, and
+    /// nothing past it needs a frame. (Walking on would take a hostile
+    /// length of 2^40 bytes 2^28 steps, under the process lock.)
     pub fn fault_in(&mut self, addr: u64, len: u64, write: bool) -> Result<(), abi::Error> {
         if len == 0 {
             return Ok(());
@@ -463,8 +466,12 @@ impl Process {
         let last = addr.checked_add(len - 1).ok_or(abi::Error::BadPointer)?;
         let mut page = addr & !(PAGE - 1);
         while page <= last {
-            if self.demand_fault(page, write, &mut None).is_err() {
-                return Err(abi::Error::NoMemory);
+            if self.space.translate(page).is_none() {
+                match self.demand_fault(page, write, &mut None) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(()),
+                    Err(_) => return Err(abi::Error::NoMemory),
+                }
             }
             page = match page.checked_add(PAGE) {
                 Some(p) => p,

@@ -272,7 +272,11 @@ impl Drop for Window {
             // shows on a black screen until it presents again.
             Some(top) if was_top => screen::show(top.id, None),
             Some(_) => {}
-            None => screen::give_back(),
+            None => {
+                // No window left: give back the list's memory too.
+                m.windows = Vec::new();
+                screen::give_back();
+            }
         }
     }
 }

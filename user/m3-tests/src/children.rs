@@ -135,6 +135,45 @@ pub fn terminate_blocked(r: &mut Report) {
     );
 }
 
+extern "C" fn fault_later(_: *mut c_void) -> u32 {
+    // SAFETY: Sleep takes no pointers.
+    unsafe { rt::Sleep(50) };
+    // SAFETY: not safe at all, on purpose: a store to an unmapped page
+    // ends this process.
+    unsafe { core::ptr::write_volatile(0x10 as *mut u64, 1) };
+    0
+}
+
+/// Child: a second thread faults after 50 ms while the first sleeps for
+/// 10 s (the fault must end the whole process, not only its thread).
+pub fn fault_thread() -> i32 {
+    sys::thread(fault_later, 0);
+    // SAFETY: Sleep takes no pointers.
+    unsafe { rt::Sleep(10_000) };
+    0
+}
+
+/// A fault in any thread ends the whole process with its status, at once
+/// (the fuzzer found that it used to end only the faulting thread).
+pub fn fault_ends_process(r: &mut Report) {
+    let child = sys::spawn_self(b"fault-thread\0");
+    let t0 = sys::now_ns();
+    let waited = rt_wait(child, 5000);
+    let ms = (sys::now_ns() - t0) / 1_000_000;
+    let code = sys::exit_code_process(child);
+    if waited != 0 {
+        // SAFETY: TerminateProcess takes no pointers.
+        unsafe { rt::TerminateProcess(child, 1) };
+    }
+    rt_close(child);
+    check!(
+        r,
+        "fault_ends_the_process",
+        child != 0 && waited == 0 && code == Some(abi::status::ACCESS_VIOLATION) && ms < 2000,
+        "a thread's #PF while another sleeps 10 s: wait {waited:#x} after {ms} ms, code {code:x?}"
+    );
+}
+
 /// Child: counts for `ms` milliseconds of the performance counter without
 /// ever blocking, then sends (start, end, count) through the pipe named.
 pub fn spin(ms: u64, pipe: &[u8]) -> i32 {

@@ -4,7 +4,8 @@
 //! (REPORT_CHECK, milestone M3) and then runs the benchmarks; it starts
 //! copies of itself with an argument for the other side of a check:
 //! `pong <n>` (the pipe ping-pong partner), `block` (a process whose
-//! threads all block, to be terminated), `spin <ms>` (CPU-bound for a
+//! threads all block, to be terminated), `fault-thread` (a thread faults
+//! while another sleeps), `spin <ms>` (CPU-bound for a
 //! while, then reports its progress through a pipe); `stress <ms>` runs the
 //! stress scenario (`stress-child <seed>` being its children); `crt` runs
 //! the M5 checks of files and the C runtime.
@@ -51,6 +52,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
     match arg(1) {
         b"pong" => children::pong(sys::parse(arg(2)), sys::parse(arg(3))),
         b"block" => children::block(),
+        b"fault-thread" => children::fault_thread(),
         b"spin" => children::spin(sys::parse(arg(2)), arg(3)),
         b"stress" => stress::parent(sys::parse(arg(2))),
         b"stress-child" => stress::child(sys::parse(arg(2))),
@@ -78,6 +80,7 @@ fn run() -> i32 {
     vector::survive_calls_and_switches(&mut r);
     children::pipe_across_processes(&mut r);
     children::terminate_blocked(&mut r);
+    children::fault_ends_process(&mut r);
     children::cpu_bound_processes(&mut r);
     benches::run(&mut r);
     if r.all_passed() {

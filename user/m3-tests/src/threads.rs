@@ -314,6 +314,13 @@ pub fn boundary_rules(r: &mut Report) {
     unsafe { one.write_volatile(0x5a) };
     // SAFETY: a raw call with a deliberately impossible length.
     let huge = unsafe { rt::syscall(abi::nr::DEBUG_WRITE, [one as u64, u64::MAX, 0, 0, 0]) };
+    // A length inside user space but far past any mapping: 1 TiB from a
+    // mapped page. (The kernel once walked each of its 2^28 pages looking
+    // for demand-zero ones before refusing it; the fuzzer found that.)
+    let t0 = sys::now_ns();
+    // SAFETY: a raw call with a deliberately impossible length.
+    let tib = unsafe { rt::syscall(abi::nr::DEBUG_WRITE, [one as u64, 1 << 40, 0, 0, 0]) };
+    let tib_us = (sys::now_ns() - t0) / 1000;
     let tail = one as u64 + 4096 - 16;
     // Fill the tail with a pattern, then ask for a SystemInfo (56 bytes)
     // there: 16 bytes fit, 40 would land past the region.
@@ -337,10 +344,12 @@ pub fn boundary_rules(r: &mut Report) {
         r,
         "user_buffer_rules",
         huge == Err(abi::Error::BadPointer)
+            && tib == Err(abi::Error::BadPointer)
+            && tib_us < 100_000
             && info == Err(abi::Error::BadPointer)
             && untouched
             && zero_user == Ok(0)
             && zero_kernel == Err(abi::Error::BadPointer),
-        "DEBUG_WRITE(p, u64::MAX) {huge:?}; SYSTEM_INFO across the end {info:?}, bytes before the end untouched {untouched}; zero length at a user address {zero_user:?}, at a kernel address {zero_kernel:?}"
+        "DEBUG_WRITE(p, u64::MAX) {huge:?}, (p, 1 TiB) {tib:?} in {tib_us} us; SYSTEM_INFO across the end {info:?}, bytes before the end untouched {untouched}; zero length at a user address {zero_user:?}, at a kernel address {zero_kernel:?}"
     );
 }
