@@ -15,6 +15,8 @@
 #                   (make bench ICOUNT=1: instruction-counted, repeatable)
 #   make fuzz       the system-call fuzz scenario, as long as asked
 #                   (make fuzz CALLS=5000000 SEED=7 THREADS=8 CPUS=4)
+#   make fuzz-host  libFuzzer on the PE, boot-config, ELF and ACPI parsers
+#                   (make fuzz-host SECONDS=600: per target)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -62,9 +64,11 @@ CALLS ?= 2000000
 SEED ?=
 THREADS ?= 4
 CPUS ?= 1
+# make fuzz-host: seconds per fuzz target.
+SECONDS ?= 60
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench fuzz deps need-tools kernel loader user clean
+.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench fuzz fuzz-host deps need-tools kernel loader user clean
 
 all: iso
 
@@ -175,6 +179,13 @@ fuzz: need-tools
 	FUZZ_CALLS=$(CALLS) FUZZ_SEED=$(SEED) FUZZ_THREADS=$(THREADS) FUZZ_CPUS=$(CPUS) \
 		$(CARGO) run -q --release -p ferrite-tests --bin fuzz
 
+# Coverage-guided fuzzing of the parsers on the host (fuzz/): cargo fuzz
+# with libFuzzer needs nightly, which rustup installs.
+fuzz-host: kernel user
+	@rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	FUZZ_SECONDS=$(SECONDS) bash fuzz/run.sh
+
 screenshot: iso
 	$(CARGO) run -q -p ferrite-tests --bin screenshot -- $(ISO) docs/screenshot.png
 
@@ -183,6 +194,7 @@ bench: need-tools
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --exclude ferrite-kernel --exclude ferrite-loader --all-targets -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none --features milestones -- -D warnings
