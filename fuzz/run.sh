@@ -21,7 +21,7 @@ seed() { # seed <target> <files...>
     done
     return 0
 }
-seed pe "$user"/runtime.dll "$user"/hello.exe "$user"/exit0.exe "$user"/m2-tests.exe "$user"/fuzz.exe
+seed pe "$user"/runtime.dll "$user"/hello.exe "$user"/exit0.exe "$user"/m2-tests.exe
 seed boot_config limine.conf
 seed kernel_elf
 llvm-objcopy --strip-all "$kernel" "$corpus/kernel_elf-seeds/kernel.elf"

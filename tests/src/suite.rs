@@ -80,6 +80,20 @@ pub fn build_image_for(scenario: &str) -> Result<PathBuf, String> {
     build_image_as(scenario, scenario)
 }
 
+/// Boots the suite's volume with `test=<scenario>` to its end (the
+/// scenario's own boot, as the stress and fuzz tests make).
+pub fn boot_scenario(scenario: &str) -> Result<crate::qemu::Run, String> {
+    let image = build_image_for(scenario)?;
+    crate::qemu::boot(&crate::qemu::Boot {
+        medium: crate::qemu::Medium::Disk(&image),
+        timeout: boot_timeout(),
+        stop_on: None,
+        name: scenario,
+        extra_args: &[],
+        script: &[],
+    })
+}
+
 /// The suite's boot volume with `test=<scenario>`, written to
 /// `<file>.img` (so two boots of one scenario never share an image).
 pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {

@@ -2,22 +2,11 @@
 //! makes 200000 calls with random and hostile arguments from four
 //! threads; the kernel must not panic, hang or leak.
 
-use ferrite_tests::qemu::{self, Boot, Medium};
 use ferrite_tests::{expected, suite, transcript};
 
 #[test]
 fn syscall_fuzz_survives_and_leaks_nothing() {
-    let run = suite::build_image_for("fuzz")
-        .and_then(|image| {
-            qemu::boot(&Boot {
-                medium: Medium::Disk(&image),
-                timeout: suite::boot_timeout(),
-                stop_on: None,
-                name: "fuzz",
-                extra_args: &[],
-                script: &[],
-            })
-        })
+    let run = suite::boot_scenario("fuzz")
         .unwrap_or_else(|e| panic!("could not boot the fuzz scenario: {e}"));
     if let Err(report) = transcript::judge_milestone(&run, "FUZZ", expected::FUZZ) {
         panic!("fuzz scenario failed:\n{report}");

@@ -496,11 +496,6 @@ impl Worker {
             }
             _ => {}
         }
-        // SAFETY: every pointer argument either names this program's
-        // scratch region (which nothing else reads or writes), its code or
-        // read-only data, or memory it does not own at all; the kernel
-        // checks them all. The calls that would end the program are not
-        // made (above).
         if TRACE.load(Ordering::Relaxed) {
             let mut line = Line::new();
             line.push(b"fuzz: call ");
@@ -512,6 +507,10 @@ impl Worker {
             line.push(b"\n");
             say(line.as_bytes());
         }
+        // The calls that would end the program are not made (above).
+        // SAFETY: every pointer names the scratch region (nothing else uses
+        // it), this program's code or read-only data, or memory it does not
+        // own; the kernel checks them all.
         let ret = unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4]) };
         self.count(ret);
         self.keep(nr, ret);

@@ -107,10 +107,10 @@ unsafe fn across(
     nr: u64,
     args: [u64; 3],
 ) -> u64 {
-    // SAFETY: per the contract; R12/R13 point at 512-byte, 32-byte-aligned
-    // buffers, and the kernel preserves every register but RAX, RCX and
-    // R11. The XMM clobbers cover the YMM registers (nothing here keeps
+    // The XMM clobbers below cover the YMM registers (nothing here keeps
     // values in their upper halves), and VZEROUPPER ends the AVX use.
+    // SAFETY: per the contract; R12/R13 point at 512-byte, 32-byte-aligned
+    // buffers; the kernel preserves every register but RAX, RCX and R11.
     unsafe {
         if avx {
             let ret = across_syscall!("vmovdqu", "ymm", load, store, nr, args);

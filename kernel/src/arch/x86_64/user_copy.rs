@@ -237,11 +237,9 @@ pub unsafe fn copy_rows(
             src_pitch,
             smap: u64::from(smap),
         };
-        // SAFETY: per this function's contract; the routine only moves
-        // bytes between the rows and returns through its fixup on a fault.
-        // It runs only where XCR0 enables AVX (`fpu::avx`), with `len` at
-        // least one 256-byte block, and hands back YMM0-7 as it found them
-        // on both ways out.
+        // SAFETY: per this function's contract; only moves bytes, returns
+        // through its fixup on a fault; runs where XCR0 enables AVX, with
+        // `len` >= 256, and hands back YMM0-7 as it found them.
         unsafe { ferrite_copy_rows_avx(&job) }
     } else {
         let mut r = CopyReturn { rax: 0, rdx: 0 };
