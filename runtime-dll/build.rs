@@ -5,5 +5,8 @@ fn main() {
         // on load, so AddressOfEntryPoint is 0. Preferred base: lld's
         // default for DLLs (0x1_8000_0000); relocations stay (/DYNAMICBASE).
         println!("cargo:rustc-link-arg=/NOENTRY");
+        // A COFF symbol table for the kernel's user call stacks (not
+        // loaded; see user/program-build.rs).
+        println!("cargo:rustc-link-arg=/DEBUG:SYMTAB");
     }
 }

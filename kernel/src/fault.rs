@@ -156,6 +156,13 @@ fn user_fault(fault: &Fault) {
         None => log::warn!("a fault in ring 3 with no current process; status {status:#010x}"),
     }
     crate::logger::block(format_args!("{}\n", Analysis(fault)));
+    let frames = crate::user_stack::report(fault);
+    if let Some(process) = current.as_ref().and_then(|t| t.process()) {
+        let mut p = process.lock();
+        if p.fault_stack().is_empty() {
+            p.set_fault_stack(frames);
+        }
+    }
     if let Some(t) = current {
         t.request_exit(status);
     }
@@ -234,7 +241,11 @@ fn report(fault: &Fault, outcome: Outcome) {
 }
 
 fn fatal(fault: &Fault) -> ! {
-    emergency(format_args!("\n{}\n", Analysis(fault)));
+    crate::bugcheck::fatal(fault, || diagnose(fault))
+}
+
+/// The likely cause of a fatal fault, where one can be told.
+fn diagnose(fault: &Fault) {
     // CR2 means something only for #PF and #DF (whose cause is a #PF).
     let cr2_guard = if matches!(fault.vector(), 8 | 14) {
         crate::mm::layout::guard_page_owner(fault.cr2)
@@ -253,10 +264,6 @@ fn fatal(fault: &Fault) -> ! {
             "  diagnosis: a fault occurred while delivering another exception\n"
         ));
     }
-    emergency(format_args!(
-        "FATAL: kernel stopped after an unrecoverable exception\n"
-    ));
-    stop()
 }
 
 /// Stops the machine after a fatal error. The milestone kernel leaves QEMU

@@ -11,6 +11,7 @@ mod acpi;
 mod arch;
 mod banner;
 mod boot;
+mod bugcheck;
 mod console;
 mod drivers;
 mod fault;
@@ -28,6 +29,7 @@ mod sync;
 mod syscall;
 mod task;
 mod time;
+mod user_stack;
 mod window;
 
 use boot::{BootInfo, Handoff};
@@ -91,6 +93,7 @@ pub extern "C" fn kmain() -> ! {
         fpu.bytes
     );
     let info = BootInfo::collect(&handoff).publish();
+    bugcheck::stack::init(info.kernel_file.as_ref().map(|f| &f.data[..]));
     if let Err(e) = task::sched::init() {
         log::error!("sched: cannot start the scheduler: {e}; stopping");
         fault::stop();

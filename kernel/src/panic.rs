@@ -5,6 +5,5 @@ use core::panic::PanicInfo;
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
-    crate::logger::emergency(format_args!("\nKERNEL PANIC: {info}\n"));
-    crate::fault::stop()
+    crate::bugcheck::panic(info)
 }

@@ -28,8 +28,6 @@ use core::sync::atomic::{AtomicU8, Ordering};
 const AP_TIMEOUT_NS: u64 = 2_000_000_000;
 /// Pages of an AP's first stack (its idle thread's stack).
 const AP_STACK_PAGES: u64 = 8;
-/// Pages of each of an AP's IST stacks.
-const IST_PAGES: u64 = 4;
 
 /// What [`start_all`] did.
 #[derive(Clone, Debug, Default)]
@@ -147,7 +145,7 @@ fn start_one(cpu: &'static limine::mp::Cpu) -> Result<usize, Failure> {
         .iter_mut()
         .zip(["#DF IST stack", "NMI IST stack", "#MC IST stack"])
     {
-        *top = KernelStack::new(IST_PAGES, owner)
+        *top = KernelStack::new(crate::mm::stack::IST_PAGES, owner)
             .map_err(|_| "no memory for its IST stacks")?
             .leak();
     }

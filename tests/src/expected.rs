@@ -259,6 +259,7 @@ pub const M2: &[&str] = &[
     "pe_hello_runs",
     "pe_m2_tests_relocated",
     "pe_fault_programs",
+    "user_fault_names_the_function",
 ];
 
 /// M2 checks that `m2-tests.exe` reports from ring 3 (REPORT_CHECK), in

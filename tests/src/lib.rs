@@ -4,6 +4,7 @@
 //! The integration tests in `tests/` use it; so does the `mkimage` binary
 //! that `make iso` calls to pack the EFI boot volume.
 
+pub mod call_stack;
 pub mod doom;
 pub mod doom_timing;
 pub mod expected;

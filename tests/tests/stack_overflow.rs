@@ -1,7 +1,9 @@
 //! A separate boot: the kernel overflows its boot stack on purpose; the
 //! double fault must land on its IST stack and print its analysis instead of
-//! resetting the machine.
+//! resetting the machine, with the call stack of the overflowed stack: the
+//! recursing function, its repeats counted, and the scenario below it.
 
+use ferrite_tests::call_stack::{self, expect_in_order};
 use ferrite_tests::images::{self, KernelFlavor, Volume};
 use ferrite_tests::qemu::{self, Boot, Ending, Medium, EXIT_FATAL};
 use ferrite_tests::transcript;
@@ -39,6 +41,11 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
             "diagnosis: kernel stack overflow: the boot stack ran into its guard page",
             "the analysis does not name the stack overflow",
         ),
+        ("call stack (innermost first):", "no call stack"),
+        (
+            "the frame above repeated",
+            "the recursion is not summarised",
+        ),
         ("  R13 ", "the register dump is incomplete"),
         (" R15 ", "the register dump is incomplete"),
         ("FATAL: kernel stopped", "no FATAL line"),
@@ -52,5 +59,13 @@ fn stack_overflow_is_reported_by_the_double_fault_handler() {
     );
     if let Err(report) = result {
         panic!("{report}");
+    }
+    let frames = call_stack::frames(&run.serial);
+    let expected = [
+        "ferrite_kernel::milestones::m0::recurse",
+        "ferrite_kernel::milestones::m0::overflow_the_stack",
+    ];
+    if let Err(e) = expect_in_order(&frames, "kernel/src/milestones/m0.rs", &expected) {
+        panic!("{e}\n{}", call_stack::block(&run.serial).join("\n"));
     }
 }

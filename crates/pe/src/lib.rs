@@ -83,6 +83,7 @@ mod names;
 mod process;
 mod relocs;
 mod section;
+mod symbols;
 mod tls;
 
 #[cfg(test)]
@@ -99,6 +100,7 @@ pub use load::{LoadedImage, PageRange};
 pub use names::{MAX_DLL_NAME, MAX_FORWARDER, MAX_SYMBOL_NAME, NAME_BUDGET_SLACK};
 pub use process::{plan_process, Module, ProcessImage};
 pub use section::{Protection, Section};
+pub use symbols::{nearest_symbol, Symbol};
 pub use tls::TlsInfo;
 
 /// Page size the kernel maps with; protections are given per page.

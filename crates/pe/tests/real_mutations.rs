@@ -58,6 +58,17 @@ fn victim(pick: u8) -> (&'static str, Vec<u8>) {
     }
 }
 
+/// Where the last section's raw data ends in `file`, per `object`.
+fn sections_end(file: &[u8]) -> usize {
+    use object::{Object, ObjectSection};
+    let pe = object::read::pe::PeFile64::parse(file).unwrap();
+    pe.sections()
+        .filter_map(|s| s.file_range())
+        .map(|(offset, size)| (offset + size) as usize)
+        .max()
+        .unwrap_or(0)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -74,11 +85,16 @@ proptest! {
         exercise(name, &file);
     }
 
+    /// A cut into the headers or section data is an error; a cut after
+    /// the last section's data only loses the COFF symbol table (the
+    /// build links with /DEBUG:SYMTAB), which loading does not read.
     #[test]
     fn truncations_are_errors(pick in any::<u8>(), cut in any::<prop::sample::Index>()) {
         let (name, file) = victim(pick);
         let len = cut.index(file.len());
-        prop_assert!(parse(&file[..len]).is_err(), "{} cut to {} bytes parsed", name, len);
+        if len < sections_end(&file) {
+            prop_assert!(parse(&file[..len]).is_err(), "{} cut to {} bytes parsed", name, len);
+        }
         exercise(name, &file[..len]);
     }
 

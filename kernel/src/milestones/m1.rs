@@ -830,7 +830,7 @@ fn ist_stacks_guarded(_: &Context<'_>) -> Outcome {
             "IST{} top {top:#x} not in a guarded stack",
             i + 1
         );
-        let guard = top - 5 * 4096;
+        let guard = top - (crate::mm::stack::IST_PAGES + 1) * 4096;
         ensure!(
             layout::guard_page_owner(guard).is_some(),
             "no guard page below IST{}",

@@ -89,6 +89,11 @@ pub const CHECKS: &[Check] = &[
         name: "pe_fault_programs",
         run: pe_fault_programs,
     },
+    Check {
+        milestone: "M2",
+        name: "user_fault_names_the_function",
+        run: user_fault_names_the_function,
+    },
 ];
 
 /// Where the hand-assembled test programs are placed.
@@ -774,6 +779,50 @@ fn pe_m2_tests_relocated(ctx: &Context<'_>) -> Outcome {
     expect_code(&p, 0)?;
     Ok(detail!(
         "m2-tests.exe loaded {RELOCATION_OFFSET:#x} above its preferred base ({relocations} relocations) and passed"
+    ))
+}
+
+/// `m2-tests.exe fault` writes to an unmapped page three calls deep: the
+/// fault's user call stack names the three functions, innermost first,
+/// each in m2-tests.exe (from its COFF symbol table), and goes on into the
+/// Init library's entry below them.
+fn user_fault_names_the_function(ctx: &Context<'_>) -> Outcome {
+    let mut process =
+        crate::pe::spawn_program(ctx.info, "m2-tests.exe", false).map_err(|e| detail!("{e}"))?;
+    process.set_cmdline("fault".into());
+    let p = task::run(process);
+    let exit = exit_of(&p)?;
+    ensure!(
+        exit.code == status::ACCESS_VIOLATION && exit.fault.is_some_and(|f| f.0 == 14),
+        "m2-tests.exe fault: {exit}, expected a #PF with status {:#x}",
+        status::ACCESS_VIOLATION
+    );
+    let stack = p.fault_stack();
+    let mut from = 0;
+    for function in [
+        "m2_tests::fault::inner+",
+        "m2_tests::fault::middle+",
+        "m2_tests::fault::outer+",
+    ] {
+        let at = stack[from..]
+            .iter()
+            .position(|l| l.contains(" m2-tests.exe+") && l.contains(function))
+            .ok_or_else(|| {
+                detail!(
+                    "{function} is not in the call stack (after frame {from}): {}",
+                    stack.join(" | ")
+                )
+            })?;
+        from += at + 1;
+    }
+    ensure!(
+        stack.len() > from,
+        "the walk stopped at outer: {}",
+        stack.join(" | ")
+    );
+    Ok(detail!(
+        "{} frames, inner/middle/outer named from m2-tests.exe's symbol table",
+        stack.len()
     ))
 }
 

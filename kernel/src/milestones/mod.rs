@@ -11,10 +11,13 @@
 //! `test=shutdown` and `test=reboot` power the machine off or reset it
 //! (tests/tests/power.rs); `test=doom` and `test=timedemo` run doom.exe
 //! (M5, tests/tests/doom.rs); `test=fuzz` runs fuzz.exe's system-call
-//! fuzzing (tests/tests/fuzz.rs, `make fuzz`).
+//! fuzzing (tests/tests/fuzz.rs, `make fuzz`); `test=bugcheck_<kind>`
+//! stops the kernel on purpose to show a bugcheck's call stack (see
+//! [`bugcheck`], tests/tests/bugcheck.rs).
 
 mod bench;
 mod bench_smp;
+pub mod bugcheck;
 mod fuzz;
 mod m0;
 mod m1;
@@ -255,6 +258,12 @@ pub fn run(
         "shutdown" => crate::power::shutdown(),
         "reboot" => crate::power::reboot(),
         "smp_panic" => m8::panic_with_others_busy(),
+        kind if kind.starts_with("bugcheck_") => {
+            bugcheck::run(&kind["bugcheck_".len()..], info);
+            log::error!("bugcheck scenario '{kind}' did not stop the kernel");
+            exit(Exit::Failure);
+            return;
+        }
         "stress" => {
             run_checks(m3::STRESS, &ctx);
             finish();

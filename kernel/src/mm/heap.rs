@@ -10,7 +10,7 @@
 //! ones end in the allocation-error panic.
 
 use super::{frame_alloc, kernel_space, phys};
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
 use core::sync::atomic::{AtomicU64, Ordering};
 use paging::{Flags, PageSize};
 use talc::base::binning::Binning;
@@ -80,8 +80,59 @@ unsafe impl talc::source::Source for FrameHeapSource {
     }
 }
 
-#[global_allocator]
 static HEAP: TalcLock<crate::sync::IrqSpinRaw, FrameHeapSource> = TalcLock::new(FrameHeapSource);
+
+/// The global allocator: talc, until a bugcheck switches to its arena
+/// (`emergency_heap`); from then on talc is never entered again.
+struct KernelAllocator;
+
+#[global_allocator]
+static ALLOCATOR: KernelAllocator = KernelAllocator;
+
+// SAFETY: both allocators return memory that is valid for `layout` and
+// handed to no one else; each pointer is freed by the allocator it came
+// from (the arena knows its own range), and a bugcheck leaks older talc
+// memory instead of freeing it.
+unsafe impl GlobalAlloc for KernelAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if super::emergency_heap::active() {
+            return super::emergency_heap::alloc(layout);
+        }
+        // SAFETY: the caller's contract for `alloc`, passed on.
+        unsafe { HEAP.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if super::emergency_heap::contains(ptr) {
+            super::emergency_heap::dealloc(ptr, layout);
+        } else if !super::emergency_heap::active() {
+            // SAFETY: `ptr` came from talc with `layout` (the caller's
+            // contract; it is not the arena's).
+            unsafe { HEAP.dealloc(ptr, layout) }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if !super::emergency_heap::active() {
+            // SAFETY: the caller's contract for `realloc`, passed on; a
+            // pointer from before a bugcheck is talc's.
+            return unsafe { HEAP.realloc(ptr, layout, new_size) };
+        }
+        let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
+            return core::ptr::null_mut();
+        };
+        let new = super::emergency_heap::alloc(new_layout);
+        if !new.is_null() {
+            // SAFETY: `ptr` is valid for `layout.size()` bytes (the caller's
+            // contract), `new` for `new_size`, and they do not overlap (the
+            // arena hands out fresh ranges).
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+            // SAFETY: `ptr` and `layout` as the caller gave them.
+            unsafe { self.dealloc(ptr, layout) };
+        }
+        new
+    }
+}
 
 /// Heap statistics.
 #[derive(Clone, Copy, Debug)]

@@ -87,8 +87,9 @@ impl Drop for KernelStack {
     }
 }
 
-/// Pages of each IST stack (#DF, NMI, #MC).
-const IST_PAGES: u64 = 4;
+/// Pages of each IST stack (#DF, NMI, #MC), on every CPU: room for a
+/// bugcheck, which walks and names the stack from the #DF handler.
+pub const IST_PAGES: u64 = 8;
 
 /// Replaces the boot-time IST stacks (in .bss, unguarded) with guarded
 /// stacks from the kernel virtual range.

@@ -147,6 +147,8 @@ fn exit(code: u32) -> SysResult {
 /// first; at most [`DEBUG_WRITE_MAX`] bytes are shown, copied through a
 /// stack buffer (nothing is allocated). Returns the bytes shown.
 fn debug_write(ptr: u64, len: u64) -> SysResult {
+    #[cfg(feature = "milestones")]
+    crate::milestones::bugcheck::syscall_hook();
     check_user(ptr, len, false)?;
     let shown = len.min(DEBUG_WRITE_MAX);
     let pid = task::with_current(|p| p.id()).unwrap_or(u64::MAX);

@@ -15,7 +15,7 @@ mod thread;
 
 #[cfg(feature = "milestones")]
 pub use process::ExitStatus;
-pub use process::{Image, Process, ProcessError, THREAD_STACK_BYTES};
+pub use process::{Image, LoadedImage, Process, ProcessError, THREAD_STACK_BYTES};
 pub use thread::{priority, Entry, Thread};
 
 use crate::sync::SpinLock;

@@ -131,6 +131,8 @@ pub struct Process {
     allocations: BTreeMap<u64, u64>,
     output: String,
     fault: Option<(u8, u64, u64)>,
+    /// The call stack of the fault that ended the process.
+    fault_stack: Vec<String>,
     exit: Option<ExitStatus>,
     /// The process's handles.
     handles: HandleTable<Object>,
@@ -226,6 +228,7 @@ impl Process {
             allocations: BTreeMap::new(),
             output: String::new(),
             fault: None,
+            fault_stack: Vec::new(),
             exit: None,
             handles: HandleTable::new(HANDLE_LIMIT),
             threads: Vec::new(),
@@ -620,6 +623,17 @@ impl Process {
     /// Records the fault that is ending the process.
     pub fn set_fault(&mut self, vector: u8, address: u64, rip: u64) {
         self.fault = Some((vector, address, rip));
+    }
+
+    /// Keeps the call stack of the fault that ended the process (one line
+    /// per frame, as logged).
+    pub fn set_fault_stack(&mut self, frames: Vec<String>) {
+        self.fault_stack = frames;
+    }
+
+    /// The call stack of the fault that ended the process, if one did.
+    pub fn fault_stack(&self) -> &[String] {
+        &self.fault_stack
     }
 
     pub(super) fn set_exit(&mut self, code: u32) {

@@ -12,6 +12,7 @@
 mod bench;
 mod crt_checks;
 mod exports;
+mod fault;
 mod image;
 mod memory;
 mod pointers;
@@ -20,7 +21,16 @@ mod syscalls;
 
 use report::Report;
 
-init::main!(run);
+/// The C entry point the Init library calls: `m2-tests.exe fault` takes
+/// the deliberate fault of [`fault::outer`]; without arguments the checks
+/// run.
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: i32, _argv: *const *const core::ffi::c_char) -> i32 {
+    if argc > 1 {
+        return fault::outer();
+    }
+    run()
+}
 
 /// Runs every check, in order, then the benchmark.
 fn run() -> i32 {

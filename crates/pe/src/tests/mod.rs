@@ -8,6 +8,7 @@ mod mutate;
 mod names;
 mod parse;
 mod process;
+mod symbols;
 
 use std::collections::HashMap;
 

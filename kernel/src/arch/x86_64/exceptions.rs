@@ -125,6 +125,10 @@ global_asm!(
     // (Intel SDM Vol. 3A §6.14.2).
     "    mov rdi, rsp",
     "    call {dispatch}",
+    // The return address of every handler called from an exception or
+    // interrupt: a stack walk that reaches it finds the TrapFrame at RSP.
+    ".global ferrite_trap_return",
+    "ferrite_trap_return:",
     "    pop r15",
     "    pop r14",
     "    pop r13",
@@ -574,10 +578,57 @@ impl SelectorCode {
     }
 }
 
-/// A fault analysis, printed when an exception is reported.
+/// A fault analysis, printed when an exception is reported: the
+/// [`Summary`], then the general-purpose registers.
 pub struct Analysis<'a>(pub &'a Fault);
 
+impl<'a> Analysis<'a> {
+    /// The general-purpose registers of the analysis alone.
+    pub fn registers(fault: &'a Fault) -> RegisterDump<'a> {
+        RegisterDump(fault)
+    }
+}
+
 impl fmt::Display for Analysis<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", Summary(self.0))?;
+        write!(f, "{}", RegisterDump(self.0))
+    }
+}
+
+/// The general-purpose registers of a fault.
+pub struct RegisterDump<'a>(&'a Fault);
+
+impl fmt::Display for RegisterDump<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = &self.0.frame;
+        writeln!(
+            f,
+            "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
+            t.rax, t.rbx, t.rcx, t.rdx
+        )?;
+        writeln!(
+            f,
+            "  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}",
+            t.rsi, t.rdi, t.rbp, t.r8
+        )?;
+        writeln!(
+            f,
+            "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
+            t.r9, t.r10, t.r11, t.r12
+        )?;
+        write!(
+            f,
+            "  R13 {:#018x} R14 {:#018x} R15 {:#018x}",
+            t.r13, t.r14, t.r15
+        )
+    }
+}
+
+/// What a fault was: vector, mode, decoded error code, RIP, RSP.
+pub struct Summary<'a>(pub &'a Fault);
+
+impl fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fault = self.0;
         let t = &fault.frame;
@@ -625,26 +676,6 @@ impl fmt::Display for Analysis<'_> {
             "  RIP {:#018x}  CS {:#06x}  RFLAGS {:#010x}",
             t.rip, t.cs, t.rflags
         )?;
-        writeln!(f, "  RSP {:#018x}  SS {:#06x}", t.rsp, t.ss)?;
-        writeln!(
-            f,
-            "  RAX {:#018x} RBX {:#018x} RCX {:#018x} RDX {:#018x}",
-            t.rax, t.rbx, t.rcx, t.rdx
-        )?;
-        writeln!(
-            f,
-            "  RSI {:#018x} RDI {:#018x} RBP {:#018x} R8  {:#018x}",
-            t.rsi, t.rdi, t.rbp, t.r8
-        )?;
-        writeln!(
-            f,
-            "  R9  {:#018x} R10 {:#018x} R11 {:#018x} R12 {:#018x}",
-            t.r9, t.r10, t.r11, t.r12
-        )?;
-        write!(
-            f,
-            "  R13 {:#018x} R14 {:#018x} R15 {:#018x}",
-            t.r13, t.r14, t.r15
-        )
+        write!(f, "  RSP {:#018x}  SS {:#06x}", t.rsp, t.ss)
     }
 }

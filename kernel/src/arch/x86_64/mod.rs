@@ -1,5 +1,6 @@
 //! x86-64 support: CPU tables, exceptions, serial port, time, QEMU exit.
 
+pub mod backtrace;
 pub mod bench;
 pub mod context;
 pub mod cpu;

@@ -20,6 +20,11 @@ global_asm!(
     "    xor edx, edx",
     "2:  movzx eax, byte ptr [rdi]",
     "3:  ret",
+    ".global ferrite_probe_read_u32",
+    "ferrite_probe_read_u32:",
+    "    xor edx, edx",
+    "7:  mov eax, dword ptr [rdi]",
+    "9:  ret",
     ".global ferrite_probe_rewrite_u8",
     "ferrite_probe_rewrite_u8:",
     "    xor edx, edx",
@@ -43,6 +48,7 @@ global_asm!(
     "ferrite_probe_exec_fixup = 8b",
     ".section .extable, \"a\"",
     "    .quad 2b, 3b",
+    "    .quad 7b, 9b",
     "    .quad 4b, 6b",
     "    .quad 5b, 6b",
     rsp = sym EXEC_PROBE_RSP,
@@ -86,6 +92,7 @@ struct ProbeReturn {
 
 extern "C" {
     fn ferrite_probe_read_u8(addr: u64) -> ProbeReturn;
+    fn ferrite_probe_read_u32(addr: u64) -> ProbeReturn;
     fn ferrite_probe_rewrite_u8(addr: u64) -> ProbeReturn;
     fn ferrite_probe_exec(addr: u64) -> ProbeReturn;
     fn ferrite_probe_exec_fixup();
@@ -125,6 +132,23 @@ pub fn read_u8(addr: u64) -> Result<u8, ProbeFault> {
     // compiler knows nothing about (no Rust reference is formed); a fault is
     // turned into an error by its `.extable` fixup.
     decode(unsafe { ferrite_probe_read_u8(addr) })
+}
+
+/// Reads the 32-bit word at `addr` (a load of 4 bytes; a fault comes back
+/// as an error). The value is zero-extended, so bit 63 of the result word
+/// only ever means a fault.
+pub fn read_u32(addr: u64) -> Result<u32, ProbeFault> {
+    // SAFETY: as for `read_u8`: one load through a raw address, its fault
+    // turned into an error by the `.extable` fixup.
+    let ret = unsafe { ferrite_probe_read_u32(addr) };
+    if ret.rax & PROBE_FAULT != 0 {
+        return Err(ProbeFault {
+            vector: ret.rax as u8,
+            error_code: (ret.rax >> 8) as u32,
+            address: ret.rdx,
+        });
+    }
+    Ok(ret.rax as u32)
 }
 
 /// Reads the byte at `addr` and writes the same value back: tests whether a

@@ -80,6 +80,10 @@ global_asm!(
     // already clear: FMASK clears it on every SYSCALL.
     "    mov rdi, rsp",
     "    call {dispatch}",
+    // The return address of the system-call dispatcher: a stack walk that
+    // reaches it finds the SyscallFrame at RSP.
+    ".global ferrite_syscall_return",
+    "ferrite_syscall_return:",
     "    pop r15",
     "    pop r14",
     "    pop r13",
