@@ -26,9 +26,10 @@ seed boot_config limine.conf
 seed kernel_elf
 llvm-objcopy --strip-all "$kernel" "$corpus/kernel_elf-seeds/kernel.elf"
 seed acpi_tables
+seed memory_map
 
 total=0
-for target in pe boot_config kernel_elf acpi_tables; do
+for target in pe boot_config kernel_elf acpi_tables memory_map; do
     log=$corpus/$target.log
     # Inputs up to 1 MiB: the stripped kernel, the largest seed, fits.
     (cd fuzz && cargo +nightly fuzz run -O "$target" "../$corpus/$target" "../$corpus/$target-seeds" -- \
