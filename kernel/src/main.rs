@@ -13,6 +13,7 @@ mod banner;
 mod boot;
 mod bugcheck;
 mod console;
+mod disk;
 mod drivers;
 mod fault;
 mod fs;

@@ -118,6 +118,12 @@ pub const M5_USER: &[&str] = &[
     "heap_refuses_bad_frees",
     "malloc_free_measured",
 ];
+/// M6 checks the suite runs (with the pattern disk of `disk.rs`).
+pub const M6: &[&str] = &[
+    "virtio_blk_disk",
+    "disk_reads_whole_pattern",
+    "disk_writes_reach_the_image",
+];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[
     "doom_without_its_wad_says_so",

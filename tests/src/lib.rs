@@ -5,6 +5,7 @@
 //! that `make iso` calls to pack the EFI boot volume.
 
 pub mod call_stack;
+pub mod disk;
 pub mod doom;
 pub mod doom_timing;
 pub mod expected;

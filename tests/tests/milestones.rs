@@ -2,17 +2,24 @@
 //! milestone's checks in the serial report.
 
 use ferrite_tests::qemu::{self, Boot, Medium, Run};
-use ferrite_tests::{expected, suite, transcript};
+use ferrite_tests::{disk, expected, suite, transcript};
 use std::sync::OnceLock;
 
 fn boot_suite() -> Result<Run, String> {
     let image = suite::build_image()?;
+    let disk = disk::pattern_disk("suite")?;
+    let disk_args = disk::virtio_args(&disk);
+    let args: Vec<&str> = expected::SUITE_DEVICES
+        .iter()
+        .copied()
+        .chain(disk_args.iter().map(String::as_str))
+        .collect();
     qemu::boot(&Boot {
         medium: Medium::Disk(&image),
         timeout: suite::boot_timeout(),
         stop_on: None,
         name: "suite",
-        extra_args: expected::SUITE_DEVICES,
+        extra_args: &args,
         script: expected::SUITE_SCRIPT,
     })
 }
@@ -81,6 +88,18 @@ fn m5_files() {
         transcript::judge_milestone(suite(), "M5", &[expected::M5, expected::M5_USER].concat())
     {
         panic!("M5 failed:\n{report}");
+    }
+}
+
+#[test]
+fn m6_storage() {
+    if let Err(report) = transcript::judge_milestone(suite(), "M6", expected::M6) {
+        panic!("M6 failed:\n{report}");
+    }
+    // QEMU has powered off: what the kernel wrote must be in the file.
+    let image = ferrite_tests::images::scratch_dir().join("suite-disk.img");
+    if let Err(e) = disk::check_written(&image) {
+        panic!("M6: {e}");
     }
 }
 

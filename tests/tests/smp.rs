@@ -23,10 +23,13 @@ fn suite_smp() -> &'static Run {
     static RUN: OnceLock<Result<Run, String>> = OnceLock::new();
     let run = RUN.get_or_init(|| {
         let image = suite::build_image_as("suite", "suite-smp")?;
+        let disk = ferrite_tests::disk::pattern_disk("suite-smp")?;
+        let disk_args = ferrite_tests::disk::virtio_args(&disk);
         let args: Vec<&str> = expected::SMP_ARGS
             .iter()
             .chain(expected::SUITE_DEVICES)
             .copied()
+            .chain(disk_args.iter().map(String::as_str))
             .collect();
         boot_alone(&Boot {
             medium: Medium::Disk(&image),

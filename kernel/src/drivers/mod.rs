@@ -25,6 +25,7 @@
 pub mod i8042;
 pub mod input;
 pub mod pci;
+pub mod virtio_blk;
 
 pub use devtree::{Bus, Device, Id, Match, NodeId, Resource};
 
@@ -323,4 +324,4 @@ pub fn init(platform: Option<&crate::acpi::Platform>) {
 }
 
 /// The drivers the kernel registers at boot.
-static BUILT_IN: &[&Driver] = &[&i8042::KEYBOARD, &i8042::MOUSE];
+static BUILT_IN: &[&Driver] = &[&i8042::KEYBOARD, &i8042::MOUSE, &virtio_blk::DRIVER];

@@ -250,3 +250,14 @@ pub fn scan(parent: NodeId, platform: Option<&crate::acpi::Platform>) {
     *CONFIG.lock() = Some(config);
     *FUNCTIONS.lock() = found.functions;
 }
+
+/// Turns on memory decoding and bus mastering (command register bits 1
+/// and 2, PCI 3.0 §6.2.2) of the function at `at`, for a DMA driver.
+pub fn enable_bus_master(at: Bdf) {
+    with_config(|c| {
+        let command = c.read32(at, 0x04) & 0xffff;
+        // The upper half is the status register, whose bits clear on a
+        // written 1: write zeros there.
+        c.write32(at, 0x04, command | 0x6);
+    });
+}

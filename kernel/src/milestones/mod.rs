@@ -26,6 +26,7 @@ mod m3;
 mod m4;
 mod m4_msix;
 mod m5;
+mod m6;
 mod m8;
 
 use crate::arch::serial::SerialStatus;
@@ -297,6 +298,7 @@ pub fn run(
     run_checks(m3::CHECKS, &ctx);
     run_checks(m4::CHECKS, &ctx);
     run_checks(m5::CHECKS, &ctx);
+    run_checks(m6::CHECKS, &ctx);
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);

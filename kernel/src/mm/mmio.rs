@@ -67,6 +67,18 @@ impl Mmio {
         Ok(window)
     }
 
+    /// The physical range the window covers.
+    pub fn phys_range(&self) -> core::ops::Range<u64> {
+        self.phys..self.phys + self.len
+    }
+
+    /// The kernel virtual address of physical `phys` inside the window.
+    pub(super) fn virt_of(&self, phys: u64) -> Option<u64> {
+        self.phys_range()
+            .contains(&phys)
+            .then(|| self.virt + (phys - self.phys))
+    }
+
     fn address(&self, offset: u64, width: u64) -> Option<u64> {
         let end = offset.checked_add(width)?;
         (end <= self.len && offset.is_multiple_of(width)).then_some(self.virt + offset)

@@ -75,10 +75,13 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
     };
     // The suite's devices and QMP script, so the M4 checks that wait for
     // the host's input get it (a failed step only costs their figures).
+    let disk = ferrite_tests::disk::pattern_disk(name)?;
+    let disk_args = ferrite_tests::disk::virtio_args(&disk);
     let args: Vec<&str> = extra
         .iter()
         .chain(ferrite_tests::expected::SUITE_DEVICES)
         .copied()
+        .chain(disk_args.iter().map(String::as_str))
         .collect();
     let (run, problems) = qemu::boot_scripted(&Boot {
         medium: Medium::Disk(&image),
