@@ -27,9 +27,12 @@ seed kernel_elf
 llvm-objcopy --strip-all "$kernel" "$corpus/kernel_elf-seeds/kernel.elf"
 seed acpi_tables
 seed memory_map
+# Small GPT and MBR images that `cargo test -p partitions` writes.
+seed partitions target/tmp/partitions-seeds/*.img
+seed fat target/tmp/fat-seeds/*.img
 
 total=0
-for target in pe boot_config kernel_elf acpi_tables memory_map; do
+for target in pe boot_config kernel_elf acpi_tables memory_map partitions fat; do
     log=$corpus/$target.log
     # Inputs up to 1 MiB: the stripped kernel, the largest seed, fits.
     (cd fuzz && cargo +nightly fuzz run -O "$target" "../$corpus/$target" "../$corpus/$target-seeds" -- \

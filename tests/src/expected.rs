@@ -123,6 +123,7 @@ pub const M6: &[&str] = &[
     "virtio_blk_disk",
     "disk_reads_whole_pattern",
     "disk_writes_reach_the_image",
+    "partition_tables",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

@@ -5,10 +5,16 @@ use ferrite_tests::qemu::{self, Boot, Medium, Run};
 use ferrite_tests::{disk, expected, suite, transcript};
 use std::sync::OnceLock;
 
+/// The partition disks the suite attaches (made by `boot_suite`).
+static TABLE_DISKS: OnceLock<Vec<disk::TableDisk>> = OnceLock::new();
+
 fn boot_suite() -> Result<Run, String> {
     let image = suite::build_image()?;
     let disk = disk::pattern_disk("suite")?;
-    let disk_args = disk::virtio_args(&disk);
+    let mut disk_args = disk::virtio_args(&disk);
+    let tables = disk::table_disks("suite")?;
+    disk_args.extend(disk::table_args(&tables));
+    let _ = TABLE_DISKS.set(tables);
     let args: Vec<&str> = expected::SUITE_DEVICES
         .iter()
         .copied()
@@ -100,6 +106,11 @@ fn m6_storage() {
     let image = ferrite_tests::images::scratch_dir().join("suite-disk.img");
     if let Err(e) = disk::check_written(&image) {
         panic!("M6: {e}");
+    }
+    let tables = TABLE_DISKS.get().map_or(&[][..], Vec::as_slice);
+    assert_eq!(tables.len(), 3, "the partition disks were not made");
+    if let Err(e) = disk::check_tables(&suite().serial, tables) {
+        panic!("M6 partition tables:\n{e}");
     }
 }
 

@@ -24,7 +24,9 @@ fn suite_smp() -> &'static Run {
     let run = RUN.get_or_init(|| {
         let image = suite::build_image_as("suite", "suite-smp")?;
         let disk = ferrite_tests::disk::pattern_disk("suite-smp")?;
-        let disk_args = ferrite_tests::disk::virtio_args(&disk);
+        let mut disk_args = ferrite_tests::disk::virtio_args(&disk);
+        let tables = ferrite_tests::disk::table_disks("suite-smp")?;
+        disk_args.extend(ferrite_tests::disk::table_args(&tables));
         let args: Vec<&str> = expected::SMP_ARGS
             .iter()
             .chain(expected::SUITE_DEVICES)

@@ -1,9 +1,11 @@
 //! The disk service: every block device the drivers found, by name.
 //!
-//! A driver adds its disk ([`add`]) as a `block::BlockDevice`; the rest of
-//! the kernel finds disks here ([`list`], [`by_name`]) and reads and
-//! writes them through [`Disk`], which serialises access to the device.
-//! Hyper-V's storvsc will add its disks the same way.
+//! A driver adds its disk ([`add`]) as a `block::BlockDevice`; the service
+//! reads its partition table then (GPT or MBR, `partitions` crate) and
+//! keeps the result, a table or the reason there is none. The rest of the
+//! kernel finds disks here ([`list`]) and reads and writes them through
+//! [`Disk`], which serialises access to the device. Hyper-V's storvsc will
+//! add its disks the same way.
 #![forbid(unsafe_code)]
 
 use crate::sync::SpinLock;
@@ -19,6 +21,7 @@ pub struct Disk {
     sector_size: u32,
     sectors: u64,
     device: SpinLock<Box<dyn BlockDevice + Send>>,
+    table: SpinLock<Option<Result<partitions::Table, partitions::PartitionError>>>,
 }
 
 impl Disk {
@@ -53,6 +56,34 @@ impl Disk {
     pub fn flush(&self) -> Result<(), BlockError> {
         self.device.lock().flush()
     }
+
+    /// The disk's partition table as read when it was added, or why it
+    /// has none.
+    pub fn table(&self) -> Option<Result<partitions::Table, partitions::PartitionError>> {
+        self.table.lock().clone()
+    }
+}
+
+/// A disk as a `BlockDevice` of its own, for the partition and
+/// file-system layers.
+struct DiskRef<'a>(&'a Disk);
+
+impl BlockDevice for DiskRef<'_> {
+    fn sector_size(&self) -> u32 {
+        self.0.sector_size
+    }
+    fn sector_count(&self) -> u64 {
+        self.0.sectors
+    }
+    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        self.0.read(lba, buf)
+    }
+    fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
+        self.0.write(lba, buf)
+    }
+    fn flush(&mut self) -> Result<(), BlockError> {
+        self.0.flush()
+    }
 }
 
 static DISKS: SpinLock<Vec<Arc<Disk>>> = SpinLock::new(Vec::new());
@@ -68,6 +99,7 @@ pub fn add(prefix: &str, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
         sector_size: device.sector_size(),
         sectors: device.sector_count(),
         device: SpinLock::new(device),
+        table: SpinLock::new(None),
     });
     log::info!(
         "{} has {} sectors of {} bytes ({} MiB)",
@@ -77,7 +109,53 @@ pub fn add(prefix: &str, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
         disk.sectors.saturating_mul(u64::from(disk.sector_size)) >> 20
     );
     disks.push(disk.clone());
+    drop(disks);
+    let table = partitions::read_table(&mut DiskRef(&disk));
+    match &table {
+        Ok(t) => {
+            log::info!(
+                "{}: {} with {} partition(s)",
+                disk.name,
+                scheme_name(&t.scheme),
+                t.partitions.len()
+            );
+            for p in &t.partitions {
+                log::info!(
+                    "{}{}: sectors {}+{} {} '{}'",
+                    disk.name,
+                    p.index,
+                    p.first_lba,
+                    p.sector_count,
+                    type_name(&p.kind),
+                    p.name
+                );
+            }
+        }
+        Err(e) => log::info!("{}: {e}", disk.name),
+    }
+    *disk.table.lock() = Some(table);
     disk
+}
+
+/// The scheme, as logged and reported: `gpt (primary)`, `gpt (backup)`,
+/// `mbr`.
+pub fn scheme_name(scheme: &partitions::Scheme) -> &'static str {
+    match scheme {
+        partitions::Scheme::Gpt {
+            source: partitions::GptSource::Primary,
+            ..
+        } => "gpt (primary)",
+        partitions::Scheme::Gpt { .. } => "gpt (backup)",
+        partitions::Scheme::Mbr { .. } => "mbr",
+    }
+}
+
+/// A partition's type as text: the GPT type GUID, or `mbr:0x..`.
+pub fn type_name(kind: &partitions::PartitionType) -> alloc::string::String {
+    match kind {
+        partitions::PartitionType::Gpt(guid) => alloc::format!("{guid}"),
+        partitions::PartitionType::Mbr(t) => alloc::format!("mbr:{t:#04x}"),
+    }
 }
 
 /// Every disk, in the order found.

@@ -1,4 +1,4 @@
-//! M6: disks (so far: the virtio-blk driver and the block layer).
+//! M6: disks (so far: the virtio-blk driver, the block layer, partitions).
 //!
 //! The suite attaches a raw image the host runner made
 //! (tests/src/disk.rs): every sector is stamped with [`MAGIC`], its LBA,
@@ -6,6 +6,13 @@
 //! read the whole disk through the block layer and check every stamp,
 //! refuse bad requests, and write the last sectors with a second pattern
 //! that the host finds in the image file after QEMU has powered off.
+//!
+//! The suite also attaches a GPT disk, an MBR disk with logical partitions
+//! and a disk whose GPT is damaged in both copies, each of its own size.
+//! `partition_tables` prints every disk's table as `DISK` and `PART`
+//! lines, which the host compares with what its own (independent) GPT and
+//! MBR writers put there; the damaged disk must be reported, and the host
+//! checks that it was left as it was.
 
 use super::{detail, ensure, Check, Context, Outcome};
 use crate::disk::{self, Disk};
@@ -29,6 +36,11 @@ pub const CHECKS: &[Check] = &[
         milestone: "M6",
         name: "disk_writes_reach_the_image",
         run: disk_writes_reach_the_image,
+    },
+    Check {
+        milestone: "M6",
+        name: "partition_tables",
+        run: partition_tables,
     },
 ];
 
@@ -195,5 +207,49 @@ fn disk_writes_reach_the_image(_: &Context<'_>) -> Outcome {
     );
     Ok(detail!(
         "sectors {first}..{count} written, flushed and read back (the host checks the image after power-off)"
+    ))
+}
+
+fn partition_tables(_: &Context<'_>) -> Outcome {
+    let mut tables = 0;
+    let mut errors = 0;
+    for d in disk::list() {
+        match d.table() {
+            Some(Ok(t)) => {
+                tables += 1;
+                super::raw_line(format_args!(
+                    "DISK {} sectors={} scheme={:?} partitions={}\n",
+                    d.name(),
+                    d.sectors(),
+                    disk::scheme_name(&t.scheme),
+                    t.partitions.len()
+                ));
+                for p in &t.partitions {
+                    super::raw_line(format_args!(
+                        "PART {} {} first={} count={} type={} name={:?}\n",
+                        d.name(),
+                        p.index,
+                        p.first_lba,
+                        p.sector_count,
+                        disk::type_name(&p.kind),
+                        p.name
+                    ));
+                }
+            }
+            Some(Err(e)) => {
+                errors += 1;
+                super::raw_line(format_args!(
+                    "DISK {} sectors={} error={:?}\n",
+                    d.name(),
+                    d.sectors(),
+                    alloc::format!("{e}")
+                ));
+            }
+            None => return Err(detail!("{} was never scanned", d.name())),
+        }
+    }
+    ensure!(tables > 0, "no disk has a partition table");
+    Ok(detail!(
+        "{tables} partition table(s), {errors} disk(s) without one (the host compares the DISK and PART lines)"
     ))
 }

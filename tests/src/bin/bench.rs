@@ -76,7 +76,9 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
     // The suite's devices and QMP script, so the M4 checks that wait for
     // the host's input get it (a failed step only costs their figures).
     let disk = ferrite_tests::disk::pattern_disk(name)?;
-    let disk_args = ferrite_tests::disk::virtio_args(&disk);
+    let mut disk_args = ferrite_tests::disk::virtio_args(&disk);
+    let tables = ferrite_tests::disk::table_disks(name)?;
+    disk_args.extend(ferrite_tests::disk::table_args(&tables));
     let args: Vec<&str> = extra
         .iter()
         .chain(ferrite_tests::expected::SUITE_DEVICES)

@@ -1,0 +1,252 @@
+//! This crate against the independent `fatfs`, both ways, on FAT12/16/32.
+
+mod common;
+
+use common::*;
+use fat::{FatError, SeekFrom};
+
+#[test]
+fn volumes_written_by_fatfs_read_back_identically() {
+    for (t, bytes, cluster) in SHAPES {
+        let mut img = format(t, bytes, cluster);
+        let tree = sample_tree();
+        with_fatfs(&mut img, |fs| fatfs_write(fs, &tree));
+        let fatfs_free = with_fatfs(&mut img, |fs| fs.stats().unwrap().free_clusters());
+        with_ours(&mut img, |vol| {
+            assert_eq!(vol.fat_type(), t);
+            assert_eq!(vol.cluster_size(), cluster);
+            assert_eq!(vol.label(), "FERRITE");
+            assert_eq!(our_tree(vol).unwrap(), tree, "{t:?}");
+            assert_eq!(vol.free_clusters().unwrap(), fatfs_free, "{t:?}");
+            // Lookups ignore case, and find short names too.
+            let mixed = vol.read_file("mixedcase.txt").unwrap();
+            assert_eq!(mixed, b"mixed");
+            assert_eq!(vol.read_file("/MIXEDCASE.TXT").unwrap(), mixed);
+            let short = vol.stat("/MixedCase.Txt").unwrap().short_name;
+            assert_eq!(vol.read_file(&short.to_lowercase()).unwrap(), mixed);
+            assert_eq!(
+                vol.read_file("/A/B/C/../c/./D/E/F/DEEP FILE.BIN").unwrap(),
+                noise(5000, 2)
+            );
+            assert_eq!(vol.read_file("/nope"), Err(FatError::NotFound));
+            assert_eq!(vol.read_file("/a/b"), Err(FatError::IsADirectory));
+            assert_eq!(vol.read_dir("/README.TXT"), Err(FatError::NotADirectory));
+            assert!(vol.stat("/").unwrap().is_dir);
+        });
+    }
+}
+
+#[test]
+fn volumes_written_here_read_back_in_fatfs() {
+    for (t, bytes, cluster) in SHAPES {
+        let mut img = format(t, bytes, cluster);
+        let mut tree = sample_tree();
+        let ours_free = with_ours(&mut img, |vol| {
+            for (path, data) in &tree {
+                match data {
+                    None => vol.create_dir(path).unwrap(),
+                    Some(d) => vol.write_file(path, d).unwrap(),
+                }
+            }
+            assert_eq!(vol.create_dir("/a"), Err(FatError::Exists));
+            assert_eq!(vol.write_file("/a", b"x"), Err(FatError::IsADirectory));
+            assert_eq!(
+                vol.write_file("/no/such/dir/f", b"x"),
+                Err(FatError::NotFound)
+            );
+            assert_eq!(vol.write_file("/bad?name", b"x"), Err(FatError::BadName));
+            assert_eq!(
+                vol.write_file(&"n".repeat(256), b"x"),
+                Err(FatError::NameTooLong)
+            );
+            // Overwrite to shorter, longer, empty; one name in another case.
+            vol.write_file("/freedoom1.wad", &noise(1000, 9)).unwrap();
+            vol.write_file("/a/b/c/d/e/f/DEEP FILE.BIN", &noise(90_000, 8))
+                .unwrap();
+            vol.write_file("/A Long Name With Spaces.txt", b"").unwrap();
+            vol.write_file("/empty", &noise(3000, 7)).unwrap();
+            // Remove a file and an empty directory; a full one refuses.
+            vol.remove("/many/entry number 005 with a long name")
+                .unwrap();
+            vol.remove("/empty dir").unwrap();
+            assert_eq!(vol.remove("/many"), Err(FatError::DirectoryNotEmpty));
+            assert_eq!(vol.remove("/empty dir"), Err(FatError::NotFound));
+            vol.free_clusters().unwrap()
+        });
+        tree.insert("/freedoom1.wad".into(), Some(noise(1000, 9)));
+        tree.insert("/a/b/c/d/e/f/deep file.bin".into(), Some(noise(90_000, 8)));
+        tree.insert("/A Long Name With Spaces.txt".into(), Some(Vec::new()));
+        tree.insert("/empty".into(), Some(noise(3000, 7)));
+        tree.remove("/many/entry number 005 with a long name");
+        tree.remove("/empty dir");
+        with_fatfs(&mut img, |fs| {
+            assert_eq!(fatfs_tree(fs), tree, "{t:?}");
+            assert_eq!(fs.stats().unwrap().free_clusters(), ours_free, "{t:?}");
+            let short = fs.root_dir().open_file("FREEDO~1.WAD").expect("short name");
+            drop(short);
+        });
+        // And we read our own writing the same way.
+        with_ours(&mut img, |vol| assert_eq!(our_tree(vol).unwrap(), tree));
+    }
+}
+
+#[test]
+fn a_full_volume_says_no_space_and_changes_nothing() {
+    for (t, bytes, cluster) in SHAPES {
+        let mut img = format(t, bytes, cluster);
+        let chunk = noise(cluster as usize * 300 + 17, 3);
+        let written = with_ours(&mut img, |vol| {
+            vol.create_dir("/fill").unwrap();
+            let mut n = 0;
+            loop {
+                match vol.write_file(&format!("/fill/part {n}"), &chunk) {
+                    Ok(()) => n += 1,
+                    Err(FatError::NoSpace) => break n,
+                    Err(e) => panic!("{t:?}: {e}"),
+                }
+            }
+        });
+        // Once more on a fresh mount: the refused write leaves every byte.
+        let before = img.clone();
+        let mut disk = block::MemDisk::new(512, img);
+        let mut vol = fat::Volume::mount(&mut disk).unwrap();
+        assert!(vol.free_clusters().unwrap() < 301, "{t:?}");
+        assert_eq!(
+            vol.write_file("/fill/one more", &chunk),
+            Err(FatError::NoSpace)
+        );
+        assert_eq!(
+            vol.write_file("/fill/part 0", &[chunk.clone(), chunk.clone()].concat()),
+            Err(FatError::NoSpace)
+        );
+        let _ = vol.into_inner();
+        assert!(
+            disk.bytes() == &before[..],
+            "{t:?}: NoSpace wrote something"
+        );
+        img = disk.into_bytes();
+        // A small file still fits in what is left.
+        let free = with_ours(&mut img, |vol| {
+            vol.write_file("/last", b"fits").unwrap();
+            vol.free_clusters().unwrap()
+        });
+        assert!(written > 0);
+        with_fatfs(&mut img, |fs| {
+            let tree = fatfs_tree(fs);
+            assert_eq!(tree.len(), written + 2);
+            assert!(tree
+                .values()
+                .flatten()
+                .filter(|d| d.len() > 4)
+                .all(|d| *d == chunk));
+            assert_eq!(fs.stats().unwrap().free_clusters(), free);
+        });
+    }
+}
+
+#[test]
+fn handles_read_write_and_seek() {
+    for (t, bytes, cluster) in SHAPES {
+        let mut img = format(t, bytes, cluster);
+        let expect = with_ours(&mut img, |vol| {
+            let mut f = vol.create_file("/handle test.bin").unwrap();
+            assert!(f.is_empty());
+            let part = noise(10_000, 4);
+            assert_eq!(vol.write(&mut f, &part).unwrap(), part.len());
+            // Past the end: the gap reads as zeros.
+            f.seek(SeekFrom::Current(5000)).unwrap();
+            vol.write(&mut f, b"tail").unwrap();
+            // Inside: overwrite a span across a cluster boundary.
+            vol.write_at(&mut f, cluster as u64 - 3, b"XXXXXX").unwrap();
+            let mut expect = part.clone();
+            expect.resize(15_000, 0);
+            expect.extend_from_slice(b"tail");
+            expect[cluster as usize - 3..cluster as usize + 3].copy_from_slice(b"XXXXXX");
+            assert_eq!(f.len(), expect.len() as u64);
+            let mut g = vol.open("/HANDLE TEST.BIN").unwrap();
+            let mut buf = vec![0u8; 777];
+            let mut got = Vec::new();
+            loop {
+                let n = vol.read(&mut g, &mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                got.extend_from_slice(&buf[..n]);
+            }
+            assert_eq!(got, expect);
+            assert_eq!(g.seek(SeekFrom::End(-4)).unwrap(), expect.len() as u64 - 4);
+            assert_eq!(vol.read(&mut g, &mut buf).unwrap(), 4);
+            assert_eq!(&buf[..4], b"tail");
+            assert_eq!(
+                g.seek(SeekFrom::Current(-20_000)),
+                Err(FatError::InvalidSeek)
+            );
+            assert_eq!(vol.open("/").unwrap_err(), FatError::IsADirectory);
+            expect
+        });
+        with_fatfs(&mut img, |fs| {
+            let tree = fatfs_tree(fs);
+            assert_eq!(
+                tree["/handle test.bin"].as_deref(),
+                Some(&expect[..]),
+                "{t:?}"
+            );
+        });
+    }
+}
+
+#[test]
+fn a_full_fixed_root_says_directory_full() {
+    let mut img = format(fat::FatType::Fat16, 16 << 20, 2048);
+    with_ours(&mut img, |vol| {
+        let mut n = 0;
+        let err = loop {
+            match vol.write_file(&format!("/F{n}.TXT"), b"") {
+                Ok(()) => n += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, FatError::DirectoryFull);
+        // fatfs formats 512 root entries, one of them the volume label.
+        assert_eq!(n, 511);
+        // Subdirectories still grow.
+        assert_eq!(vol.create_dir("/d"), Err(FatError::DirectoryFull));
+        vol.remove("/F0.TXT").unwrap();
+        // One free slot: enough for an 8.3 name, not for a long one.
+        assert_eq!(vol.create_dir("/sub"), Err(FatError::DirectoryFull));
+        vol.create_dir("/SUB").unwrap();
+        for i in 0..600 {
+            vol.write_file(&format!("/sub/file {i}"), b"").unwrap();
+        }
+    });
+    with_fatfs(&mut img, |fs| {
+        assert_eq!(fatfs_tree(fs).len(), 510 + 1 + 600)
+    });
+}
+
+#[test]
+fn entries_carry_the_time_set() {
+    let mut img = format(fat::FatType::Fat12, 2 << 20, 512);
+    with_ours(&mut img, |vol| {
+        vol.set_time(fat::Timestamp {
+            year: 2024,
+            month: 5,
+            day: 17,
+            hour: 13,
+            minute: 45,
+            second: 30,
+        });
+        vol.write_file("/stamped.txt", b"t").unwrap();
+    });
+    with_fatfs(&mut img, |fs| {
+        let e = fs
+            .root_dir()
+            .iter()
+            .map(|e| e.unwrap())
+            .find(|e| e.file_name() == "stamped.txt")
+            .unwrap();
+        let m = e.modified();
+        assert_eq!((m.date.year, m.date.month, m.date.day), (2024, 5, 17));
+        assert_eq!((m.time.hour, m.time.min, m.time.sec), (13, 45, 30));
+    });
+}
