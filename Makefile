@@ -15,7 +15,8 @@
 #                   (make bench ICOUNT=1: instruction-counted, repeatable)
 #   make fuzz       the system-call fuzz scenario, as long as asked
 #                   (make fuzz CALLS=5000000 SEED=7 THREADS=8 CPUS=4)
-#   make fuzz-host  libFuzzer on the PE, boot-config, ELF, ACPI and memory-map logic
+#   make fuzz-host  libFuzzer on the PE, boot-config, ELF, ACPI, memory-map,
+#                   partition-table and FAT logic
 #                   (make fuzz-host SECONDS=600: per target)
 
 SHELL := /bin/bash

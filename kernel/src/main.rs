@@ -112,6 +112,7 @@ pub extern "C" fn kmain() -> ! {
     logger::apply_cmdline(info.cmdline());
     drivers::input::init();
     drivers::init(acpi::platform());
+    fs::volumes::mount_all();
     let reclaimed = mm::reclaim_loader_memory();
     banner::print(info);
     banner::memory(&report, reclaimed);

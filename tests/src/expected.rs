@@ -124,6 +124,8 @@ pub const M6: &[&str] = &[
     "disk_reads_whole_pattern",
     "disk_writes_reach_the_image",
     "partition_tables",
+    "fat_volumes_list_and_read",
+    "fat_writes_survive",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

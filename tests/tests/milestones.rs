@@ -112,6 +112,9 @@ fn m6_storage() {
     if let Err(e) = disk::check_tables(&suite().serial, tables) {
         panic!("M6 partition tables:\n{e}");
     }
+    if let Err(e) = disk::check_volumes(&suite().serial, tables) {
+        panic!("M6 FAT volumes:\n{e}");
+    }
 }
 
 #[test]

@@ -132,7 +132,7 @@ impl<D: BlockDevice> Volume<D> {
         let root = vol.open_dir(DirRef::Root)?;
         let (_, root_label) = root.entries(vol.is_fat32());
         if let Some(label) = root_label.or(vol.layout.label) {
-            vol.label = name::short_display(&label, 0);
+            vol.label = name::label_display(&label);
         }
         Ok(vol)
     }

@@ -31,6 +31,14 @@ pub(crate) fn short_display(short: &[u8; 11], nt: u8) -> String {
     short_chars(short, nt).collect()
 }
 
+/// A volume label: all 11 bytes as one name, trailing spaces cut (a
+/// label has no extension, so no dot: fatgen103 §6, "DIR_Name" of the
+/// ATTR_VOLUME_ID entry, and BS_VolLab).
+pub(crate) fn label_display(label: &[u8; 11]) -> String {
+    let end = label.iter().rposition(|&b| b != b' ').map_or(0, |p| p + 1);
+    label[..end].iter().map(|&b| char::from(b)).collect()
+}
+
 /// The characters of [`short_display`], without allocating.
 pub(crate) fn short_chars(short: &[u8; 11], nt: u8) -> impl Iterator<Item = char> + '_ {
     let part = move |from: usize, to: usize, lower: bool| {

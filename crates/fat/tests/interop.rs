@@ -250,3 +250,28 @@ fn entries_carry_the_time_set() {
         assert_eq!((m.time.hour, m.time.min, m.time.sec), (13, 45, 30));
     });
 }
+
+/// A label of more than 8 characters is one name of up to 11, with no
+/// dot (it is not an 8.3 name); both the BPB copy and the root
+/// directory's volume entry, as fatfs writes them.
+#[test]
+fn labels_longer_than_eight_characters_have_no_dot() {
+    for t in [fatfs::FatType::Fat12, fatfs::FatType::Fat32] {
+        let bytes = if t == fatfs::FatType::Fat32 {
+            40 << 20
+        } else {
+            2 << 20
+        };
+        let mut c = std::io::Cursor::new(vec![0u8; bytes]);
+        fatfs::format_volume(
+            &mut c,
+            fatfs::FormatVolumeOptions::new()
+                .fat_type(t)
+                .bytes_per_cluster(512)
+                .volume_label(*b"FERRITE32 X"),
+        )
+        .unwrap();
+        let vol = fat::Volume::mount(block::MemDisk::new(512, c.into_inner())).unwrap();
+        assert_eq!(vol.label(), "FERRITE32 X");
+    }
+}

@@ -1,11 +1,14 @@
-//! Files. For now one read-only namespace: the boot files (the loader's
-//! modules), each named by the last component of its path. M6 adds disks
-//! beside it.
+//! Files: the boot files (the loader's modules), each named by the last
+//! component of its path, read-only; and the FAT volumes on disks
+//! ([`volumes`]), which the kernel reads and writes (system calls for them
+//! come next).
 #![forbid(unsafe_code)]
 
 use crate::boot;
 use abi::Error;
 use core::sync::atomic::{AtomicU64, Ordering};
+
+pub mod volumes;
 
 /// An open file: the bytes and a position (one per handle object).
 ///

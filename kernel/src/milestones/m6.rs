@@ -42,6 +42,16 @@ pub const CHECKS: &[Check] = &[
         name: "partition_tables",
         run: partition_tables,
     },
+    Check {
+        milestone: "M6",
+        name: "fat_volumes_list_and_read",
+        run: fat_volumes_list_and_read,
+    },
+    Check {
+        milestone: "M6",
+        name: "fat_writes_survive",
+        run: fat_writes_survive,
+    },
 ];
 
 /// The stamp of every sector of the host's pattern disk.
@@ -251,5 +261,131 @@ fn partition_tables(_: &Context<'_>) -> Outcome {
     ensure!(tables > 0, "no disk has a partition table");
     Ok(detail!(
         "{tables} partition table(s), {errors} disk(s) without one (the host compares the DISK and PART lines)"
+    ))
+}
+
+/// FNV-1a, 64 bits: the hash the host compares file contents by.
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Most directories and files a walk visits.
+const WALK_LIMIT: usize = 512;
+
+/// Prints a `FILE` line for every file below `dir` of `v` (bounded).
+fn walk(
+    v: &crate::fs::volumes::Mounted,
+    fs: &mut fat::Volume<crate::fs::volumes::VolumeDevice>,
+    dir: &str,
+    depth: usize,
+    seen: &mut usize,
+) -> Result<(), super::Detail> {
+    let entries = fs
+        .read_dir(dir)
+        .map_err(|e| detail!("{}: listing '{dir}': {e}", v.name))?;
+    for e in entries {
+        *seen += 1;
+        ensure!(
+            *seen <= WALK_LIMIT,
+            "{}: more than {WALK_LIMIT} entries",
+            v.name
+        );
+        let path = if dir == "/" {
+            alloc::format!("/{}", e.name)
+        } else {
+            alloc::format!("{dir}/{}", e.name)
+        };
+        if e.is_dir {
+            ensure!(depth < 8, "{}: directories nested too deep", v.name);
+            walk(v, fs, &path, depth + 1, seen)?;
+        } else {
+            let data = fs
+                .read_file(&path)
+                .map_err(|e| detail!("{}: reading '{path}': {e}", v.name))?;
+            ensure!(
+                data.len() as u64 == u64::from(e.size),
+                "{}: '{path}' read {} bytes of {}",
+                v.name,
+                data.len(),
+                e.size
+            );
+            super::raw_line(format_args!(
+                "FILE {} {:?} size={} fnv={:016x}\n",
+                v.name,
+                path,
+                data.len(),
+                fnv1a(&data)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn fat_volumes_list_and_read(_: &Context<'_>) -> Outcome {
+    let volumes = crate::fs::volumes::list();
+    ensure!(!volumes.is_empty(), "no FAT volume was mounted");
+    let mut files = 0;
+    for v in &volumes {
+        let mut fs = v.fs.lock();
+        super::raw_line(format_args!(
+            "VOLUME {} label={:?} type={:?}\n",
+            v.name,
+            v.label,
+            fs.fat_type()
+        ));
+        let mut seen = 0;
+        walk(v, &mut fs, "/", 0, &mut seen)?;
+        files += seen;
+    }
+    Ok(detail!(
+        "{} volume(s), {files} entries listed and every file read (the host compares the FILE lines)",
+        volumes.len()
+    ))
+}
+
+/// The file the kernel writes on each volume labelled `FERRITE*`, and
+/// its contents (the host reads it back after power-off).
+const WRITTEN_FILE: &str = "/made by the kernel/Kernel Wrote This File.txt";
+
+/// The contents the kernel writes on volume `name`: 20000 bytes, so the
+/// file takes several clusters.
+fn written_contents(name: &str) -> alloc::vec::Vec<u8> {
+    let line = alloc::format!("Ferrite wrote this on {name}.\n");
+    line.bytes().cycle().take(20_000).collect()
+}
+
+fn fat_writes_survive(_: &Context<'_>) -> Outcome {
+    let mut written = 0;
+    for v in crate::fs::volumes::list() {
+        if !v.label.starts_with("FERRITE") {
+            continue;
+        }
+        let mut fs = v.fs.lock();
+        let free_before = fs.free_clusters().map_err(|e| detail!("{}: {e}", v.name))?;
+        fs.create_dir("/made by the kernel")
+            .map_err(|e| detail!("{}: creating a directory: {e}", v.name))?;
+        let data = written_contents(&v.name);
+        fs.write_file(WRITTEN_FILE, &data)
+            .map_err(|e| detail!("{}: writing: {e}", v.name))?;
+        fs.flush()
+            .map_err(|e| detail!("{}: flushing: {e}", v.name))?;
+        let back = fs
+            .read_file(WRITTEN_FILE)
+            .map_err(|e| detail!("{}: reading back: {e}", v.name))?;
+        ensure!(back == data, "{}: the file read back differs", v.name);
+        let free_after = fs.free_clusters().map_err(|e| detail!("{}: {e}", v.name))?;
+        ensure!(
+            free_after < free_before,
+            "{}: {free_before} free clusters before, {free_after} after",
+            v.name
+        );
+        written += 1;
+    }
+    ensure!(written > 0, "no FERRITE volume to write on");
+    Ok(detail!(
+        "a directory and a {}-byte file with long names written on {written} volume(s), flushed and read back (the host reads them after power-off)",
+        20_000
     ))
 }
