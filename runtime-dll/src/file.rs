@@ -134,6 +134,7 @@ fn errno_of(e: abi::Error) -> Errno {
         abi::Error::NoMemory => errno::ENOMEM,
         abi::Error::InvalidHandle => errno::EBADF,
         abi::Error::AccessDenied => errno::EACCES,
+        abi::Error::IoError => errno::EIO,
         abi::Error::NotSupported | abi::Error::BadSyscall => errno::ENOSYS,
     }
 }

@@ -126,6 +126,13 @@ pub const M6: &[&str] = &[
     "partition_tables",
     "fat_volumes_list_and_read",
     "fat_writes_survive",
+    "m6_user_checks",
+];
+/// M6 checks that `m3-tests.exe disk` reports from ring 3, in its order.
+pub const M6_USER: &[&str] = &[
+    "fopen_reads_a_disk_file",
+    "disk_files_by_label_and_partition",
+    "disk_names_refused",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

@@ -99,7 +99,12 @@ fn m5_files() {
 
 #[test]
 fn m6_storage() {
-    if let Err(report) = transcript::judge_milestone(suite(), "M6", expected::M6) {
+    let all: Vec<&str> = expected::M6
+        .iter()
+        .chain(expected::M6_USER)
+        .copied()
+        .collect();
+    if let Err(report) = transcript::judge_milestone(suite(), "M6", &all) {
         panic!("M6 failed:\n{report}");
     }
     // QEMU has powered off: what the kernel wrote must be in the file.
@@ -115,6 +120,21 @@ fn m6_storage() {
     if let Err(e) = disk::check_volumes(&suite().serial, tables) {
         panic!("M6 FAT volumes:\n{e}");
     }
+    // The sample read from ring 3 hashes as the host's file does.
+    let sample = tables
+        .iter()
+        .flat_map(|d| &d.volumes)
+        .find(|v| v.label == "FERRITE32")
+        .and_then(|v| v.files.iter().find(|f| f.0 == "/data/freedoom-sample.bin"))
+        .map(|f| disk::fnv1a(&f.1));
+    let want = format!("fnv={:016x}", sample.unwrap_or(0));
+    let text = transcript::clean(&suite().serial);
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("CHECK M6 disk_files_by_label_and_partition ok") && l.contains(&want)
+        ),
+        "ring 3 did not read the sample as the host wrote it ({want})"
+    );
 }
 
 #[test]

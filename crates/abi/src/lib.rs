@@ -150,11 +150,15 @@ pub mod nr {
     /// window). GET_MESSAGE on windows that have all closed is
     /// `InvalidHandle`.
     pub const POST_QUIT: u64 = 35;
-    /// Opens a boot file (a boot module, named by the last component of
-    /// its path, compared without regard to ASCII case) for reading:
-    /// `(name_ptr, name_len) -> file handle` positioned at 0. `NotFound`
-    /// if there is none; a name with `/`, `\\`, NUL or over
-    /// [`MAX_FILE_NAME`](super::MAX_FILE_NAME) bytes is `InvalidArgument`.
+    /// Opens a file for reading: `(name_ptr, name_len) -> file handle`
+    /// positioned at 0. The name is a boot file's (a boot module, named by
+    /// the last component of its path, or `/boot/<name>`) or a path on a
+    /// disk volume, `/disk/<volume>/<path>` (`<volume>`: the partition's
+    /// name such as `vdb2`, or its label); both compared without regard
+    /// to ASCII case. `NotFound` if there is none; `IoError` if the disk
+    /// or its file system fails; a boot-file name with `/` or `\\`, a
+    /// name with NUL or over [`MAX_FILE_NAME`](super::MAX_FILE_NAME) bytes
+    /// is `InvalidArgument`.
     pub const OPEN_FILE: u64 = 36;
     /// Reads from a file at its position and advances it:
     /// `(handle, ptr, len) -> bytes read` (0 at or past the end). The
@@ -207,6 +211,8 @@ pub enum Error {
     InvalidHandle = 7,
     /// The handle lacks the right the call needs.
     AccessDenied = 8,
+    /// The device failed, or the file system on it is corrupt.
+    IoError = 9,
 }
 
 /// [`nr::WAIT_MULTIPLE`]'s result when the time-out passed (Win32's
@@ -252,6 +258,7 @@ impl Error {
             6 => Self::NotFound,
             7 => Self::InvalidHandle,
             8 => Self::AccessDenied,
+            9 => Self::IoError,
             _ => return None,
         })
     }
@@ -267,6 +274,7 @@ impl Error {
             Self::NotFound => "not found",
             Self::InvalidHandle => "invalid handle",
             Self::AccessDenied => "access denied",
+            Self::IoError => "I/O error",
         }
     }
 }

@@ -304,6 +304,10 @@ fn paths_map_to_boot_names() {
         ("../x.cfg", "x.cfg"),
         ("dir/./a", "a"),
         (".hidden", ".hidden"),
+        // Disk paths go to the kernel whole; only the `/disk/` prefix
+        // makes one (a relative `disk/x` is still a boot name).
+        ("/disk/FERRITE32/data/x.bin", "/disk/FERRITE32/data/x.bin"),
+        ("disk/FERRITE32/x.bin", "x.bin"),
     ];
     for (path, name) in ok {
         assert_eq!(boot_name(path.as_bytes()), Ok(name.as_bytes()), "{path}");

@@ -52,7 +52,18 @@ pub const CHECKS: &[Check] = &[
         name: "fat_writes_survive",
         run: fat_writes_survive,
     },
+    Check {
+        milestone: "M6",
+        name: "m6_user_checks",
+        run: m6_user_checks,
+    },
 ];
+
+/// Runs `m3-tests.exe disk`, whose checks (disk files through the C
+/// runtime from ring 3) land in M6.
+fn m6_user_checks(ctx: &Context<'_>) -> Outcome {
+    super::user_checks(ctx, "m3-tests.exe", "disk", "M6")
+}
 
 /// The stamp of every sector of the host's pattern disk.
 const MAGIC: &[u8; 8] = b"FRPATTRN";

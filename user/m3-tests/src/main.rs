@@ -18,6 +18,7 @@
 mod benches;
 mod children;
 mod crt_files;
+mod disk_files;
 mod smp;
 mod smp_bench;
 mod stress;
@@ -60,6 +61,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"tlb-child" => smp::tlb_child(),
         b"smp-bench" => smp_bench::run(),
         b"crt" => crt_files::run(),
+        b"disk" => disk_files::run(),
         b"" => run(),
         _ => 2,
     }

@@ -95,7 +95,13 @@ fn is_separator(b: u8) -> bool {
 /// An empty name, one ending in a separator, `.` and `..` name no file
 /// (`ENOENT`). Case is left alone: the kernel compares names without
 /// regard to ASCII case.
+///
+/// A path on a disk volume, `/disk/<volume>/<path>`, is passed to the
+/// kernel whole: there the directories do tell files apart.
 pub fn boot_name(path: &[u8]) -> Result<&[u8], Errno> {
+    if path.starts_with(b"/disk/") {
+        return Ok(path);
+    }
     let name = match path.iter().rposition(|&b| is_separator(b)) {
         Some(i) => &path[i + 1..],
         None => path,
