@@ -64,33 +64,12 @@ impl Disk {
     }
 }
 
-/// A disk as a `BlockDevice` of its own, for the partition layer.
-struct DiskRef<'a>(&'a Disk);
-
-/// A disk as an owned `BlockDevice`, for the file-system layer (a
-/// partition is a `block::Window` over one).
+/// A disk as an owned `BlockDevice`, for the partition and file-system
+/// layers (a partition is a `block::Window` over one).
 #[derive(Clone)]
 pub struct DiskHandle(pub Arc<Disk>);
 
 impl BlockDevice for DiskHandle {
-    fn sector_size(&self) -> u32 {
-        self.0.sector_size
-    }
-    fn sector_count(&self) -> u64 {
-        self.0.sectors
-    }
-    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        self.0.read(lba, buf)
-    }
-    fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
-        self.0.write(lba, buf)
-    }
-    fn flush(&mut self) -> Result<(), BlockError> {
-        self.0.flush()
-    }
-}
-
-impl BlockDevice for DiskRef<'_> {
     fn sector_size(&self) -> u32 {
         self.0.sector_size
     }
@@ -132,7 +111,7 @@ pub fn add(prefix: &str, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
     );
     disks.push(disk.clone());
     drop(disks);
-    let table = partitions::read_table(&mut DiskRef(&disk));
+    let table = partitions::read_table(&mut DiskHandle(disk.clone()));
     match &table {
         Ok(t) => {
             log::info!(
