@@ -1,13 +1,13 @@
 //! `FILE` streams, `errno` and `exit`: the `crt` stream engine over the
-//! kernel's boot files.
+//! kernel's files.
 //!
 //! The stream table ([`crt::stdio::Files`]) sits behind one spin lock; its
-//! backend opens, reads and seeks boot files with OPEN_FILE, READ_FILE and
-//! SEEK_FILE and closes them with CLOSE_HANDLE. Files are read-only: a
-//! mode that writes fails with `EROFS`, and so do `remove`, `rename` and
-//! `mkdir`. A path names the boot file of its last component (see
+//! backend opens, reads, writes and seeks files with OPEN_FILE, READ_FILE,
+//! WRITE_FILE and SEEK_FILE and closes them with CLOSE_HANDLE. A path
+//! under `/disk/` is a file on a disk volume, which streams can write; any
+//! other path names the read-only boot file of its last component (see
 //! [`crt::stdio::boot_name`]: `/usr/share/games/doom/freedoom1.wad` opens
-//! `freedoom1.wad`). `stdout` and `stderr` write into the console's line
+//! `freedoom1.wad`), and a mode that writes one fails with `EROFS`. `stdout` and `stderr` write into the console's line
 //! buffer (the one `printf` uses, so their output keeps its order);
 //! `stdin` reads nothing.
 //!
@@ -27,7 +27,7 @@ use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, c_longlong, c_uint, c_void};
 use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use crt::stdio::errno::{self, Errno};
-use crt::stdio::{AtExit, Backend, Console, Files, Stream, Whence, STREAM_IDS};
+use crt::stdio::{AtExit, Backend, Console, Files, Mode, Stream, Whence, STREAM_IDS};
 use ferrite_sys::call;
 
 /// C's `FILE`, opaque.
@@ -119,14 +119,15 @@ fn with_stream<R>(
 }
 
 /// Sets `errno` for an error and gives `fail` for it.
-fn c_result<T>(r: Result<T, Errno>, fail: T) -> T {
+pub(crate) fn c_result<T>(r: Result<T, Errno>, fail: T) -> T {
     r.unwrap_or_else(|e| {
         set_errno(e);
         fail
     })
 }
 
-fn errno_of(e: abi::Error) -> Errno {
+/// The `errno` for a kernel error.
+pub(crate) fn errno_of(e: abi::Error) -> Errno {
     match e {
         abi::Error::NotFound => errno::ENOENT,
         abi::Error::InvalidArgument => errno::EINVAL,
@@ -135,19 +136,46 @@ fn errno_of(e: abi::Error) -> Errno {
         abi::Error::InvalidHandle => errno::EBADF,
         abi::Error::AccessDenied => errno::EACCES,
         abi::Error::IoError => errno::EIO,
+        abi::Error::AlreadyExists => errno::EEXIST,
+        abi::Error::DiskFull => errno::ENOSPC,
         abi::Error::NotSupported | abi::Error::BadSyscall => errno::ENOSYS,
     }
 }
 
-/// The kernel's boot files and the debug console.
+/// OPEN_FILE's flags for an `fopen` mode.
+fn open_flags(mode: Mode) -> u64 {
+    use abi::open_flags::{CREATE, EXCLUSIVE, TRUNCATE, WRITE};
+    let mut flags = 0;
+    if mode.write {
+        flags |= WRITE;
+    }
+    if mode.create() {
+        flags |= CREATE;
+    }
+    if mode.truncate {
+        flags |= TRUNCATE;
+    }
+    if mode.exclusive {
+        flags |= EXCLUSIVE;
+    }
+    flags
+}
+
+/// The kernel's files and the debug console.
 struct Kernel;
 
 impl Backend for Kernel {
-    fn open(&mut self, name: &[u8]) -> Result<u64, Errno> {
+    fn open(&mut self, name: &[u8], mode: Mode) -> Result<u64, Errno> {
         if name.len() as u64 > abi::MAX_FILE_NAME {
             return Err(errno::ENAMETOOLONG);
         }
-        let args = [name.as_ptr() as u64, name.len() as u64, 0, 0, 0];
+        let args = [
+            name.as_ptr() as u64,
+            name.len() as u64,
+            open_flags(mode),
+            0,
+            0,
+        ];
         // SAFETY: OPEN_FILE reads the name, a valid slice.
         unsafe { call(nr::OPEN_FILE, args) }.map_err(errno_of)
     }
@@ -157,6 +185,13 @@ impl Backend for Kernel {
         // SAFETY: READ_FILE writes at most `buf.len()` bytes into `buf`.
         let n = unsafe { call(nr::READ_FILE, args) }.map_err(errno_of)?;
         Ok((n as usize).min(buf.len()))
+    }
+
+    fn write(&mut self, file: u64, bytes: &[u8]) -> Result<usize, Errno> {
+        let args = [file, bytes.as_ptr() as u64, bytes.len() as u64, 0, 0];
+        // SAFETY: WRITE_FILE only reads `bytes`, a valid slice.
+        let n = unsafe { call(nr::WRITE_FILE, args) }.map_err(errno_of)?;
+        Ok((n as usize).min(bytes.len()))
     }
 
     fn seek(&mut self, file: u64, offset: i64, whence: Whence) -> Result<u64, Errno> {
@@ -189,7 +224,7 @@ impl Backend for Kernel {
 ///
 /// # Safety
 /// `s` must be null or NUL-terminated, and outlive the result.
-unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a [u8]> {
+pub(crate) unsafe fn c_str<'a>(s: *const c_char) -> Option<&'a [u8]> {
     if s.is_null() {
         return None;
     }
@@ -210,9 +245,11 @@ pub extern "C" fn __acrt_iob_func(i: c_uint) -> *mut File {
     }
 }
 
-/// `FILE *fopen(const char *path, const char *mode)`: a read-only stream
-/// of the boot file `path` names, or NULL with `errno` (`EINVAL` for a bad
-/// mode, `EROFS` for one that writes, `ENOENT`, `EMFILE`).
+/// `FILE *fopen(const char *path, const char *mode)`: a stream of the file
+/// `path` names (a disk file in any mode, a boot file for reading), or NULL
+/// with `errno` (`EINVAL` for a bad mode, `EROFS` for writing a boot file,
+/// `EACCES` for a disk file another stream or program has open when either
+/// writes, `ENOENT`, `EEXIST` for `x`, `ENOSPC`, `EIO`, `EMFILE`).
 ///
 /// # Safety
 /// Both must be null or NUL-terminated.
@@ -259,7 +296,8 @@ pub unsafe extern "C" fn fread(buf: *mut c_void, size: usize, n: usize, f: *mut 
 }
 
 /// `size_t fwrite(const void *buf, size_t size, size_t n, FILE *f)`: the
-/// elements written; only `stdout` and `stderr` take output.
+/// elements written (to `stdout`, `stderr`, or a file opened to write,
+/// through its buffer: `fflush` or `fclose` writes it out).
 ///
 /// # Safety
 /// `buf` must be readable for `size * n` bytes.
@@ -313,14 +351,18 @@ pub extern "C" fn rewind(f: *mut File) {
     c_result(with_stream(f, |t, k, s| t.rewind(k, s)), ());
 }
 
-/// `int fflush(FILE *f)`: writes out the console's unfinished line for
-/// `stdout`/`stderr` (or NULL: everything); 0, or `EOF` for a bad `f`.
+/// `int fflush(FILE *f)`: writes out what a file stream's buffer holds, or
+/// the console's unfinished line for `stdout`/`stderr` (NULL: everything);
+/// 0, or `EOF` with `errno` for a bad `f` or a failed write.
 #[unsafe(no_mangle)]
 pub extern "C" fn fflush(f: *mut File) -> c_int {
     if f.is_null() {
-        return FILES
-            .with(|files| files.flush(&mut Kernel, None))
-            .map_or(EOF, |_| 0);
+        return c_result(
+            FILES
+                .with(|files| files.flush(&mut Kernel, None))
+                .map(|_| 0),
+            EOF,
+        );
     }
     c_result(
         with_stream(f, |t, k, s| t.flush(k, Some(s))).map(|_| 0),
@@ -462,15 +504,36 @@ pub extern "C" fn setbuf(f: *mut File, buf: *mut c_char) {
 }
 
 /// `int vfprintf(FILE *f, const char *fmt, va_list va)`: as `vprintf`
-/// for `stdout` and `stderr`; -1 with `EBADF` for any other stream.
+/// for `stdout` and `stderr`; into the buffer of a file opened to write;
+/// -1 with `EBADF` for any other stream (or with the write's `errno`).
 ///
 /// # Safety
 /// As for `vprintf`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn vfprintf(f: *mut File, fmt: *const c_char, va: stdio::VaList) -> c_int {
-    match with_stream(f, |t, _, s| t.console(s)) {
+    let Some(s) = stream(f) else {
+        set_errno(errno::EBADF);
+        return -1;
+    };
+    match FILES.with(|t| t.output(s)) {
         // SAFETY: forwarded contract.
-        Ok(_) => unsafe { stdio::vprintf(fmt, va) },
+        Ok(Some(_)) => unsafe { stdio::vprintf(fmt, va) },
+        Ok(None) => {
+            let mut va = va;
+            // SAFETY: the caller's contract.
+            let fmt =
+                unsafe { core::slice::from_raw_parts(fmt.cast::<u8>(), crt::string::strlen(fmt)) };
+            let (count, r) = FILES.with(|files| {
+                let mut sink = StreamSink {
+                    files,
+                    stream: s,
+                    error: None,
+                };
+                let count = crt::format::format(&mut sink, fmt, &mut va);
+                (count, sink.error.map_or(Ok(()), Err))
+            });
+            c_result(r.map(|()| count.min(c_int::MAX as usize) as c_int), -1)
+        }
         Err(e) => {
             set_errno(e);
             -1
@@ -478,72 +541,22 @@ pub unsafe extern "C" fn vfprintf(f: *mut File, fmt: *const c_char, va: stdio::V
     }
 }
 
-/// Whether a boot file of this path exists.
-fn exists(path: &[u8]) -> Result<(), Errno> {
-    let h = Kernel.open(crt::stdio::boot_name(path)?)?;
-    let _ = Kernel.close(h);
-    Ok(())
+/// `fprintf`'s output into a file stream (the first error is kept, and
+/// what comes after it is dropped).
+struct StreamSink<'a> {
+    files: &'a mut crt::stdio::Files,
+    stream: Stream,
+    error: Option<Errno>,
 }
 
-/// `int remove(const char *path)`: -1 with `EROFS` (or `ENOENT` if there
-/// is no such file): nothing can be removed.
-///
-/// # Safety
-/// `path` must be null or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn remove(path: *const c_char) -> c_int {
-    // SAFETY: the caller's contract.
-    let e = match unsafe { c_str(path) } {
-        Some(p) => exists(p).map_or_else(|e| e, |_| errno::EROFS),
-        None => errno::EINVAL,
-    };
-    set_errno(e);
-    -1
-}
-
-/// `int rename(const char *from, const char *to)`: -1 with `EROFS` (or
-/// `ENOENT` if `from` does not exist).
-///
-/// # Safety
-/// Both must be null or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn rename(from: *const c_char, _to: *const c_char) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe { remove(from) }
-}
-
-/// `int mkdir(const char *path, mode_t mode)` (POSIX's, which DOOM
-/// calls): -1 with `EROFS`: there is nowhere to make a directory.
-#[unsafe(no_mangle)]
-pub extern "C" fn mkdir(_path: *const c_char, _mode: c_uint) -> c_int {
-    set_errno(errno::EROFS);
-    -1
-}
-
-/// `int _mkdir(const char *path)` (MSVC's): as [`mkdir`].
-#[unsafe(no_mangle)]
-pub extern "C" fn _mkdir(path: *const c_char) -> c_int {
-    mkdir(path, 0)
-}
-
-/// `int access(const char *path, int mode)`: 0 if the boot file exists
-/// and `mode` asks for nothing but existence (0) or reading (4); -1 with
-/// `ENOENT`, or `EACCES` for writing (2) or executing (1).
-///
-/// # Safety
-/// `path` must be null or NUL-terminated.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn access(path: *const c_char, mode: c_int) -> c_int {
-    // SAFETY: the caller's contract.
-    let r = match unsafe { c_str(path) } {
-        Some(p) => exists(p).and(if mode & 3 != 0 {
-            Err(errno::EACCES)
-        } else {
-            Ok(0)
-        }),
-        None => Err(errno::EINVAL),
-    };
-    c_result(r, -1)
+impl crt::format::Sink for StreamSink<'_> {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_none() {
+            if let Err(e) = self.files.write(&mut Kernel, self.stream, bytes) {
+                self.error = Some(e);
+            }
+        }
+    }
 }
 
 /// The `atexit` handlers.

@@ -23,13 +23,16 @@
 //!   crate, under their C names ([`cnames`]), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
 //!   `sprintf`, `vsprintf`, `puts`, `putchar`, `sscanf`, `vsscanf`;
-//! - `FILE` streams over the boot files, `errno` and `exit` ([`file`]):
+//! - files by path ([`dir`]): `GetFileInfo`, `ReadDirectory`, `remove`,
+//!   `rename`, `mkdir`, `_mkdir`, `access`;
+//! - `FILE` streams over the boot files and disk files, `errno` and
+//!   `exit` ([`file`]):
 //!   `fopen`, `fclose`, `fread`, `fwrite`, `fseek`, `ftell`, `_fseeki64`,
 //!   `_ftelli64`, `rewind`, `fflush`, `feof`, `ferror`, `clearerr`,
 //!   `fgetc`, `getc`, `getchar`, `fgets`, `ungetc`, `fputc`, `putc`,
 //!   `fputs`, `setvbuf`, `setbuf`, `fprintf`, `vfprintf`,
-//!   `__acrt_iob_func` (stdin/stdout/stderr), `remove`, `rename`, `mkdir`,
-//!   `_mkdir`, `access`, `_errno`, `atexit`, `exit`, `_exit`, `abort`,
+//!   `__acrt_iob_func` (stdin/stdout/stderr), `_errno`, `atexit`, `exit`,
+//!   `_exit`, `abort`,
 //!   `_assert`. C code includes the headers in `runtime-dll/include`.
 //! - the heap ([`heap`]): `malloc`, `calloc`, `realloc`, `free`,
 //!   `strdup`, `strndup`, `FerriteHeapStats`; conversions that set
@@ -43,6 +46,7 @@
 #![cfg_attr(windows, no_std)]
 
 pub mod cnames;
+pub mod dir;
 pub mod file;
 pub mod heap;
 pub mod native;

@@ -146,6 +146,10 @@ fn volume_files(label: &str) -> Files {
     ]
 }
 
+/// Where FERRITE32 holds a copy of m3-tests.exe, which ring 3 starts
+/// (user/m3-tests/src/disk_writes.rs).
+pub const DISK_PROGRAM: &str = "/programs/Disk Copy Of M3 Tests.exe";
+
 /// A fresh FAT volume of `bytes` with [`volume_files`], by `fatfs`.
 fn fat_volume(t: fatfs::FatType, bytes: usize, label: &str) -> Result<(Vec<u8>, Files), String> {
     use std::io::Write;
@@ -161,11 +165,17 @@ fn fat_volume(t: fatfs::FatType, bytes: usize, label: &str) -> Result<(Vec<u8>, 
             .volume_label(raw),
     )
     .map_err(err)?;
-    let files = volume_files(label);
+    let mut files = volume_files(label);
+    if label == "FERRITE32" {
+        let exe = crate::images::build_user()?.m3_tests;
+        let bytes = std::fs::read(&exe).map_err(|e| format!("{}: {e}", exe.display()))?;
+        files.push((DISK_PROGRAM.into(), bytes));
+    }
     {
         let fs = fatfs::FileSystem::new(&mut cur, fatfs::FsOptions::new()).map_err(err)?;
         let root = fs.root_dir();
         root.create_dir("data").map_err(err)?;
+        root.create_dir("programs").map_err(err)?;
         for (path, data) in &files {
             let mut f = root.create_file(&path[1..]).map_err(err)?;
             f.write_all(data).map_err(err)?;
@@ -473,6 +483,23 @@ pub fn fnv1a(data: &[u8]) -> u64 {
 /// contents for the volume it calls `name`.
 pub const KERNEL_FILE: &str = "made by the kernel/Kernel Wrote This File.txt";
 
+/// The file `m3-tests.exe disk` writes on FERRITE32 from ring 3
+/// (user/m3-tests/src/disk_writes.rs), and what it holds.
+pub const RING3_FILE: &str = "from ring 3/Written By A Program.txt";
+
+/// The bytes of [`RING3_FILE`], by the program's recipe: a header line
+/// and 500 lines through `fprintf`, 100000 bytes through `fwrite`, then
+/// an append through `fputs` and `fputc`.
+pub fn ring3_contents() -> Vec<u8> {
+    let mut out = b"Ferrite ring 3 wrote this file: 500 lines, then 100000 bytes.\n".to_vec();
+    for i in 0..500 {
+        out.extend_from_slice(format!("line {i:04}: the quick brown fox\n").as_bytes());
+    }
+    out.extend((0..100_000usize).map(|k| (k * 7 + k / 256) as u8));
+    out.extend_from_slice(b"appended after reopening\n!");
+    out
+}
+
 fn kernel_contents(name: &str) -> Vec<u8> {
     format!("Ferrite wrote this on {name}.\n")
         .bytes()
@@ -551,6 +578,33 @@ pub fn check_volumes(serial: &str, disks: &[TableDisk]) -> Result<(), String> {
                     now.len()
                 )),
                 Err(e) => problems.push(e),
+            }
+            if v.label == "FERRITE32" {
+                match read(RING3_FILE) {
+                    Ok(now) if now == ring3_contents() => {}
+                    Ok(now) => problems.push(format!(
+                        "{name}: '{RING3_FILE}' holds {} bytes, not what ring 3 wrote ({})",
+                        now.len(),
+                        ring3_contents().len()
+                    )),
+                    Err(e) => problems.push(e),
+                }
+                // What the program deleted is gone.
+                let dir = fs.root_dir().open_dir("from ring 3");
+                let left: Vec<String> = dir
+                    .map(|d| {
+                        d.iter()
+                            .filter_map(Result::ok)
+                            .map(|e| e.file_name())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want = [".", "..", "Written By A Program.txt"];
+                if left.iter().map(String::as_str).ne(want) {
+                    problems.push(format!(
+                        "{name}: 'from ring 3' holds {left:?}, not {want:?}"
+                    ));
+                }
             }
         }
     }

@@ -133,6 +133,10 @@ pub const M6_USER: &[&str] = &[
     "fopen_reads_a_disk_file",
     "disk_files_by_label_and_partition",
     "disk_names_refused",
+    "fprintf_fwrite_reach_a_disk_file",
+    "directories_list_create_and_delete",
+    "open_files_are_not_shared",
+    "programs_start_from_disk",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

@@ -87,9 +87,13 @@ pub mod nr {
     pub const SET_EVENT: u64 = 20;
     /// Resets an event: `(handle) -> 0`.
     pub const RESET_EVENT: u64 = 21;
-    /// Starts a program from the boot modules:
-    /// `(name_ptr, name_len, cmdline_ptr, cmdline_len, flags) -> process
-    /// handle` ([`create_flags`](super::create_flags)).
+    /// Starts a program: `(name_ptr, name_len, cmdline_ptr, cmdline_len,
+    /// flags) -> process handle` ([`create_flags`](super::create_flags)).
+    /// The name is a boot module's (at most 64 bytes) or a file on a disk
+    /// volume, `/disk/<volume>/<path>` (read whole when the call is made,
+    /// at most 64 MiB, never cached); the DLLs it imports come from the
+    /// boot modules. `NotFound` if the file is missing or not a program it
+    /// can load.
     pub const CREATE_PROCESS: u64 = 22;
     /// Copies the command line (arguments after the program name):
     /// `(buf, len) -> its full length`.
@@ -150,15 +154,19 @@ pub mod nr {
     /// window). GET_MESSAGE on windows that have all closed is
     /// `InvalidHandle`.
     pub const POST_QUIT: u64 = 35;
-    /// Opens a file for reading: `(name_ptr, name_len) -> file handle`
-    /// positioned at 0. The name is a boot file's (a boot module, named by
-    /// the last component of its path, or `/boot/<name>`) or a path on a
-    /// disk volume, `/disk/<volume>/<path>` (`<volume>`: the partition's
-    /// name such as `vdb2`, or its label); both compared without regard
-    /// to ASCII case. `NotFound` if there is none; `IoError` if the disk
+    /// Opens a file: `(name_ptr, name_len, flags) -> file handle`
+    /// positioned at 0, flags [`open_flags`] (0: read only). The name is a
+    /// boot file's (a boot module, named by the last component of its
+    /// path, or `/boot/<name>`; read-only) or a path on a disk volume,
+    /// `/disk/<volume>/<path>` (`<volume>`: the partition's name such as
+    /// `vdb2`, or its label); both compared without regard to ASCII case
+    /// ([`path`](super::path) has the whole namespace). `NotFound` if there
+    /// is none (and no `CREATE`); `AccessDenied` for a boot file opened to
+    /// write, or a disk file another handle has open when either wants to
+    /// write (a file open for writing is not shared); `IoError` if the disk
     /// or its file system fails; a boot-file name with `/` or `\\`, a
-    /// name with NUL or over [`MAX_FILE_NAME`](super::MAX_FILE_NAME) bytes
-    /// is `InvalidArgument`.
+    /// name with NUL or over [`MAX_FILE_NAME`](super::MAX_FILE_NAME) bytes,
+    /// or unknown flags is `InvalidArgument`.
     pub const OPEN_FILE: u64 = 36;
     /// Reads from a file at its position and advances it:
     /// `(handle, ptr, len) -> bytes read` (0 at or past the end). The
@@ -172,12 +180,112 @@ pub mod nr {
     pub const SEEK_FILE: u64 = 38;
     /// A file's size in bytes: `(handle) -> size`.
     pub const FILE_SIZE: u64 = 39;
+    /// Writes to a file opened with `WRITE` at its position and advances
+    /// it, growing the file (a position past the end fills the gap with
+    /// zeros): `(handle, ptr, len) -> bytes written`, at most
+    /// [`WRITE_FILE_MAX`](super::WRITE_FILE_MAX) per call (callers loop).
+    /// The file system's tables are on the disk when the call returns; the
+    /// device is flushed when the last handle that wrote closes.
+    /// `DiskFull` when the volume has no room (nothing is written then).
+    pub const WRITE_FILE: u64 = 40;
+    /// Describes the file or directory at a path:
+    /// `(name_ptr, name_len, out_ptr) -> 0`, filling a
+    /// [`FileInfo`](super::FileInfo). `/`, `/boot`, `/disk` and
+    /// `/disk/<volume>` are directories.
+    pub const FILE_INFO: u64 = 41;
+    /// Lists a directory, one entry per call:
+    /// `(name_ptr, name_len, index, out_ptr) -> 0`, filling a
+    /// [`DirectoryEntry`](super::DirectoryEntry) for entry `index` (0 ..;
+    /// `NotFound` past the last). `/` lists `boot` and `disk`, `/boot` the
+    /// boot files, `/disk` the volumes (by partition name), and
+    /// `/disk/<volume>/<dir>` what the directory holds, without `.` and
+    /// `..`. Indices are stable while the directory does not change.
+    pub const READ_DIRECTORY: u64 = 42;
+    /// Deletes a file, or an empty directory, on a disk volume:
+    /// `(name_ptr, name_len) -> 0`. `AccessDenied` while a handle has the
+    /// file open, or for a boot file; `InvalidArgument` for a directory that
+    /// is not empty.
+    pub const DELETE_FILE: u64 = 43;
+    /// Creates a directory on a disk volume: `(name_ptr, name_len) -> 0`;
+    /// `AlreadyExists` if the name is taken.
+    pub const CREATE_DIRECTORY: u64 = 44;
     /// Number of system calls.
-    pub const COUNT: u64 = 40;
+    pub const COUNT: u64 = 45;
 }
 
 /// The longest name OPEN_FILE takes, in bytes.
 pub const MAX_FILE_NAME: u64 = 255;
+
+/// The most one [`nr::WRITE_FILE`] writes.
+pub const WRITE_FILE_MAX: u64 = 64 << 10;
+
+/// Flags for [`nr::OPEN_FILE`] (its third argument).
+pub mod open_flags {
+    /// Open for writing as well as reading.
+    pub const WRITE: u64 = 1;
+    /// Create the file (empty) if it does not exist; needs `WRITE`.
+    pub const CREATE: u64 = 2;
+    /// Cut the file to 0 bytes; needs `WRITE`.
+    pub const TRUNCATE: u64 = 4;
+    /// With `CREATE`: fail with `AlreadyExists` if the file exists (C's
+    /// `"wx"`).
+    pub const EXCLUSIVE: u64 = 8;
+    /// Every flag.
+    pub const ALL: u64 = WRITE | CREATE | TRUNCATE | EXCLUSIVE;
+}
+
+/// The file namespace's fixed directories (see [`nr::OPEN_FILE`]).
+pub mod path {
+    /// The boot files (boot modules), read-only.
+    pub const BOOT: &str = "/boot";
+    /// The disk volumes: `/disk/<volume>/<path>`.
+    pub const DISK: &str = "/disk";
+}
+
+/// [`FileInfo::flags`] and [`DirectoryEntry::flags`].
+pub mod file_flags {
+    /// A directory.
+    pub const DIRECTORY: u32 = 1;
+    /// Read-only (a boot file, or a FAT entry with its read-only bit).
+    pub const READ_ONLY: u32 = 2;
+}
+
+/// Filled by [`nr::FILE_INFO`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Size in bytes (0 for a directory).
+    pub size: u64,
+    /// [`file_flags`] bits.
+    pub flags: u32,
+    /// Reserved, 0.
+    pub reserved: u32,
+}
+
+/// Filled by [`nr::READ_DIRECTORY`]: one entry of a directory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// Size in bytes (0 for a directory).
+    pub size: u64,
+    /// [`file_flags`] bits.
+    pub flags: u32,
+    /// Bytes of `name` used.
+    pub name_len: u32,
+    /// The name (a long name if the volume has one), UTF-8, NUL-padded.
+    pub name: [u8; 256],
+}
+
+impl Default for DirectoryEntry {
+    fn default() -> Self {
+        Self {
+            size: 0,
+            flags: 0,
+            name_len: 0,
+            name: [0; 256],
+        }
+    }
+}
 
 /// SEEK_FILE's origins (C's `SEEK_SET`, `SEEK_CUR`, `SEEK_END`).
 pub mod seek {
@@ -213,6 +321,10 @@ pub enum Error {
     AccessDenied = 8,
     /// The device failed, or the file system on it is corrupt.
     IoError = 9,
+    /// The name is taken.
+    AlreadyExists = 10,
+    /// The volume has no room left.
+    DiskFull = 11,
 }
 
 /// [`nr::WAIT_MULTIPLE`]'s result when the time-out passed (Win32's
@@ -259,6 +371,8 @@ impl Error {
             7 => Self::InvalidHandle,
             8 => Self::AccessDenied,
             9 => Self::IoError,
+            10 => Self::AlreadyExists,
+            11 => Self::DiskFull,
             _ => return None,
         })
     }
@@ -275,6 +389,8 @@ impl Error {
             Self::InvalidHandle => "invalid handle",
             Self::AccessDenied => "access denied",
             Self::IoError => "I/O error",
+            Self::AlreadyExists => "already exists",
+            Self::DiskFull => "disk full",
         }
     }
 }
@@ -585,6 +701,10 @@ mod tests {
         assert_eq!(size_of::<ProcessInfo>(), 88);
         assert_eq!(offset_of!(ProcessInfo, runtime_base), 32);
         assert_eq!(offset_of!(ProcessInfo, name), 56);
+        assert_eq!(size_of::<FileInfo>(), 16);
+        assert_eq!(size_of::<DirectoryEntry>(), 272);
+        assert_eq!(offset_of!(DirectoryEntry, name_len), 12);
+        assert_eq!(offset_of!(DirectoryEntry, name), 16);
     }
 
     #[test]
@@ -592,7 +712,7 @@ mod tests {
         for v in [0u64, 1, 4096, u64::MAX / 2] {
             assert_eq!(decode(encode(Ok(v))), Ok(v));
         }
-        for code in 1..=6 {
+        for code in 1..=11 {
             let e = Error::from_code(code).unwrap();
             assert_eq!(decode(encode(Err(e))), Err(e));
             assert_eq!(encode(Err(e)) as i64, -(code as i64));

@@ -23,6 +23,15 @@ pub enum SeekFrom {
     Current(i64),
 }
 
+/// Names a file on its volume while it exists: the directory entry that
+/// holds it. Handles of one file have one id, so a kernel can tell which
+/// handles share a file (the volume does not track them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileId {
+    dir: DirRef,
+    slot: usize,
+}
+
 /// An open file.
 #[derive(Clone, Debug)]
 pub struct File {
@@ -42,6 +51,14 @@ impl File {
     /// Whether the file is empty.
     pub fn is_empty(&self) -> bool {
         self.size == 0
+    }
+
+    /// Which file this is (see [`FileId`]).
+    pub fn id(&self) -> FileId {
+        FileId {
+            dir: self.dir,
+            slot: self.slot,
+        }
     }
 
     /// The position the next [`Volume::read`] or [`Volume::write`] uses.

@@ -37,8 +37,8 @@ mod table;
 
 pub use bpb::FatType;
 pub use error::{Corruption, FatError};
-pub use file::{File, SeekFrom};
-pub use ops::DirEntry;
+pub use file::{File, FileId, SeekFrom};
+pub use ops::{DirEntry, ATTR_READ_ONLY};
 
 use alloc::string::String;
 use alloc::vec;

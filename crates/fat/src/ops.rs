@@ -11,6 +11,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 use block::BlockDevice;
 
+/// [`DirEntry::attributes`]' read-only bit.
+pub const ATTR_READ_ONLY: u8 = 0x01;
+
 /// A directory entry as listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {

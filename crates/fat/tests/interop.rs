@@ -182,6 +182,15 @@ fn handles_read_write_and_seek() {
                 Err(FatError::InvalidSeek)
             );
             assert_eq!(vol.open("/").unwrap_err(), FatError::IsADirectory);
+            // One file, one id, whatever the spelling; another file, another.
+            assert_eq!(g.id(), f.id());
+            vol.create_dir("/sub").unwrap();
+            vol.write_file("/sub/handle test.bin", b"x").unwrap();
+            let other = vol.open("/sub/handle test.bin").unwrap();
+            let third = vol.create_file("/third").unwrap();
+            assert_ne!(other.id(), f.id());
+            assert_ne!(third.id(), f.id());
+            assert_ne!(third.id(), other.id());
             expect
         });
         with_fatfs(&mut img, |fs| {

@@ -1,43 +1,38 @@
 //! Files: one namespace over the boot files and the FAT volumes on disks.
 //!
-//! A name is either a boot file's (a boot module, named by the last
-//! component of its path; `/boot/<name>` names it too), read-only, or a
-//! path on a disk volume, `/disk/<volume>/<path>`, where `<volume>` is
-//! the partition's name (`vdb2`) or its label (`FERRITE32`), compared
-//! without regard to ASCII case, as the names on the volume are
-//! ([`volumes`]). Files on disks are read through the volume's lock, a
-//! bounded piece at a time.
+//! - `/` holds two directories, `boot` and `disk`.
+//! - `/boot/<name>` (or just `<name>`) is a boot file: a boot module, named
+//!   by the last component of its path; read-only.
+//! - `/disk/<volume>/<path>` is a file or directory on a disk volume, where
+//!   `<volume>` is the partition's name (`vdb2`) or its label
+//!   (`FERRITE32`) ([`volumes`]).
+//!
+//! Names are compared without regard to ASCII case, as the names on a FAT
+//! volume are. Files on disks are read and written through the volume's
+//! lock, a bounded piece at a time ([`OpenFile`]).
 #![forbid(unsafe_code)]
 
 use crate::boot;
-use abi::Error;
-use alloc::string::String;
+use abi::{file_flags, DirectoryEntry, Error, FileInfo};
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU64, Ordering};
 
+mod open_file;
 pub mod volumes;
 
-/// Where an open file's bytes are.
-enum Source {
-    /// A boot module's bytes, where the loader put them.
-    Boot(&'static [u8]),
-    /// A file on a mounted FAT volume.
-    Disk {
-        volume: Arc<volumes::Mounted>,
-        file: fat::File,
-    },
-}
+pub use open_file::OpenFile;
 
-/// An open file: where its bytes are and a position (one per handle
-/// object).
-///
-/// Two threads reading through one handle at once may both read from the
-/// same position (the position is not locked across the copy); each read
-/// is still whole and in bounds.
-pub struct OpenFile {
-    name: String,
-    source: Source,
-    position: AtomicU64,
+/// What a name refers to (not yet looked up on the volume).
+enum Place<'a> {
+    /// `/`.
+    Root,
+    /// `/boot`.
+    BootDirectory,
+    /// A boot file, by its bare name.
+    Boot(&'a str),
+    /// `/disk`.
+    DiskDirectory,
+    /// A path on a mounted volume (`""` is the volume's root).
+    Disk(Arc<volumes::Mounted>, &'a str),
 }
 
 /// Whether `name` is one a boot file can have: 1 ..= MAX_FILE_NAME bytes,
@@ -47,130 +42,195 @@ fn valid_name(name: &str) -> bool {
         && !name.bytes().any(|b| b == b'/' || b == b'\\' || b == 0)
 }
 
+/// Where `name` points.
+fn place(name: &str) -> Result<Place<'_>, Error> {
+    if name.is_empty() || name.len() > abi::MAX_FILE_NAME as usize || name.bytes().any(|b| b == 0) {
+        return Err(Error::InvalidArgument);
+    }
+    let dir = name.trim_end_matches('/');
+    match dir {
+        "" => return Ok(Place::Root),
+        abi::path::BOOT => return Ok(Place::BootDirectory),
+        abi::path::DISK => return Ok(Place::DiskDirectory),
+        _ => {}
+    }
+    if let Some(rest) = name.strip_prefix("/disk/") {
+        let (volume, path) = rest.split_once('/').unwrap_or((rest, ""));
+        if volume.is_empty() || path.contains('\\') {
+            return Err(Error::InvalidArgument);
+        }
+        let volume = volumes::find(volume).ok_or(Error::NotFound)?;
+        return Ok(Place::Disk(volume, path));
+    }
+    let bare = name.strip_prefix("/boot/").unwrap_or(name);
+    if !valid_name(bare) {
+        return Err(Error::InvalidArgument);
+    }
+    Ok(Place::Boot(bare))
+}
+
+/// The boot module called `name`, if there is one.
+fn boot_module(name: &str) -> Option<&'static boot::BootFile> {
+    boot::info()?
+        .modules
+        .iter()
+        .find(|m| m.file_name().eq_ignore_ascii_case(name))
+}
+
 /// The abi error for a file-system error.
 pub fn fat_error(e: fat::FatError) -> Error {
     use fat::FatError as F;
     match e {
-        F::NotFound => Error::NotFound,
+        F::NotFound | F::NotADirectory => Error::NotFound,
         F::Io(_) | F::Corrupt(_) => Error::IoError,
-        F::NoSpace | F::DirectoryFull | F::FileTooLarge => Error::NoMemory,
+        F::NoSpace | F::DirectoryFull | F::FileTooLarge => Error::DiskFull,
+        F::Exists => Error::AlreadyExists,
         _ => Error::InvalidArgument,
     }
 }
 
-impl OpenFile {
-    /// Opens the file called `name` (see the module's naming rules).
-    pub fn open(name: &str) -> Result<Self, Error> {
-        if name.len() > abi::MAX_FILE_NAME as usize || name.bytes().any(|b| b == 0) {
-            return Err(Error::InvalidArgument);
-        }
-        if let Some(rest) = name.strip_prefix("/disk/") {
-            return Self::open_on_disk(name, rest);
-        }
-        let name = name.strip_prefix("/boot/").unwrap_or(name);
-        if !valid_name(name) {
-            return Err(Error::InvalidArgument);
-        }
-        let info = boot::info().ok_or(Error::NotFound)?;
-        let module = info
-            .modules
-            .iter()
-            .find(|m| m.file_name().eq_ignore_ascii_case(name))
-            .ok_or(Error::NotFound)?;
-        let data: &'static [u8] = match &module.data {
-            alloc::borrow::Cow::Borrowed(bytes) => bytes,
-            // Modules stay where the loader put them (see `BootFile`).
-            alloc::borrow::Cow::Owned(_) => return Err(Error::NotFound),
-        };
-        Ok(Self {
-            name: String::from(module.file_name()),
-            source: Source::Boot(data),
-            position: AtomicU64::new(0),
-        })
-    }
+const DIRECTORY: FileInfo = FileInfo {
+    size: 0,
+    flags: file_flags::DIRECTORY,
+    reserved: 0,
+};
 
-    /// Opens `<volume>/<path>` (`rest`) of `/disk/...` (`full`).
-    fn open_on_disk(full: &str, rest: &str) -> Result<Self, Error> {
-        let (volume, path) = rest.split_once('/').ok_or(Error::InvalidArgument)?;
-        if volume.is_empty() || path.is_empty() || path.contains('\\') {
-            return Err(Error::InvalidArgument);
-        }
-        let volume = volumes::list()
-            .into_iter()
-            .find(|v| v.name.eq_ignore_ascii_case(volume) || v.label.eq_ignore_ascii_case(volume))
-            .ok_or(Error::NotFound)?;
-        let file = volume.fs.lock().open(path).map_err(fat_error)?;
-        Ok(Self {
-            name: String::from(full),
-            source: Source::Disk { volume, file },
-            position: AtomicU64::new(0),
-        })
+fn fat_flags(e: &fat::DirEntry) -> u32 {
+    let mut flags = 0;
+    if e.is_dir {
+        flags |= file_flags::DIRECTORY;
     }
-
-    /// The file's name: a boot file's as the boot volume spells it, a disk
-    /// file's path as it was opened.
-    pub fn name(&self) -> &str {
-        &self.name
+    if e.attributes & fat::ATTR_READ_ONLY != 0 {
+        flags |= file_flags::READ_ONLY;
     }
+    flags
+}
 
-    /// Its size in bytes.
-    pub fn size(&self) -> u64 {
-        match &self.source {
-            Source::Boot(data) => data.len() as u64,
-            Source::Disk { file, .. } => file.len(),
-        }
-    }
-
-    /// For a boot file: the bytes from the position on (at most `max`),
-    /// and the position after them; the caller copies, then
-    /// [`advance`](Self::advance)s. `None` for a disk file (use
-    /// [`read_at_position`](Self::read_at_position)).
-    pub fn peek(&self, max: u64) -> Option<(&'static [u8], u64)> {
-        let Source::Boot(data) = self.source else {
-            return None;
-        };
-        let at = self.position.load(Ordering::Relaxed);
-        let start = at.min(data.len() as u64) as usize;
-        let end = (start as u64).saturating_add(max).min(data.len() as u64) as usize;
-        Some((&data[start..end], at.saturating_add((end - start) as u64)))
-    }
-
-    /// Reads from the position into `buf` (any file); returns the bytes
-    /// read and the position after them, for [`advance`](Self::advance).
-    pub fn read_at_position(&self, buf: &mut [u8]) -> Result<(usize, u64), Error> {
-        let at = self.position.load(Ordering::Relaxed);
-        let n = match &self.source {
-            Source::Boot(data) => {
-                let start = at.min(data.len() as u64) as usize;
-                let n = buf.len().min(data.len() - start);
-                buf[..n].copy_from_slice(&data[start..start + n]);
-                n
+/// Describes the file or directory `name` (FILE_INFO).
+pub fn info(name: &str) -> Result<FileInfo, Error> {
+    Ok(match place(name)? {
+        Place::Root | Place::BootDirectory | Place::DiskDirectory => DIRECTORY,
+        Place::Boot(bare) => FileInfo {
+            size: boot_module(bare).ok_or(Error::NotFound)?.data.len() as u64,
+            flags: file_flags::READ_ONLY,
+            reserved: 0,
+        },
+        Place::Disk(volume, path) => {
+            let e = volume.fs.lock().stat(path).map_err(fat_error)?;
+            FileInfo {
+                size: u64::from(e.size),
+                flags: fat_flags(&e),
+                reserved: 0,
             }
-            Source::Disk { volume, file } => {
-                volume.fs.lock().read_at(file, at, buf).map_err(fat_error)?
-            }
-        };
-        Ok((n, at.saturating_add(n as u64)))
-    }
+        }
+    })
+}
 
-    /// Sets the position after a read.
-    pub fn advance(&self, to: u64) {
-        self.position.store(to, Ordering::Relaxed);
+fn entry(name: &str, size: u64, flags: u32) -> DirectoryEntry {
+    let mut e = DirectoryEntry {
+        size,
+        flags,
+        ..DirectoryEntry::default()
+    };
+    // Names are at most 255 bytes on every source (FAT long names are at
+    // most 255 UTF-16 units, which can be more bytes: cut at a character).
+    let mut n = name.len().min(e.name.len());
+    while !name.is_char_boundary(n) {
+        n -= 1;
     }
+    e.name[..n].copy_from_slice(&name.as_bytes()[..n]);
+    e.name_len = n as u32;
+    e
+}
 
-    /// Moves the position (C's `fseek` rules; past the end is allowed).
-    pub fn seek(&self, offset: i64, whence: u64) -> Result<u64, Error> {
-        let base = match whence {
-            abi::seek::SET => 0,
-            abi::seek::CURRENT => self.position.load(Ordering::Relaxed),
-            abi::seek::END => self.size(),
-            _ => return Err(Error::InvalidArgument),
-        };
-        let to = base
-            .checked_add_signed(offset)
-            .filter(|&p| p <= i64::MAX as u64)
-            .ok_or(Error::InvalidArgument)?;
-        self.position.store(to, Ordering::Relaxed);
-        Ok(to)
+/// Entry `index` of the directory `name` (READ_DIRECTORY).
+pub fn directory_entry(name: &str, index: u64) -> Result<DirectoryEntry, Error> {
+    let index = usize::try_from(index).map_err(|_| Error::NotFound)?;
+    match place(name)? {
+        Place::Root => [abi::path::BOOT, abi::path::DISK]
+            .get(index)
+            .map(|p| entry(&p[1..], 0, file_flags::DIRECTORY))
+            .ok_or(Error::NotFound),
+        Place::BootDirectory => {
+            let info = boot::info().ok_or(Error::NotFound)?;
+            let m = info.modules.get(index).ok_or(Error::NotFound)?;
+            Ok(entry(
+                m.file_name(),
+                m.data.len() as u64,
+                file_flags::READ_ONLY,
+            ))
+        }
+        Place::DiskDirectory => {
+            let v = volumes::list()
+                .into_iter()
+                .nth(index)
+                .ok_or(Error::NotFound)?;
+            Ok(entry(&v.name, 0, file_flags::DIRECTORY))
+        }
+        Place::Boot(_) => Err(Error::InvalidArgument),
+        Place::Disk(volume, path) => {
+            let list = volume.fs.lock().read_dir(path).map_err(fat_error)?;
+            let e = list.get(index).ok_or(Error::NotFound)?;
+            Ok(entry(&e.name, u64::from(e.size), fat_flags(e)))
+        }
     }
+}
+
+/// The volume and path of a name that must be on a disk, below the
+/// volume's root (DELETE_FILE, CREATE_DIRECTORY).
+fn on_disk(name: &str) -> Result<(Arc<volumes::Mounted>, &str), Error> {
+    match place(name)? {
+        Place::Disk(volume, path) if !path.trim_matches('/').is_empty() => Ok((volume, path)),
+        Place::Disk(..) | Place::Root | Place::DiskDirectory => Err(Error::InvalidArgument),
+        Place::Boot(_) | Place::BootDirectory => Err(Error::AccessDenied),
+    }
+}
+
+/// The whole file `name` (a program to load), if it is at most `max`
+/// bytes (`NoMemory` past that, or when the heap cannot hold it).
+pub fn read_whole(name: &str, max: u64) -> Result<alloc::vec::Vec<u8>, Error> {
+    let file = OpenFile::open(name, 0)?;
+    let size = file.size();
+    if size > max {
+        return Err(Error::NoMemory);
+    }
+    let mut bytes = alloc::vec::Vec::new();
+    bytes
+        .try_reserve_exact(size as usize)
+        .map_err(|_| Error::NoMemory)?;
+    bytes.resize(size as usize, 0);
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = bytes.len().min(at + (256 << 10));
+        let (n, after) = file.read_at_position(&mut bytes[at..end])?;
+        if n == 0 {
+            break;
+        }
+        file.advance(after);
+        at += n;
+    }
+    bytes.truncate(at);
+    Ok(bytes)
+}
+
+/// Deletes a file or an empty directory (DELETE_FILE); a file a handle
+/// has open is `AccessDenied`.
+pub fn delete(name: &str) -> Result<(), Error> {
+    let (volume, path) = on_disk(name)?;
+    let mut fs = volume.fs.lock();
+    match fs.open(path) {
+        Ok(f) if volume.is_open(f.id()) => return Err(Error::AccessDenied),
+        Ok(_) | Err(fat::FatError::IsADirectory) => {}
+        Err(e) => return Err(fat_error(e)),
+    }
+    fs.remove(path).map_err(fat_error)?;
+    fs.flush().map_err(fat_error)
+}
+
+/// Creates a directory (CREATE_DIRECTORY).
+pub fn create_directory(name: &str) -> Result<(), Error> {
+    let (volume, path) = on_disk(name)?;
+    let mut fs = volume.fs.lock();
+    fs.create_dir(path).map_err(fat_error)?;
+    fs.flush().map_err(fat_error)
 }

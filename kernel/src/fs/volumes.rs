@@ -28,6 +28,61 @@ pub struct Mounted {
     pub label: String,
     /// The file system, behind a lock: one operation at a time.
     pub fs: SpinLock<fat::Volume<VolumeDevice>>,
+    /// The files handles have open. Taken only with `fs` held.
+    shares: SpinLock<Vec<Share>>,
+}
+
+/// Who has one file open: readers, or one writer alone.
+struct Share {
+    id: fat::FileId,
+    readers: u32,
+    writer: bool,
+}
+
+impl Mounted {
+    /// Records a new handle of file `id` (call with `fs` held). A file open
+    /// for writing is not shared (Windows' default share mode for writers):
+    /// `AccessDenied` if either side writes.
+    pub fn claim(&self, id: fat::FileId, write: bool) -> Result<(), abi::Error> {
+        let mut shares = self.shares.lock();
+        if let Some(s) = shares.iter_mut().find(|s| s.id == id) {
+            if write || s.writer {
+                return Err(abi::Error::AccessDenied);
+            }
+            s.readers += 1;
+            return Ok(());
+        }
+        shares.try_reserve(1).map_err(|_| abi::Error::NoMemory)?;
+        shares.push(Share {
+            id,
+            readers: u32::from(!write),
+            writer: write,
+        });
+        Ok(())
+    }
+
+    /// Drops a handle's claim (call with `fs` held).
+    pub fn release(&self, id: fat::FileId, write: bool) {
+        let mut shares = self.shares.lock();
+        let Some(at) = shares.iter().position(|s| s.id == id) else {
+            log::error!("{}: a file handle closed twice (bug)", self.name);
+            return;
+        };
+        let s = &mut shares[at];
+        if write {
+            s.writer = false;
+        } else {
+            s.readers = s.readers.saturating_sub(1);
+        }
+        if !s.writer && s.readers == 0 {
+            shares.swap_remove(at);
+        }
+    }
+
+    /// Whether any handle has file `id` open (call with `fs` held).
+    pub fn is_open(&self, id: fat::FileId) -> bool {
+        self.shares.lock().iter().any(|s| s.id == id)
+    }
 }
 
 static VOLUMES: SpinLock<Vec<Arc<Mounted>>> = SpinLock::new(Vec::new());
@@ -55,6 +110,7 @@ fn try_mount(name: String, device: VolumeDevice) {
                 name,
                 label,
                 fs: SpinLock::new(volume),
+                shares: SpinLock::new(Vec::new()),
             }));
         }
         Err(e) => log::info!("{name}: not mounted: {e}"),
@@ -83,6 +139,15 @@ pub fn mount_all() {
             }
         }
     }
+}
+
+/// The volume with this partition name or label (ASCII case ignored).
+pub fn find(name: &str) -> Option<Arc<Mounted>> {
+    VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.name.eq_ignore_ascii_case(name) || v.label.eq_ignore_ascii_case(name))
+        .cloned()
 }
 
 /// Every mounted volume.

@@ -42,7 +42,7 @@ fn boot_files(ctx: &Context<'_>) -> Outcome {
         .ok_or_else(|| detail!("no module {MODULE}"))?;
     let want: &[u8] = &module.data;
     // Names are matched without regard to ASCII case.
-    let f = OpenFile::open("M0-Module.TXT").map_err(|e| detail!("open: {}", e.name()))?;
+    let f = OpenFile::open("M0-Module.TXT", 0).map_err(|e| detail!("open: {}", e.name()))?;
     ensure!(
         f.name() == MODULE && f.size() == want.len() as u64,
         "opened '{}' of {} bytes, not {MODULE} of {}",
@@ -102,15 +102,25 @@ fn boot_files(ctx: &Context<'_>) -> Outcome {
         ("m0-module.txt\0", Error::InvalidArgument),
         (long.as_str(), Error::InvalidArgument),
     ] {
-        let got = OpenFile::open(name).err();
+        let got = OpenFile::open(name, 0).err();
         ensure!(
             got == Some(err),
             "open({:?}) gave {got:?}, not {err:?}",
             &name[..name.len().min(24)]
         );
     }
+    for flags in [
+        abi::open_flags::WRITE,
+        abi::open_flags::WRITE | abi::open_flags::TRUNCATE,
+    ] {
+        let got = OpenFile::open("/boot/M0-Module.TXT", flags).err();
+        ensure!(
+            got == Some(Error::AccessDenied),
+            "a boot file opened with flags {flags:#x} gave {got:?}"
+        );
+    }
     Ok(detail!(
-        "{MODULE} ({} bytes) opened as M0-Module.TXT, read in two pieces, seeks from the end, back, past the end; bad seeks and 6 bad names refused",
+        "{MODULE} ({} bytes) opened as M0-Module.TXT, read in two pieces, seeks from the end, back, past the end; bad seeks, 6 bad names and writing refused",
         want.len()
     ))
 }

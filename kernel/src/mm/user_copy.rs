@@ -147,6 +147,11 @@ unsafe impl Plain for abi::DeviceRecord {}
 unsafe impl Plain for abi::Message {}
 // SAFETY: four i32, no padding (size 16, pinned likewise).
 unsafe impl Plain for abi::Rect {}
+// SAFETY: u64 then two u32, no padding (size 16, pinned likewise).
+unsafe impl Plain for abi::FileInfo {}
+// SAFETY: u64, two u32, then [u8; 256], no padding (size 272, pinned
+// likewise).
+unsafe impl Plain for abi::DirectoryEntry {}
 
 /// Copies a plain ABI structure to user memory at `ptr`.
 pub fn write_value<T: Plain>(ptr: u64, value: &T) -> Result<(), Error> {

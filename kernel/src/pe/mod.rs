@@ -127,14 +127,22 @@ impl LoadedProgram {
         exe: &str,
         placement: Placement,
     ) -> Result<(Self, ::pe::ProcessImage), SpawnError> {
-        let files = |name: &str| find_file(info, name);
+        Self::load_from(&|name: &str| find_file(info, name), exe, placement)
+    }
+
+    /// Loads `exe` and its DLLs from `files`.
+    fn load_from<'f>(
+        files: &dyn Fn(&str) -> Option<&'f [u8]>,
+        exe: &str,
+        placement: Placement,
+    ) -> Result<(Self, ::pe::ProcessImage), SpawnError> {
         let mut place = |name: &str, preferred: u64, _size: u64| match placement {
             Placement::ProgramShifted(offset) if name.eq_ignore_ascii_case(exe) => {
                 preferred + offset
             }
             _ => preferred,
         };
-        let mut plan = ::pe::plan_process(exe, &files, &mut place)?;
+        let mut plan = ::pe::plan_process(exe, files, &mut place)?;
         let mut modules = Vec::new();
         for module in &mut plan.modules {
             let mut pages = alloc::vec![None; module.image.memory.len().div_ceil(PAGE)];
@@ -238,6 +246,25 @@ pub fn spawn_program(info: &BootInfo, exe: &str, fresh: bool) -> Result<Process,
         }
     };
     program.instantiate()
+}
+
+/// A new process of the program whose file holds `exe_bytes` (read from a
+/// disk), called `exe`; the DLLs it imports come from the boot modules.
+/// Never cached: the file may change.
+pub fn spawn_from_bytes(
+    info: &BootInfo,
+    exe: &str,
+    exe_bytes: &[u8],
+) -> Result<Process, SpawnError> {
+    let files = |name: &str| {
+        if name.eq_ignore_ascii_case(exe) {
+            Some(exe_bytes)
+        } else {
+            find_file(info, name)
+        }
+    };
+    let (loaded, _) = LoadedProgram::load_from(&files, exe, Placement::Preferred)?;
+    Arc::new(loaded).instantiate()
 }
 
 /// Loads `exe` and the DLLs it imports from the boot modules, relocates and

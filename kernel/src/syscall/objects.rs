@@ -162,6 +162,9 @@ pub(super) fn reset_event(handle: u64) -> SysResult {
     Ok(0)
 }
 
+/// The largest program file CREATE_PROCESS reads from a disk.
+const PROGRAM_FILE_MAX: u64 = 64 << 20;
+
 pub(super) fn create_process(
     name: u64,
     name_len: u64,
@@ -172,11 +175,22 @@ pub(super) fn create_process(
     if flags & !abi::create_flags::FRESH_IMAGE != 0 {
         return Err(Error::InvalidArgument);
     }
-    let name = user_string(name, name_len, 64)?;
+    let name = user_string(name, name_len, abi::MAX_FILE_NAME)?;
     let cmdline = user_string(cmd, cmd_len, 1024)?;
     let info = crate::boot::info().ok_or(Error::NotSupported)?;
     let fresh = flags & abi::create_flags::FRESH_IMAGE != 0;
-    let mut process = crate::pe::spawn_program(info, &name, fresh).map_err(|e| {
+    let spawned = if name.starts_with("/disk/") {
+        // A program on a disk: its whole file, read now (DLLs still come
+        // from the boot modules).
+        let bytes = crate::fs::read_whole(&name, PROGRAM_FILE_MAX)?;
+        let exe = name.rsplit('/').next().unwrap_or(&name);
+        crate::pe::spawn_from_bytes(info, exe, &bytes)
+    } else if name.len() > 64 {
+        return Err(Error::InvalidArgument);
+    } else {
+        crate::pe::spawn_program(info, &name, fresh)
+    };
+    let mut process = spawned.map_err(|e| {
         log::info!("CreateProcess '{name}': {e}");
         match e {
             crate::pe::SpawnError::Pe(_) => Error::NotFound,

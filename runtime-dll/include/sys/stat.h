@@ -1,4 +1,4 @@
-/* sys/stat.h: mkdir, which always fails (there is nowhere to write). */
+/* sys/stat.h: mkdir (directories on disk volumes, /disk/<volume>/...). */
 #ifndef _FERRITE_SYS_STAT_H
 #define _FERRITE_SYS_STAT_H
 
@@ -9,7 +9,7 @@
 #define S_IWUSR 0200
 #define S_IXUSR 0100
 
-/* -1 with errno EROFS. */
+/* 0, or -1 with errno (EEXIST, ENOENT; EROFS outside /disk/). */
 int mkdir(const char *path, mode_t mode);
 int _mkdir(const char *path);
 

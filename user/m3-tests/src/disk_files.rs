@@ -1,7 +1,8 @@
 //! `m3-tests.exe disk`: the M6 checks of files on disk volumes from ring 3
 //! (the kernel counts them under M6): C's `FILE` functions on files of
 //! the FAT volumes the host made (tests/src/disk.rs), by label and by
-//! partition name, and the names that must fail.
+//! partition name, and the names that must fail; then the writing checks
+//! ([`crate::disk_writes`]).
 
 use core::ffi::{c_char, c_int, c_long, c_void, CStr};
 use testkit::{check, Report};
@@ -104,6 +105,7 @@ pub fn run() -> i32 {
         no_volume.err(),
         directory.err()
     );
+    crate::disk_writes::run(&mut r);
     if r.all_passed() {
         0
     } else {

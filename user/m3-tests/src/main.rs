@@ -19,6 +19,7 @@ mod benches;
 mod children;
 mod crt_files;
 mod disk_files;
+mod disk_writes;
 mod smp;
 mod smp_bench;
 mod stress;
@@ -62,6 +63,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const c_char) -> i32 {
         b"smp-bench" => smp_bench::run(),
         b"crt" => crt_files::run(),
         b"disk" => disk_files::run(),
+        // Started from a copy on a disk by the `disk` checks.
+        b"exit-with" => sys::parse(arg(2)) as i32,
         b"" => run(),
         _ => 2,
     }

@@ -1,4 +1,4 @@
-//! `fopen`'s mode strings and the mapping of C paths to boot-file names.
+//! `fopen`'s mode strings and the mapping of C paths to file names.
 
 use super::errno::{Errno, EINVAL, ENOENT, EROFS};
 
@@ -13,9 +13,28 @@ pub struct Mode {
     pub truncate: bool,
     /// `a`: every write goes to the end.
     pub append: bool,
+    /// `x` (with `w`): fail if the file exists.
+    pub exclusive: bool,
 }
 
 impl Mode {
+    /// `"r"`.
+    pub const READ: Self = Self {
+        read: true,
+        write: false,
+        truncate: false,
+        append: false,
+        exclusive: false,
+    };
+    /// Output only, as the console streams are.
+    pub const WRITE: Self = Self {
+        read: false,
+        write: true,
+        truncate: false,
+        append: false,
+        exclusive: false,
+    };
+
     /// Parses a mode: `r`, `w` or `a`, then any of `+`, `b`, `t` (text and
     /// binary are the same here) and `x` (with `w`: fail if it exists), each
     /// at most once, as C11 §7.21.5.3 and MSVC accept them. Anything else
@@ -28,18 +47,21 @@ impl Mode {
                 write: false,
                 truncate: false,
                 append: false,
+                exclusive: false,
             },
             b'w' => Self {
                 read: false,
                 write: true,
                 truncate: true,
                 append: false,
+                exclusive: false,
             },
             b'a' => Self {
                 read: false,
                 write: true,
                 truncate: false,
                 append: true,
+                exclusive: false,
             },
             _ => return Err(EINVAL),
         };
@@ -61,19 +83,31 @@ impl Mode {
             m.read = true;
             m.write = true;
         }
+        m.exclusive = seen[3];
         Ok(m)
     }
 
-    /// Whether this engine can open a stream in this mode: the boot files
-    /// are read-only and there is nowhere else to write, so any mode that
-    /// writes is `EROFS`.
-    pub fn check_read_only(self) -> Result<(), Errno> {
-        if self.write {
-            Err(EROFS)
-        } else {
-            Ok(())
-        }
+    /// Whether the file is made if it does not exist (`w` and `a`).
+    pub fn create(self) -> bool {
+        self.truncate || self.append
     }
+}
+
+/// Whether `path` names a file on a disk volume (`/disk/...`), the only
+/// files a program can write.
+pub fn on_disk(path: &[u8]) -> bool {
+    path.starts_with(b"/disk/")
+}
+
+/// The name [`boot_name`] gives `path`, for a stream in `mode`: a mode that
+/// writes a boot file (anything not [`on_disk`]) is `EROFS`, since the
+/// boot files are read-only.
+pub fn file_name(path: &[u8], mode: Mode) -> Result<&[u8], Errno> {
+    let name = boot_name(path)?;
+    if mode.write && !on_disk(path) {
+        return Err(EROFS);
+    }
+    Ok(name)
 }
 
 fn is_separator(b: u8) -> bool {
@@ -99,7 +133,7 @@ fn is_separator(b: u8) -> bool {
 /// A path on a disk volume, `/disk/<volume>/<path>`, is passed to the
 /// kernel whole: there the directories do tell files apart.
 pub fn boot_name(path: &[u8]) -> Result<&[u8], Errno> {
-    if path.starts_with(b"/disk/") {
+    if on_disk(path) {
         return Ok(path);
     }
     let name = match path.iter().rposition(|&b| is_separator(b)) {

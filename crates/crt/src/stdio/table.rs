@@ -1,14 +1,14 @@
-//! The stream table: fixed `FILE` slots, their read buffers and flags.
+//! The stream table: fixed `FILE` slots, their buffers and flags.
 
-use super::errno::{Errno, EBADF, EINVAL, EMFILE, EOVERFLOW, ESPIPE};
-use super::mode::{boot_name, Mode};
+use super::errno::{Errno, EBADF, EINVAL, EIO, EMFILE, EOVERFLOW, ESPIPE};
+use super::mode::{file_name, Mode};
 
 /// Streams `fopen` can have open at once (C's `FOPEN_MAX`), besides the
 /// three standard ones.
 pub const FOPEN_MAX: usize = 32;
-/// Bytes of each stream's read buffer (C's `BUFSIZ`). A read of at least
-/// this many bytes goes straight from the backend into the caller's
-/// buffer.
+/// Bytes of each stream's buffer (C's `BUFSIZ`), which holds what was read
+/// ahead or what waits to be written. A read or write of at least this
+/// many bytes goes straight between the backend and the caller's buffer.
 pub const BUFFER_SIZE: usize = 4096;
 /// Slots in the table: stdin, stdout, stderr, then the `fopen` ones.
 pub const SLOTS: usize = 3 + FOPEN_MAX;
@@ -97,12 +97,15 @@ impl Whence {
 /// What the streams stand on: the kernel's boot files and debug console
 /// in runtime.dll, a fake in tests.
 pub trait Backend {
-    /// Opens the file called `name` (a bare name, see [`boot_name`]) for
-    /// reading at position 0.
-    fn open(&mut self, name: &[u8]) -> Result<u64, Errno>;
+    /// Opens the file called `name` (see [`boot_name`](super::boot_name))
+    /// as `mode` says (creating, truncating), at position 0.
+    fn open(&mut self, name: &[u8], mode: Mode) -> Result<u64, Errno>;
     /// Reads at the file's position into `buf`, advancing it: the bytes
     /// read, 0 at the end.
     fn read(&mut self, file: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+    /// Writes at the file's position, advancing it: the bytes written
+    /// (fewer than asked is fine; 0 is taken as a failure, `EIO`).
+    fn write(&mut self, file: u64, bytes: &[u8]) -> Result<usize, Errno>;
     /// Moves the file's position; returns the new one.
     fn seek(&mut self, file: u64, offset: i64, whence: Whence) -> Result<u64, Errno>;
     /// Closes the file.
@@ -124,10 +127,15 @@ enum Kind {
 struct Slot {
     tag: u16,
     kind: Kind,
+    /// What the stream may do (a file's `fopen` mode).
+    mode: Mode,
+    /// The buffer holds bytes to be written (`buf[..end]`), not bytes
+    /// read ahead.
+    writing: bool,
     eof: bool,
     error: bool,
-    /// Position of the next byte the stream gives: the pushed-back byte if
-    /// any, else `buf[start]`.
+    /// Position of the next byte the stream gives (the pushed-back byte if
+    /// any, else `buf[start]`) or takes (after the `end` bytes waiting).
     pos: u64,
     pushed: Option<u8>,
     start: usize,
@@ -139,6 +147,8 @@ impl Slot {
     const CLOSED: Self = Self {
         tag: 0,
         kind: Kind::Closed,
+        mode: Mode::READ,
+        writing: false,
         eof: false,
         error: false,
         pos: 0,
@@ -148,8 +158,9 @@ impl Slot {
         buf: [0; BUFFER_SIZE],
     };
 
-    fn open(&mut self, kind: Kind) {
+    fn open(&mut self, kind: Kind, mode: Mode) {
         self.kind = kind;
+        self.mode = mode;
         self.eof = false;
         self.error = false;
         self.pos = 0;
@@ -160,24 +171,96 @@ impl Slot {
         self.pushed = None;
         self.start = 0;
         self.end = 0;
+        self.writing = false;
     }
 
-    /// The file under a readable stream; `EBADF` for an output stream.
-    fn source(&mut self) -> Result<Option<u64>, Errno> {
+    /// Writes out the bytes waiting in the buffer (the buffer is empty
+    /// afterwards, whatever happened; a failure sets the error indicator).
+    fn flush_writes(&mut self, backend: &mut impl Backend) -> Result<(), Errno> {
+        if !self.writing {
+            return Ok(());
+        }
+        let pending = self.end;
+        self.drop_buffer();
+        let Kind::File(h) = self.kind else {
+            return Ok(());
+        };
+        let r = write_all(backend, h, &self.buf[..pending]);
+        if r.is_err() {
+            self.error = true;
+        }
+        r
+    }
+
+    /// The file under a readable stream, with any pending writes written
+    /// out; `EBADF` for an output stream.
+    fn source(&mut self, backend: &mut impl Backend) -> Result<Option<u64>, Errno> {
+        self.flush_writes(backend)?;
         match self.kind {
-            Kind::File(h) => Ok(Some(h)),
+            Kind::File(h) if self.mode.read => Ok(Some(h)),
             Kind::Input => Ok(None),
-            Kind::Console(_) | Kind::Closed => {
+            Kind::File(_) | Kind::Console(_) | Kind::Closed => {
                 self.error = true;
                 Err(EBADF)
             }
         }
     }
 
+    /// Writes `bytes` (C's `fwrite`): through the buffer, or straight to
+    /// the backend when they fill it anyway. Returns how many were taken.
+    fn write(&mut self, backend: &mut impl Backend, bytes: &[u8]) -> Result<usize, Errno> {
+        let h = match self.kind {
+            Kind::Console(c) => {
+                backend.console_write(c, bytes);
+                return Ok(bytes.len());
+            }
+            Kind::File(h) if self.mode.write => h,
+            _ => {
+                self.error = true;
+                return Err(EBADF);
+            }
+        };
+        if !self.writing {
+            // From reading to writing: put the backend where the reader
+            // is (it may have read ahead), or at the end for `a`.
+            let r = if self.mode.append {
+                backend.seek(h, 0, Whence::End)
+            } else if self.pushed.is_some() || self.start != self.end {
+                backend.seek(h, self.pos as i64, Whence::Set)
+            } else {
+                Ok(self.pos)
+            };
+            match r {
+                Ok(at) => self.pos = at,
+                Err(e) => {
+                    self.error = true;
+                    return Err(e);
+                }
+            }
+            self.drop_buffer();
+            self.writing = true;
+        }
+        if self.end + bytes.len() > BUFFER_SIZE {
+            self.flush_writes(backend)?;
+            self.writing = true;
+        }
+        if bytes.len() >= BUFFER_SIZE {
+            if let Err(e) = write_all(backend, h, bytes) {
+                self.error = true;
+                return Err(e);
+            }
+        } else {
+            self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+            self.end += bytes.len();
+        }
+        self.pos += bytes.len() as u64;
+        Ok(bytes.len())
+    }
+
     /// Reads into `out` (pushed-back byte, buffer, then the backend);
     /// returns the bytes read and the error that stopped it, if any.
     fn read(&mut self, backend: &mut impl Backend, out: &mut [u8]) -> (usize, Result<(), Errno>) {
-        let file = match self.source() {
+        let file = match self.source(backend) {
             Ok(f) => f,
             Err(e) => return (0, Err(e)),
         };
@@ -245,6 +328,7 @@ impl Slot {
             Kind::Closed => return Err(EBADF),
             Kind::Input | Kind::Console(_) => return Err(ESPIPE),
         };
+        self.flush_writes(backend)?;
         let target = match whence {
             Whence::Set => Some(offset),
             Whence::Current => i64::try_from(self.pos)
@@ -307,9 +391,9 @@ impl Files {
     fn start(&mut self) {
         if !self.started {
             self.started = true;
-            self.slots[0].open(Kind::Input);
-            self.slots[1].open(Kind::Console(Console::Out));
-            self.slots[2].open(Kind::Console(Console::Err));
+            self.slots[0].open(Kind::Input, Mode::READ);
+            self.slots[1].open(Kind::Console(Console::Out), Mode::WRITE);
+            self.slots[2].open(Kind::Console(Console::Err), Mode::WRITE);
         }
     }
 
@@ -326,9 +410,9 @@ impl Files {
         self.slot(s).is_ok()
     }
 
-    /// `fopen`: parses `mode` (`EINVAL`), refuses modes that write
-    /// (`EROFS`), maps `path` to a boot-file name ([`boot_name`]) and opens
-    /// it in a free slot (`EMFILE` when all [`FOPEN_MAX`] are in use).
+    /// `fopen`: parses `mode` (`EINVAL`), maps `path` to a file name
+    /// ([`file_name`]: writing a boot file is `EROFS`) and opens it in a
+    /// free slot (`EMFILE` when all [`FOPEN_MAX`] are in use).
     pub fn open(
         &mut self,
         backend: &mut impl Backend,
@@ -336,26 +420,28 @@ impl Files {
         mode: &[u8],
     ) -> Result<Stream, Errno> {
         self.start();
-        Mode::parse(mode)?.check_read_only()?;
-        let name = boot_name(path)?;
+        let mode = Mode::parse(mode)?;
+        let name = file_name(path, mode)?;
         let free = (0..FOPEN_MAX)
             .map(|i| 3 + (self.next + i) % FOPEN_MAX)
             .find(|&i| self.slots[i].kind == Kind::Closed)
             .ok_or(EMFILE)?;
-        let h = backend.open(name)?;
+        let h = backend.open(name, mode)?;
         self.next = (free - 3 + 1) % FOPEN_MAX;
         let slot = &mut self.slots[free];
-        slot.open(Kind::File(h));
+        slot.open(Kind::File(h), mode);
         Ok(Stream::new(free, slot.tag))
     }
 
-    /// `fclose`: flushes or closes what is under the stream and frees the
-    /// slot (also for the standard streams); the id is refused from then
-    /// on. Any error is the backend's, and the slot is freed anyway.
+    /// `fclose`: writes out what waits, flushes or closes what is under
+    /// the stream and frees the slot (also for the standard streams); the
+    /// id is refused from then on. Any error is the backend's (the first
+    /// one), and the slot is freed anyway.
     pub fn close(&mut self, backend: &mut impl Backend, s: Stream) -> Result<(), Errno> {
         let slot = self.slot(s)?;
+        let written = slot.flush_writes(backend);
         let result = match slot.kind {
-            Kind::File(h) => backend.close(h),
+            Kind::File(h) => written.and(backend.close(h)),
             Kind::Console(_) => {
                 backend.console_flush();
                 Ok(())
@@ -427,7 +513,15 @@ impl Files {
     /// one is already there). Clears the EOF indicator.
     pub fn unget(&mut self, s: Stream, byte: u8) -> Result<bool, Errno> {
         let slot = self.slot(s)?;
-        slot.source()?;
+        if slot.writing {
+            // Not between writes (C11 §7.21.5.3: a seek comes first).
+            slot.error = true;
+            return Err(EBADF);
+        }
+        if !matches!(slot.kind, Kind::File(_) | Kind::Input) || !slot.mode.read {
+            slot.error = true;
+            return Err(EBADF);
+        }
         if slot.pushed.is_some() {
             return Ok(false);
         }
@@ -437,28 +531,41 @@ impl Files {
         Ok(true)
     }
 
-    /// `fwrite`: only the console streams take output; any other stream
-    /// is `EBADF` and gets its error indicator set.
+    /// `fwrite`: the console streams and files opened to write take
+    /// output (files through the stream's buffer); any other stream is
+    /// `EBADF` and gets its error indicator set.
     pub fn write(
         &mut self,
         backend: &mut impl Backend,
         s: Stream,
         bytes: &[u8],
     ) -> Result<usize, Errno> {
-        let console = self.console(s)?;
-        backend.console_write(console, bytes);
-        Ok(bytes.len())
+        self.slot(s)?.write(backend, bytes)
     }
 
-    /// The console an output stream writes to (for `fprintf`, which
-    /// formats straight into it); `EBADF` (and the error indicator) for
-    /// any other stream.
-    pub fn console(&mut self, s: Stream) -> Result<Console, Errno> {
+    /// Where an output stream's bytes go, for `fprintf`: `Some` console
+    /// (which it formats straight into), or `None` for a file opened to
+    /// write (format through [`Files::write`]); `EBADF` (and the error
+    /// indicator) for any other stream.
+    pub fn output(&mut self, s: Stream) -> Result<Option<Console>, Errno> {
         let slot = self.slot(s)?;
         match slot.kind {
-            Kind::Console(c) => Ok(c),
+            Kind::Console(c) => Ok(Some(c)),
+            Kind::File(_) if slot.mode.write => Ok(None),
             _ => {
                 slot.error = true;
+                Err(EBADF)
+            }
+        }
+    }
+
+    /// The console an output stream writes to; `EBADF` (and the error
+    /// indicator) for any other stream.
+    pub fn console(&mut self, s: Stream) -> Result<Console, Errno> {
+        match self.output(s)? {
+            Some(c) => Ok(c),
+            None => {
+                self.slot(s)?.error = true;
                 Err(EBADF)
             }
         }
@@ -501,19 +608,32 @@ impl Files {
         slot.seek(backend, 0, Whence::Set).map(|_| ())
     }
 
-    /// `fflush`: the console streams write out what they hold; input
-    /// streams have nothing to flush. `None` (C's `fflush(NULL)`) flushes
-    /// everything.
+    /// `fflush`: file streams write out what waits in their buffers, the
+    /// console streams what the console holds; input streams have nothing
+    /// to flush. `None` (C's `fflush(NULL)`) flushes everything (the first
+    /// error is returned; every stream is still flushed).
     pub fn flush(&mut self, backend: &mut impl Backend, s: Option<Stream>) -> Result<(), Errno> {
         match s {
-            None => backend.console_flush(),
+            None => {
+                self.start();
+                let mut result = Ok(());
+                for slot in &mut self.slots {
+                    let r = slot.flush_writes(backend);
+                    if result.is_ok() {
+                        result = r;
+                    }
+                }
+                backend.console_flush();
+                result
+            }
             Some(s) => {
-                if let Kind::Console(_) = self.slot(s)?.kind {
+                let slot = self.slot(s)?;
+                if let Kind::Console(_) = slot.kind {
                     backend.console_flush();
                 }
+                slot.flush_writes(backend)
             }
         }
-        Ok(())
     }
 
     /// `feof`.
@@ -533,4 +653,15 @@ impl Files {
         slot.error = false;
         Ok(())
     }
+}
+
+/// Writes all of `bytes`, in as many backend calls as it takes.
+fn write_all(backend: &mut impl Backend, h: u64, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match backend.write(h, bytes)? {
+            0 => return Err(EIO),
+            n => bytes = &bytes[n.min(bytes.len())..],
+        }
+    }
+    Ok(())
 }
