@@ -5,7 +5,9 @@
 #                   parked APs' state and logs it, a test build)
 #   make qemu       boot the ISO on OVMF into DOOM (doom.exe on freedoom1.wad),
 #                   serial on this terminal; quitting DOOM powers off
-#                   (make qemu INIT=paint.exe, or hello.exe: another program)
+#                   (make qemu INIT=paint.exe, or hello.exe: another program);
+#                   target/disk.img, a FAT32 data disk made once (label DATA:
+#                   /disk/DATA/... in programs), is attached as virtio-blk
 #   make screenshot boot the ISO, let DOOM's demo play, write docs/screenshot.png
 #   make qemu-log   the same, also writing target/serial.log and target/qemu.log
 #   make qemu-debug wait for gdb on :1234 with the kernel's symbols
@@ -36,6 +38,8 @@ INIT_ARGS ?=
 # DOOM's game data: Debian's freedoom package (make deps).
 WAD ?= /usr/share/games/doom/freedoom1.wad
 STAGE := iso
+# The data disk make qemu attaches (made once by tests' mkdisk, then kept).
+DISK ?= $(TARGET)/disk.img
 
 # Real Limine is used when its binaries are found (LIMINE_DIR, a system
 # install, or target/limine from `make iso LIMINE_FETCH=1`, which clones
@@ -56,9 +60,10 @@ QEMU_COMMON = -machine q35 -cpu max -smp 1 -m 512M -no-reboot \
 	-drive if=pflash,format=raw,readonly=on,file=$(OVMF_CODE) \
 	-drive if=pflash,format=raw,file=$(TARGET)/ovmf-vars.fd \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-cdrom $(ISO) -display $(QEMU_DISPLAY)
+	-cdrom $(ISO) -display $(QEMU_DISPLAY) \
+	-drive file=$(DISK),format=raw,if=none,id=data -device virtio-blk-pci,drive=data
 
-APT_PACKAGES := qemu-system-x86 ovmf xorriso gcc-mingw-w64-x86-64-win32 clang lld llvm freedoom
+APT_PACKAGES := qemu-system-x86 ovmf xorriso gcc-mingw-w64-x86-64-win32 clang lld llvm freedoom mtools
 ICOUNT ?= 0
 # make fuzz: system calls to make, the seed (empty: from the clock), threads, CPUs.
 CALLS ?= 2000000
@@ -83,13 +88,14 @@ deps:
 	command -v lld-link >/dev/null || missing="$$missing lld"; \
 	command -v llvm-lib >/dev/null || missing="$$missing llvm"; \
 	[ -f /usr/share/games/doom/freedoom1.wad ] || missing="$$missing freedoom"; \
+	command -v mcopy >/dev/null || missing="$$missing mtools"; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "deps: qemu, ovmf, xorriso, mingw-w64 gcc, clang/lld/llvm-lib and freedoom present"; \
+		echo "deps: qemu, ovmf, xorriso, mingw-w64 gcc, clang/lld/llvm-lib, freedoom and mtools present"; \
 	fi
 	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)
@@ -160,16 +166,20 @@ $(TARGET)/ovmf-vars.fd:
 	@mkdir -p $(TARGET)
 	cp $(OVMF_VARS) $@
 
-qemu: iso $(TARGET)/ovmf-vars.fd
+# Made when missing, never rebuilt: what is put on it stays.
+$(DISK): | user
+	$(CARGO) run -q -p ferrite-tests --bin mkdisk -- $@ $(WAD) $(USER_OUT)/hello.exe $(USER_OUT)/paint.exe
+
+qemu: iso $(TARGET)/ovmf-vars.fd $(DISK)
 	qemu-system-x86_64 $(QEMU_COMMON) -serial stdio
 
-qemu-log: iso $(TARGET)/ovmf-vars.fd
+qemu-log: iso $(TARGET)/ovmf-vars.fd $(DISK)
 	qemu-system-x86_64 $(QEMU_COMMON) \
 		-chardev stdio,id=serial0,logfile=$(TARGET)/serial.log,signal=off -serial chardev:serial0 \
 		-d int,cpu_reset,guest_errors -D $(TARGET)/qemu.log
 	@echo "logs: $(TARGET)/serial.log (serial), $(TARGET)/qemu.log (interrupts and resets)"
 
-qemu-debug: iso $(TARGET)/ovmf-vars.fd
+qemu-debug: iso $(TARGET)/ovmf-vars.fd $(DISK)
 	@echo "waiting for gdb: gdb $(KERNEL) -ex 'target remote :1234'"
 	qemu-system-x86_64 $(QEMU_COMMON) -serial stdio -s -S
 

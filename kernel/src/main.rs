@@ -203,7 +203,8 @@ fn on_off(on: bool) -> &'static str {
 }
 
 /// Runs the program named by `init=<module>` on the command line (default
-/// `hello.exe`), if that module was loaded, with the words after `--` as
+/// `hello.exe`; `init=/disk/<volume>/<path>` runs one from a disk), if it
+/// is there, with the words after `--` as
 /// its command line; true once it ran and exited (then `on_init_exit=`
 /// applies), false if there was nothing to run.
 fn run_init(info: &BootInfo) -> bool {
@@ -213,12 +214,26 @@ fn run_init(info: &BootInfo) -> bool {
         .split_whitespace()
         .find_map(|w| w.strip_prefix("init="))
         .unwrap_or("hello.exe");
-    if pe::find_file(info, name).is_none() {
+    let spawned = if name.starts_with("/disk/") {
+        // A program on a disk volume (its DLLs from the boot modules).
+        match fs::read_whole(name, 64 << 20) {
+            Ok(bytes) => {
+                let exe = name.rsplit('/').next().unwrap_or(name);
+                pe::spawn_from_bytes(info, exe, &bytes)
+            }
+            Err(e) => {
+                log::info!("init: cannot read '{name}': {}; nothing to run", e.name());
+                return false;
+            }
+        }
+    } else if pe::find_file(info, name).is_none() {
         log::info!("init: no module '{name}'; nothing to run");
         return false;
-    }
-    match pe::spawn(info, name, pe::Placement::Preferred) {
-        Ok((mut process, _)) => {
+    } else {
+        pe::spawn(info, name, pe::Placement::Preferred).map(|(p, _)| p)
+    };
+    match spawned {
+        Ok(mut process) => {
             if !args.is_empty() {
                 process.set_cmdline(args.into());
             }

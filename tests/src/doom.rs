@@ -47,6 +47,20 @@ pub fn corrupt_wad() -> Vec<u8> {
 }
 
 /// Packs the DOOM boot volume for `scenario` ("doom" or "timedemo").
+/// The data disk of boot `scenario`: a FAT32 volume labelled DATA with
+/// freedoom1.wad in its root, as `make qemu`'s disk (tests/src/bin/mkdisk.rs)
+/// has it; the kernel's `doom_reads_its_wad_from_disk` check loads the
+/// WAD from it.
+pub fn data_disk(scenario: &str) -> Result<PathBuf, String> {
+    let wad = crate::wad::wad_path().ok_or_else(|| format!("{WAD_NAME} not found"))?;
+    let image = images::scratch_dir().join(format!("{scenario}-data.img"));
+    let _ = std::fs::remove_file(&image);
+    let files = [crate::fat::VolumeFile::from_disk(WAD_NAME, &wad).map_err(|e| e.to_string())?];
+    crate::fat::write_labelled_volume(&image, &files, "DATA", 0)
+        .map_err(|e| format!("{}: {e}", image.display()))?;
+    Ok(image)
+}
+
 pub fn build_image(scenario: &str) -> Result<PathBuf, String> {
     let wad = crate::wad::wad_path().ok_or_else(|| {
         format!(

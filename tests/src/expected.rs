@@ -142,6 +142,7 @@ pub const M6_USER: &[&str] = &[
 pub const M5_DOOM: &[&str] = &[
     "doom_without_its_wad_says_so",
     "doom_with_a_corrupt_wad_ends",
+    "doom_reads_its_wad_from_disk",
     "doom_starts",
     "doom_draws_frames",
     "doom_takes_keys",

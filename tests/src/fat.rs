@@ -60,8 +60,26 @@ pub fn files_from_dir(dir: &Path) -> io::Result<Vec<VolumeFile>> {
 /// plus slack, at least 34 MiB so that the volume is FAT32, which every
 /// UEFI firmware reads.
 pub fn write_volume(image: &Path, files: &[VolumeFile]) -> io::Result<()> {
+    write_labelled_volume(image, files, "FERRITE", 34 << 20)
+}
+
+/// Writes a FAT32 image at `image` holding `files`, labelled `label` (at
+/// most 11 characters), of the contents plus slack and at least
+/// `min_bytes` (at least 34 MiB: FAT32's smallest with 512-byte
+/// clusters).
+pub fn write_labelled_volume(
+    image: &Path,
+    files: &[VolumeFile],
+    label: &str,
+    min_bytes: u64,
+) -> io::Result<()> {
+    if label.len() > 11 {
+        return Err(io::Error::other(format!("label '{label}' is over 11 bytes")));
+    }
+    let mut raw = [b' '; 11];
+    raw[..label.len()].copy_from_slice(label.as_bytes());
     let content: u64 = files.iter().map(|f| f.data.len() as u64 + 4096).sum();
-    let size = (content * 5 / 4 + (8 << 20)).max(34 << 20);
+    let size = (content * 5 / 4 + (8 << 20)).max(min_bytes.max(34 << 20));
     let size = size.div_ceil(1 << 20) << 20;
     if let Some(parent) = image.parent() {
         fs::create_dir_all(parent)?;
@@ -78,7 +96,7 @@ pub fn write_volume(image: &Path, files: &[VolumeFile]) -> io::Result<()> {
         &mut file,
         fatfs::FormatVolumeOptions::new()
             .fat_type(fatfs::FatType::Fat32)
-            .volume_label(*b"FERRITE    "),
+            .volume_label(raw),
     )?;
     let fs = fatfs::FileSystem::new(file, fatfs::FsOptions::new())?;
     let root = fs.root_dir();

@@ -1,6 +1,8 @@
 //! M5: DOOM. Two boots of the milestone kernel with doom.exe, runtime.dll
 //! and freedoom1.wad:
-//! - `test=doom`: the engine starts (its start-up lines, in order), draws
+//! - `test=doom`: the engine loads its WAD from a virtio disk (a FAT32
+//!   volume the host made), then starts from the boot module (its
+//!   start-up lines, in order), draws
 //!   the title page (a screendump compared with TITLEPIC rendered from the
 //!   WAD), opens its menu on Escape (the menu's patches on the next
 //!   screendump) and quits on Alt+F4;
@@ -22,12 +24,19 @@ fn boot(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let image = doom::build_image(scenario)?;
+    // The DOOM boot also loads the WAD from a disk.
+    let disk_args = if scenario == "doom" {
+        ferrite_tests::disk::virtio_args(&doom::data_disk(scenario)?)
+    } else {
+        Vec::new()
+    };
+    let extra: Vec<&str> = disk_args.iter().map(String::as_str).collect();
     qemu::boot(&Boot {
         medium: Medium::Disk(&image),
         timeout: suite::boot_timeout(),
         stop_on: None,
         name: scenario,
-        extra_args: &[],
+        extra_args: &extra,
         script,
     })
 }

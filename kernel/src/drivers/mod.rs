@@ -25,6 +25,7 @@
 pub mod i8042;
 pub mod input;
 pub mod pci;
+pub mod virtio;
 pub mod virtio_blk;
 
 pub use devtree::{Bus, Device, Id, Match, NodeId, Resource};

@@ -9,13 +9,12 @@
 #![forbid(unsafe_code)]
 
 use super::{Driver, DriverError, Match, Probe};
-use crate::mm::dma::{KernelCam, KernelHal};
+use crate::mm::dma::KernelHal;
 use crate::mm::frame_alloc::OwnedFrames;
 use alloc::boxed::Box;
 use alloc::format;
 use block::{BlockDevice, BlockError};
 use virtio_drivers::device::blk::{VirtIOBlk, SECTOR_SIZE};
-use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
 use virtio_drivers::transport::pci::PciTransport;
 
 /// VirtIO's PCI vendor; block devices are 0x1001 (transitional) and
@@ -98,25 +97,7 @@ impl BlockDevice for VirtioDisk {
 }
 
 fn probe(p: &Probe) -> Result<(), DriverError> {
-    let at = super::pci::address_of(&p.device)
-        .ok_or_else(|| DriverError::Device(format!("{}: not a PCI function", p.device.name)))?;
-    // The transport reads the BARs from configuration space and asks for
-    // windows inside them: map every memory BAR whole, once.
-    for r in &p.device.resources {
-        if let super::Resource::Memory { base, len, .. } = *r {
-            crate::mm::dma::map_bar(base, len).map_err(DriverError::Memory)?;
-        }
-    }
-    crate::mm::dma::init_bounce().map_err(DriverError::Memory)?;
-    super::pci::enable_bus_master(at);
-    let mut root = PciRoot::new(KernelCam);
-    let function = DeviceFunction {
-        bus: at.bus,
-        device: at.device,
-        function: at.function,
-    };
-    let transport = PciTransport::new::<KernelHal, KernelCam>(&mut root, function)
-        .map_err(|e| DriverError::Device(format!("virtio transport: {e}")))?;
+    let transport = super::virtio::transport(p)?;
     let buffer = OwnedFrames::new(BUFFER_PAGES, 4096).map_err(DriverError::Memory)?;
     let device = VirtIOBlk::<KernelHal, PciTransport>::new(transport)
         .map_err(|e| DriverError::Device(format!("virtio-blk set-up: {e}")))?;

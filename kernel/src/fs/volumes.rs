@@ -2,7 +2,8 @@
 //!
 //! Every partition whose type says FAT (GPT basic data or EFI system; MBR
 //! 0x01, 0x04, 0x06, 0x0b, 0x0c, 0x0e, 0xef), and every disk without a
-//! partition table, is offered to the `fat` crate, which mounts it only if
+//! partition table (or with an empty MBR, which a FAT boot sector looks
+//! like), is offered to the `fat` crate, which mounts it only if
 //! its boot sector and FAT make sense and writes nothing while it looks.
 //! A volume is named after its partition (`vdb2`) and also carries its
 //! label; what could not be mounted is logged with the reason.
@@ -121,7 +122,9 @@ fn try_mount(name: String, device: VolumeDevice) {
 pub fn mount_all() {
     for d in disk::list() {
         match d.table() {
-            Some(Ok(table)) => {
+            // A FAT boot sector ends in 0x55AA as an MBR does: a "table"
+            // with no partitions may be a volume on the whole disk.
+            Some(Ok(table)) if !table.partitions.is_empty() => {
                 for p in table.partitions.iter().filter(|p| may_be_fat(&p.kind)) {
                     let name = format!("{}{}", d.name(), p.index);
                     match Window::new(DiskHandle(d.clone()), p.first_lba, p.sector_count) {
@@ -130,7 +133,7 @@ pub fn mount_all() {
                     }
                 }
             }
-            Some(Err(_)) | None => {
+            Some(_) | None => {
                 let name = String::from(d.name());
                 match Window::new(DiskHandle(d.clone()), 0, d.sectors()) {
                     Ok(w) => try_mount(name, w),
