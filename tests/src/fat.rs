@@ -74,7 +74,9 @@ pub fn write_labelled_volume(
     min_bytes: u64,
 ) -> io::Result<()> {
     if label.len() > 11 {
-        return Err(io::Error::other(format!("label '{label}' is over 11 bytes")));
+        return Err(io::Error::other(format!(
+            "label '{label}' is over 11 bytes"
+        )));
     }
     let mut raw = [b' '; 11];
     raw[..label.len()].copy_from_slice(label.as_bytes());

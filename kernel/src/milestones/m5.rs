@@ -311,7 +311,12 @@ fn doom_reads_its_wad_from_disk(ctx: &Context<'_>) -> Outcome {
     let (thread, shared) = start(ctx, &args)?;
     let t0 = crate::time::now_ns();
     let adding = alloc::format!(" adding {DISK_WAD}");
-    let lines = [START_LINES[1], adding.as_str(), START_LINES[4], START_LINES[5]];
+    let lines = [
+        START_LINES[1],
+        adding.as_str(),
+        START_LINES[4],
+        START_LINES[5],
+    ];
     let mut missing = lines[0];
     let read = wait_for(120, || {
         let p = shared.lock();
