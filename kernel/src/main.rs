@@ -22,6 +22,7 @@ mod logger;
 #[cfg(feature = "milestones")]
 mod milestones;
 mod mm;
+mod net;
 mod panic;
 mod pe;
 mod power;

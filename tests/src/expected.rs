@@ -126,6 +126,8 @@ pub const M6: &[&str] = &[
     "partition_tables",
     "fat_volumes_list_and_read",
     "fat_writes_survive",
+    "dhcp_lease",
+    "ping_the_gateway",
     "m6_user_checks",
 ];
 /// M6 checks that `m3-tests.exe disk` reports from ring 3, in its order.
@@ -220,7 +222,14 @@ pub const M4_USER: &[&str] = &[
 /// Devices every suite boot adds to QEMU's q35 for the M4 checks: a PCI
 /// function the kernel has no driver for (the test drivers bind to it),
 /// with an I/O BAR, MSI-X and a 64-bit prefetchable BAR.
-pub const SUITE_DEVICES: &[&str] = &["-device", "virtio-rng-pci"];
+pub const SUITE_DEVICES: &[&str] = &[
+    "-device",
+    "virtio-rng-pci",
+    "-netdev",
+    "user,id=net0",
+    "-device",
+    "virtio-net-pci,netdev=net0",
+];
 
 /// M8: the checks the milestone kernel runs when more than one CPU is
 /// online (the `-smp 4` boot of the suite).

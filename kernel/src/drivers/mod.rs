@@ -27,6 +27,7 @@ pub mod input;
 pub mod pci;
 pub mod virtio;
 pub mod virtio_blk;
+pub mod virtio_net;
 
 pub use devtree::{Bus, Device, Id, Match, NodeId, Resource};
 
@@ -325,4 +326,9 @@ pub fn init(platform: Option<&crate::acpi::Platform>) {
 }
 
 /// The drivers the kernel registers at boot.
-static BUILT_IN: &[&Driver] = &[&i8042::KEYBOARD, &i8042::MOUSE, &virtio_blk::DRIVER];
+static BUILT_IN: &[&Driver] = &[
+    &i8042::KEYBOARD,
+    &i8042::MOUSE,
+    &virtio_blk::DRIVER,
+    &virtio_net::DRIVER,
+];

@@ -54,6 +54,16 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "dhcp_lease",
+        run: super::m6_net::dhcp_lease,
+    },
+    Check {
+        milestone: "M6",
+        name: "ping_the_gateway",
+        run: super::m6_net::ping_the_gateway,
+    },
+    Check {
+        milestone: "M6",
         name: "m6_user_checks",
         run: m6_user_checks,
     },

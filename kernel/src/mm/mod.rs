@@ -21,6 +21,7 @@ pub mod kernel_space;
 pub mod kva;
 pub mod layout;
 pub mod mmio;
+pub mod net_queues;
 pub mod phys;
 pub mod stack;
 pub mod user_copy;
