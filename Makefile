@@ -29,7 +29,7 @@ EFIBOOT := $(TARGET)/efiboot.img
 KERNEL := $(TARGET)/kernel/x86_64-unknown-none/release/ferrite-kernel
 LOADER := $(TARGET)/loader/x86_64-unknown-uefi/release/ferrite-loader.efi
 USER_OUT := $(TARGET)/user/x86_64-pc-windows-msvc/release
-USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests paint doom
+USER_PACKAGES := runtime-dll hello m2-tests faults m3-tests exit0 m4-tests paint doom echo
 # The program the ISO boots into (limine.conf's init=), and its arguments
 # (after the kernel command line's `--`). The default is limine.conf's:
 # doom.exe -iwad freedoom1.wad.

@@ -26,6 +26,9 @@ int *_errno(void);
 #define ERANGE 34
 #define ENAMETOOLONG 38
 #define ENOSYS 40
+#define ECONNRESET 108
+#define ENETUNREACH 118
 #define EOVERFLOW 132
+#define ETIMEDOUT 138
 
 #endif

@@ -138,6 +138,9 @@ pub(crate) fn errno_of(e: abi::Error) -> Errno {
         abi::Error::IoError => errno::EIO,
         abi::Error::AlreadyExists => errno::EEXIST,
         abi::Error::DiskFull => errno::ENOSPC,
+        abi::Error::TimedOut => errno::ETIMEDOUT,
+        abi::Error::ConnectionReset => errno::ECONNRESET,
+        abi::Error::NetworkUnreachable => errno::ENETUNREACH,
         abi::Error::NotSupported | abi::Error::BadSyscall => errno::ENOSYS,
     }
 }

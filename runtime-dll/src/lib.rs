@@ -23,6 +23,8 @@
 //!   crate, under their C names ([`cnames`]), and formatted output to the debug
 //!   console ([`stdio`]): `printf`, `vprintf`, `snprintf`, `vsnprintf`,
 //!   `sprintf`, `vsprintf`, `puts`, `putchar`, `sscanf`, `vsscanf`;
+//! - sockets ([`socket`]): `UdpBind`, `UdpSendTo`, `UdpReceiveFrom`,
+//!   `TcpListen`, `TcpAccept`, `TcpConnect`, `TcpSend`, `TcpReceive`;
 //! - files by path ([`dir`]): `GetFileInfo`, `ReadDirectory`, `remove`,
 //!   `rename`, `mkdir`, `_mkdir`, `access`;
 //! - `FILE` streams over the boot files and disk files, `errno` and
@@ -50,6 +52,7 @@ pub mod dir;
 pub mod file;
 pub mod heap;
 pub mod native;
+pub mod socket;
 pub mod stdio;
 pub mod stdlib;
 pub mod threads;

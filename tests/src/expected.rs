@@ -128,6 +128,7 @@ pub const M6: &[&str] = &[
     "fat_writes_survive",
     "dhcp_lease",
     "ping_the_gateway",
+    "echo_for_the_host",
     "m6_user_checks",
 ];
 /// M6 checks that `m3-tests.exe disk` reports from ring 3, in its order.
@@ -139,6 +140,8 @@ pub const M6_USER: &[&str] = &[
     "directories_list_create_and_delete",
     "open_files_are_not_shared",
     "programs_start_from_disk",
+    "udp_echo_served",
+    "tcp_echo_served",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[
@@ -222,14 +225,7 @@ pub const M4_USER: &[&str] = &[
 /// Devices every suite boot adds to QEMU's q35 for the M4 checks: a PCI
 /// function the kernel has no driver for (the test drivers bind to it),
 /// with an I/O BAR, MSI-X and a 64-bit prefetchable BAR.
-pub const SUITE_DEVICES: &[&str] = &[
-    "-device",
-    "virtio-rng-pci",
-    "-netdev",
-    "user,id=net0",
-    "-device",
-    "virtio-net-pci,netdev=net0",
-];
+pub const SUITE_DEVICES: &[&str] = &["-device", "virtio-rng-pci"];
 
 /// M8: the checks the milestone kernel runs when more than one CPU is
 /// online (the `-smp 4` boot of the suite).

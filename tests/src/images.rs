@@ -93,11 +93,13 @@ pub struct UserImages {
     pub m4_tests: PathBuf,
     /// `fuzz.exe` (the `test=fuzz` scenario).
     pub fuzz: PathBuf,
+    /// `echo.exe` (the M6 network checks).
+    pub echo: PathBuf,
 }
 
 /// Builds runtime.dll and the user programs (PE32+, release) with
 /// `CARGO_TARGET_DIR=target/user cargo build --release --target
-/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests -p fuzz`
+/// x86_64-pc-windows-msvc -p runtime-dll -p hello -p m2-tests -p faults -p m3-tests -p exit0 -p m4-tests -p fuzz -p echo`
 /// and returns their paths.
 pub fn build_user() -> Result<UserImages, String> {
     let out = build_user_packages(&[
@@ -109,6 +111,7 @@ pub fn build_user() -> Result<UserImages, String> {
         "exit0",
         "m4-tests",
         "fuzz",
+        "echo",
     ])?;
     Ok(UserImages {
         runtime_dll: out.join("runtime.dll"),
@@ -119,6 +122,7 @@ pub fn build_user() -> Result<UserImages, String> {
         exit0: out.join("exit0.exe"),
         m4_tests: out.join("m4-tests.exe"),
         fuzz: out.join("fuzz.exe"),
+        echo: out.join("echo.exe"),
     })
 }
 

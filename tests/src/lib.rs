@@ -8,6 +8,7 @@ pub mod call_stack;
 pub mod disk;
 pub mod doom;
 pub mod doom_timing;
+pub mod echo;
 pub mod expected;
 pub mod fat;
 pub mod images;

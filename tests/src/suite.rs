@@ -115,6 +115,7 @@ pub fn build_image_as(scenario: &str, file: &str) -> Result<PathBuf, String> {
                 ("exit0.exe", read(&user.exit0)?),
                 ("m4-tests.exe", read(&user.m4_tests)?),
                 ("fuzz.exe", read(&user.fuzz)?),
+                ("echo.exe", read(&user.echo)?),
             ]
             .into_iter()
             .chain(FAULT_NAMES.iter().map(|n| (*n, faults.clone())))

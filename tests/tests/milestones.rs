@@ -2,11 +2,13 @@
 //! milestone's checks in the serial report.
 
 use ferrite_tests::qemu::{self, Boot, Medium, Run};
-use ferrite_tests::{disk, expected, suite, transcript};
+use ferrite_tests::{disk, echo, expected, suite, transcript};
 use std::sync::OnceLock;
 
 /// The partition disks the suite attaches (made by `boot_suite`).
 static TABLE_DISKS: OnceLock<Vec<disk::TableDisk>> = OnceLock::new();
+/// What the host's echo client saw during the suite boot.
+static ECHO: OnceLock<echo::EchoResult> = OnceLock::new();
 
 fn boot_suite() -> Result<Run, String> {
     let image = suite::build_image()?;
@@ -15,19 +17,22 @@ fn boot_suite() -> Result<Run, String> {
     let tables = disk::table_disks("suite")?;
     disk_args.extend(disk::table_args(&tables));
     let _ = TABLE_DISKS.set(tables);
+    let client = echo::Client::start(&mut disk_args)?;
     let args: Vec<&str> = expected::SUITE_DEVICES
         .iter()
         .copied()
         .chain(disk_args.iter().map(String::as_str))
         .collect();
-    qemu::boot(&Boot {
+    let run = qemu::boot(&Boot {
         medium: Medium::Disk(&image),
         timeout: suite::boot_timeout(),
         stop_on: None,
         name: "suite",
         extra_args: &args,
         script: expected::SUITE_SCRIPT,
-    })
+    });
+    let _ = ECHO.set(client.finish());
+    run
 }
 
 fn suite() -> &'static Run {
@@ -212,4 +217,23 @@ fn user_output_cannot_forge_protocol_lines() {
     if !problems.is_empty() {
         panic!("{}", transcript::failure(suite(), &problems));
     }
+}
+
+#[test]
+fn m6_network() {
+    let _ = suite();
+    // The host's side (the guest's side is M6's echo checks, judged by
+    // m6_storage with the rest of M6) of the echo: its bytes came back through hostfwd.
+    let echo = ECHO.get().cloned().unwrap_or_default();
+    assert!(
+        echo.udp_rtt_us.is_some() && echo.tcp_ms.is_some(),
+        "the host's echo client was not answered both ways: {echo:?}"
+    );
+    println!(
+        "echo: UDP round trip {} us, {} TCP bytes back in {} ms, after {} attempt(s)",
+        echo.udp_rtt_us.unwrap_or(0),
+        echo::TCP_BYTES,
+        echo.tcp_ms.unwrap_or(0),
+        echo.attempts
+    );
 }

@@ -27,20 +27,26 @@ fn suite_smp() -> &'static Run {
         let mut disk_args = ferrite_tests::disk::virtio_args(&disk);
         let tables = ferrite_tests::disk::table_disks("suite-smp")?;
         disk_args.extend(ferrite_tests::disk::table_args(&tables));
+        let client = ferrite_tests::echo::Client::start(&mut disk_args)?;
         let args: Vec<&str> = expected::SMP_ARGS
             .iter()
             .chain(expected::SUITE_DEVICES)
             .copied()
             .chain(disk_args.iter().map(String::as_str))
             .collect();
-        boot_alone(&Boot {
+        let run = boot_alone(&Boot {
             medium: Medium::Disk(&image),
             timeout: suite::boot_timeout(),
             stop_on: None,
             name: "suite-smp",
             extra_args: &args,
             script: expected::SMP_SUITE_SCRIPT,
-        })
+        });
+        let echo = client.finish();
+        if echo.tcp_ms.is_none() {
+            eprintln!("smp: the host's echo client was not answered: {echo:?}");
+        }
+        run
     });
     match run {
         Ok(run) => run,

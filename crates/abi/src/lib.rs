@@ -209,12 +209,65 @@ pub mod nr {
     /// Creates a directory on a disk volume: `(name_ptr, name_len) -> 0`;
     /// `AlreadyExists` if the name is taken.
     pub const CREATE_DIRECTORY: u64 = 44;
+    /// Opens a UDP socket on a local port (0: a free one):
+    /// `(port) -> socket handle`. `AlreadyExists` if the port is taken,
+    /// `NotSupported` without a network.
+    pub const UDP_BIND: u64 = 45;
+    /// Sends one datagram: `(socket, ptr, len, address, port) -> len`.
+    /// Addresses are IPv4 as a number, `a.b.c.d` = `a << 24 | b << 16 |
+    /// c << 8 | d`; at most [`MAX_DATAGRAM`](super::MAX_DATAGRAM) bytes.
+    /// `NetworkUnreachable` without an address or a route.
+    pub const UDP_SEND_TO: u64 = 46;
+    /// Receives one datagram, waiting up to `timeout_ms` (`u64::MAX`:
+    /// forever): `(socket, ptr, len, from_ptr, timeout_ms) -> bytes`,
+    /// filling a [`SocketAddress`](super::SocketAddress) at `from_ptr` (0:
+    /// none); a longer datagram is cut (`truncated` says so). `TimedOut`.
+    pub const UDP_RECEIVE_FROM: u64 = 47;
+    /// Listens for TCP connections on a port: `(port) -> listener
+    /// handle`; it accepts again and again.
+    pub const TCP_LISTEN: u64 = 48;
+    /// Takes the next connection of a listener, waiting up to
+    /// `timeout_ms`: `(listener, timeout_ms) -> connection handle`.
+    pub const TCP_ACCEPT: u64 = 49;
+    /// Connects to a TCP server, waiting up to `timeout_ms` for it to
+    /// answer: `(address, port, timeout_ms) -> connection handle`;
+    /// `ConnectionReset` if it refuses.
+    pub const TCP_CONNECT: u64 = 50;
+    /// Queues bytes on a connection, waiting up to `timeout_ms` for room:
+    /// `(connection, ptr, len, timeout_ms) -> bytes taken` (at least 1,
+    /// at most [`SOCKET_IO_MAX`](super::SOCKET_IO_MAX)); `ConnectionReset`
+    /// once the connection is gone.
+    pub const TCP_SEND: u64 = 51;
+    /// Receives bytes from a connection, waiting up to `timeout_ms`:
+    /// `(connection, ptr, len, timeout_ms) -> bytes` (at most
+    /// [`SOCKET_IO_MAX`](super::SOCKET_IO_MAX)); 0 when the peer has closed
+    /// its side. CLOSE_HANDLE closes a socket (TCP gracefully).
+    pub const TCP_RECEIVE: u64 = 52;
     /// Number of system calls.
-    pub const COUNT: u64 = 45;
+    pub const COUNT: u64 = 53;
 }
 
 /// The longest name OPEN_FILE takes, in bytes.
 pub const MAX_FILE_NAME: u64 = 255;
+
+/// The longest datagram [`nr::UDP_SEND_TO`] sends.
+pub const MAX_DATAGRAM: u64 = 1472;
+/// The most one [`nr::TCP_SEND`] or [`nr::TCP_RECEIVE`] moves.
+pub const SOCKET_IO_MAX: u64 = 16 << 10;
+
+/// Filled by [`nr::UDP_RECEIVE_FROM`]: who sent a datagram.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SocketAddress {
+    /// IPv4 address, `a << 24 | b << 16 | c << 8 | d`.
+    pub address: u32,
+    /// Port.
+    pub port: u16,
+    /// 1 if the datagram was longer than the buffer (the rest is lost).
+    pub truncated: u8,
+    /// Reserved, 0.
+    pub reserved: u8,
+}
 
 /// The most one [`nr::WRITE_FILE`] writes.
 pub const WRITE_FILE_MAX: u64 = 64 << 10;
@@ -325,6 +378,12 @@ pub enum Error {
     AlreadyExists = 10,
     /// The volume has no room left.
     DiskFull = 11,
+    /// The wait's time-out passed.
+    TimedOut = 12,
+    /// The connection was refused, reset or has ended.
+    ConnectionReset = 13,
+    /// No address, or no route to the destination.
+    NetworkUnreachable = 14,
 }
 
 /// [`nr::WAIT_MULTIPLE`]'s result when the time-out passed (Win32's
@@ -373,6 +432,9 @@ impl Error {
             9 => Self::IoError,
             10 => Self::AlreadyExists,
             11 => Self::DiskFull,
+            12 => Self::TimedOut,
+            13 => Self::ConnectionReset,
+            14 => Self::NetworkUnreachable,
             _ => return None,
         })
     }
@@ -391,6 +453,9 @@ impl Error {
             Self::IoError => "I/O error",
             Self::AlreadyExists => "already exists",
             Self::DiskFull => "disk full",
+            Self::TimedOut => "timed out",
+            Self::ConnectionReset => "connection reset",
+            Self::NetworkUnreachable => "network unreachable",
         }
     }
 }
@@ -702,6 +767,7 @@ mod tests {
         assert_eq!(offset_of!(ProcessInfo, runtime_base), 32);
         assert_eq!(offset_of!(ProcessInfo, name), 56);
         assert_eq!(size_of::<FileInfo>(), 16);
+        assert_eq!(size_of::<SocketAddress>(), 8);
         assert_eq!(size_of::<DirectoryEntry>(), 272);
         assert_eq!(offset_of!(DirectoryEntry, name_len), 12);
         assert_eq!(offset_of!(DirectoryEntry, name), 16);
@@ -712,7 +778,7 @@ mod tests {
         for v in [0u64, 1, 4096, u64::MAX / 2] {
             assert_eq!(decode(encode(Ok(v))), Ok(v));
         }
-        for code in 1..=11 {
+        for code in 1..=14 {
             let e = Error::from_code(code).unwrap();
             assert_eq!(decode(encode(Err(e))), Err(e));
             assert_eq!(encode(Err(e)) as i64, -(code as i64));

@@ -64,6 +64,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "echo_for_the_host",
+        run: super::m6_net::echo_for_the_host,
+    },
+    Check {
+        milestone: "M6",
         name: "m6_user_checks",
         run: m6_user_checks,
     },

@@ -72,3 +72,13 @@ pub(super) fn ping_the_gateway(_: &Context<'_>) -> Outcome {
         stats.rx_dropped_malformed
     ))
 }
+
+/// The longest echo.exe serves before it gives up on the host.
+const ECHO_SECONDS: &str = "90";
+
+/// echo.exe serves UDP and TCP echo on port 7 until the host's client
+/// (tests/src/echo.rs, through QEMU's `hostfwd`) has been answered both
+/// ways; the host checks the bytes it got back.
+pub(super) fn echo_for_the_host(ctx: &Context<'_>) -> Outcome {
+    super::user_checks(ctx, "echo.exe", ECHO_SECONDS, "M6")
+}

@@ -152,6 +152,8 @@ unsafe impl Plain for abi::FileInfo {}
 // SAFETY: u64, two u32, then [u8; 256], no padding (size 272, pinned
 // likewise).
 unsafe impl Plain for abi::DirectoryEntry {}
+// SAFETY: u32, u16, two u8, no padding (size 8, pinned likewise).
+unsafe impl Plain for abi::SocketAddress {}
 
 /// Copies a plain ABI structure to user memory at `ptr`.
 pub fn write_value<T: Plain>(ptr: u64, value: &T) -> Result<(), Error> {

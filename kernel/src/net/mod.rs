@@ -17,6 +17,9 @@ use alloc::string::String;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use net::{DeviceError, NetDevice, Stack};
 
+mod socket;
+pub use socket::Socket;
+
 /// The longest the network thread sleeps between polls, in
 /// milliseconds (the device interrupt is not used yet).
 pub const POLL_MS: u64 = 2;

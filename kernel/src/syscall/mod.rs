@@ -10,6 +10,7 @@ use abi::{nr, protection, Error, SysResult};
 
 mod file;
 mod objects;
+mod socket;
 mod window;
 
 /// Longest single DEBUG_WRITE (longer writes are cut, not refused).
@@ -89,6 +90,14 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::READ_DIRECTORY => file::read_directory(a0, a1, a2, a3),
         nr::DELETE_FILE => file::delete_file(a0, a1),
         nr::CREATE_DIRECTORY => file::create_directory(a0, a1),
+        nr::UDP_BIND => socket::udp_bind(a0),
+        nr::UDP_SEND_TO => socket::udp_send_to(a0, a1, a2, a3, a4),
+        nr::UDP_RECEIVE_FROM => socket::udp_receive_from(a0, a1, a2, a3, a4),
+        nr::TCP_LISTEN => socket::tcp_listen(a0),
+        nr::TCP_ACCEPT => socket::tcp_accept(a0, a1),
+        nr::TCP_CONNECT => socket::tcp_connect(a0, a1, a2),
+        nr::TCP_SEND => socket::tcp_send(a0, a1, a2, a3),
+        nr::TCP_RECEIVE => socket::tcp_receive(a0, a1, a2, a3),
         nr::READ_FILE => file::read_file(a0, a1, a2),
         nr::SEEK_FILE => file::seek_file(a0, a1, a2),
         nr::FILE_SIZE => file::file_size(a0),

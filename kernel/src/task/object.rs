@@ -28,6 +28,8 @@ pub enum Object {
     Window(Arc<crate::window::Window>),
     /// An open file (never signalled).
     File(Arc<crate::fs::OpenFile>),
+    /// A network socket (never signalled; its calls wait themselves).
+    Socket(Arc<crate::net::Socket>),
 }
 
 /// Threads waiting on one object.
@@ -60,7 +62,7 @@ impl Object {
             Self::Process(p) => p.lock().exit_status().is_some(),
             Self::Thread(t) => t.state() == State::Dead,
             Self::Event(e) => e.try_acquire(),
-            Self::Pipe(_) | Self::Window(_) | Self::File(_) => false,
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) | Self::Socket(_) => false,
         }
     }
 
@@ -94,7 +96,9 @@ impl Object {
                 }
                 register(&mut s.waiters, me)
             }
-            Self::Pipe(_) | Self::Window(_) | Self::File(_) => Err(abi::Error::InvalidHandle),
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) | Self::Socket(_) => {
+                Err(abi::Error::InvalidHandle)
+            }
         }
     }
 
@@ -104,7 +108,7 @@ impl Object {
             Self::Process(p) => unregister(p.lock().waiters_mut(), me),
             Self::Thread(t) => unregister(&mut t.joiners.lock(), me),
             Self::Event(e) => unregister(&mut e.state.lock().waiters, me),
-            Self::Pipe(_) | Self::Window(_) | Self::File(_) => {}
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) | Self::Socket(_) => {}
         }
     }
 
@@ -114,7 +118,7 @@ impl Object {
             Self::Process(p) => p.lock().exit_status().is_some(),
             Self::Thread(t) => t.state() == State::Dead,
             Self::Event(e) => e.is_set(),
-            Self::Pipe(_) | Self::Window(_) | Self::File(_) => false,
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) | Self::Socket(_) => false,
         }
     }
 
@@ -127,6 +131,7 @@ impl Object {
             (Self::Pipe(a), Self::Pipe(b)) => Arc::ptr_eq(a, b),
             (Self::Window(a), Self::Window(b)) => Arc::ptr_eq(a, b),
             (Self::File(a), Self::File(b)) => Arc::ptr_eq(a, b),
+            (Self::Socket(a), Self::Socket(b)) => Arc::ptr_eq(a, b),
             _ => false,
         }
     }
@@ -143,7 +148,10 @@ impl Object {
 
     /// Whether a thread can wait on it.
     pub fn waitable(&self) -> bool {
-        !matches!(self, Self::Pipe(_) | Self::Window(_) | Self::File(_))
+        !matches!(
+            self,
+            Self::Pipe(_) | Self::Window(_) | Self::File(_) | Self::Socket(_)
+        )
     }
 }
 

@@ -79,6 +79,7 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
     let mut disk_args = ferrite_tests::disk::virtio_args(&disk);
     let tables = ferrite_tests::disk::table_disks(name)?;
     disk_args.extend(ferrite_tests::disk::table_args(&tables));
+    let client = ferrite_tests::echo::Client::start(&mut disk_args)?;
     let args: Vec<&str> = extra
         .iter()
         .chain(ferrite_tests::expected::SUITE_DEVICES)
@@ -95,6 +96,10 @@ fn ferrite(name: &str, extra: &[&str]) -> Result<Run, String> {
     })?;
     for p in problems {
         eprintln!("bench: {name}: {p}");
+    }
+    let echo = client.finish();
+    if echo.tcp_ms.is_none() {
+        eprintln!("bench: {name}: the echo client was not answered: {echo:?}");
     }
     Ok(run)
 }

@@ -48,5 +48,11 @@ pub const ERANGE: Errno = 34;
 pub const ENAMETOOLONG: Errno = 38;
 /// Function not implemented.
 pub const ENOSYS: Errno = 40;
+/// Connection reset (MSVC's POSIX supplement value).
+pub const ECONNRESET: Errno = 108;
+/// Network unreachable (MSVC's POSIX supplement value).
+pub const ENETUNREACH: Errno = 118;
 /// Value too large for the type (MSVC's POSIX supplement value).
 pub const EOVERFLOW: Errno = 132;
+/// Timed out (MSVC's POSIX supplement value).
+pub const ETIMEDOUT: Errno = 138;

@@ -1,0 +1,175 @@
+//! The host side of the M6 network checks: QEMU's user network with a
+//! `hostfwd` of a free 127.0.0.1 port to the guest's echo port 7 (UDP and
+//! TCP), and a client that talks to `echo.exe` through it while the suite
+//! boots. Only loopback traffic, and every loop is bounded.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// The guest's echo port (echo.exe).
+const GUEST_PORT: u16 = 7;
+/// Bytes of the TCP exchange (several segments, more than one window).
+pub const TCP_BYTES: usize = 100_000;
+/// How long the client keeps trying.
+const TRY_FOR: Duration = Duration::from_secs(600);
+
+/// A free loopback port (UDP and TCP) for the forward.
+pub fn free_port() -> Result<u16, String> {
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+        let port = tcp.local_addr().map_err(|e| e.to_string())?.port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port for UDP and TCP".into())
+}
+
+/// QEMU arguments: a user network forwarding `port` on 127.0.0.1 to the
+/// guest's port 7, and a virtio-net device on it.
+pub fn network_args(port: u16) -> Vec<String> {
+    vec![
+        "-netdev".into(),
+        format!(
+            "user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT},hostfwd=udp:127.0.0.1:{port}-:{GUEST_PORT}"
+        ),
+        "-device".into(),
+        "virtio-net-pci,netdev=net0".into(),
+    ]
+}
+
+/// What the client saw.
+#[derive(Clone, Debug, Default)]
+pub struct EchoResult {
+    /// The UDP datagram came back unchanged (and its round trip, µs).
+    pub udp_rtt_us: Option<u128>,
+    /// All of [`TCP_BYTES`] came back unchanged (and how long it took, ms).
+    pub tcp_ms: Option<u128>,
+    /// Attempts made before both worked.
+    pub attempts: u32,
+    /// The last thing that went wrong.
+    pub last_error: String,
+}
+
+fn pattern() -> Vec<u8> {
+    (0..TCP_BYTES).map(|i| (i * 31 + i / 1024) as u8).collect()
+}
+
+fn udp_once(port: u16, n: u32) -> Result<u128, String> {
+    let s = UdpSocket::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_millis(700)))
+        .map_err(|e| e.to_string())?;
+    let msg = format!("ferrite udp echo {n}");
+    let t0 = Instant::now();
+    s.send_to(msg.as_bytes(), ("127.0.0.1", port))
+        .map_err(|e| format!("udp send: {e}"))?;
+    let mut buf = [0u8; 256];
+    let (len, _) = s
+        .recv_from(&mut buf)
+        .map_err(|e| format!("udp receive: {e}"))?;
+    let rtt = t0.elapsed().as_micros();
+    if &buf[..len] != msg.as_bytes() {
+        return Err(format!(
+            "udp: got {:?}",
+            String::from_utf8_lossy(&buf[..len])
+        ));
+    }
+    Ok(rtt)
+}
+
+fn tcp_once(port: u16) -> Result<u128, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let t0 = Instant::now();
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
+        .map_err(|e| format!("tcp connect: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    s.set_write_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    let data = pattern();
+    // Write and read at once (the guest's windows are smaller than the
+    // whole exchange).
+    let mut writer = s.try_clone().map_err(|e| e.to_string())?;
+    let sender = std::thread::spawn(move || {
+        let r = writer.write_all(&data);
+        let _ = writer.shutdown(Shutdown::Write);
+        r
+    });
+    let mut back = Vec::new();
+    let read = s.read_to_end(&mut back);
+    let wrote = sender
+        .join()
+        .map_err(|_| "tcp writer panicked".to_string())?;
+    wrote.map_err(|e| format!("tcp write: {e}"))?;
+    read.map_err(|e| format!("tcp read after {} bytes: {e}", back.len()))?;
+    if back != pattern() {
+        return Err(format!(
+            "tcp: {} bytes came back, not the {TCP_BYTES} sent",
+            back.len()
+        ));
+    }
+    Ok(t0.elapsed().as_millis())
+}
+
+/// Starts the client: it tries UDP, then TCP, every 300 ms until each has
+/// worked once (or [`TRY_FOR`] passes, or `stop` is dropped); the result
+/// comes through the returned channel.
+pub fn start_client(port: u16) -> (mpsc::Sender<()>, mpsc::Receiver<EchoResult>) {
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = EchoResult::default();
+        let start = Instant::now();
+        while start.elapsed() < TRY_FOR && (r.udp_rtt_us.is_none() || r.tcp_ms.is_none()) {
+            if !matches!(stop_rx.try_recv(), Err(mpsc::TryRecvError::Empty)) {
+                break;
+            }
+            r.attempts += 1;
+            if r.udp_rtt_us.is_none() {
+                match udp_once(port, r.attempts) {
+                    Ok(rtt) => r.udp_rtt_us = Some(rtt),
+                    Err(e) => r.last_error = e,
+                }
+            }
+            if r.udp_rtt_us.is_some() && r.tcp_ms.is_none() {
+                match tcp_once(port) {
+                    Ok(ms) => r.tcp_ms = Some(ms),
+                    Err(e) => r.last_error = e,
+                }
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let _ = tx.send(r);
+    });
+    (stop_tx, rx)
+}
+
+/// A running client (see [`start_client`]).
+pub struct Client {
+    stop: mpsc::Sender<()>,
+    result: mpsc::Receiver<EchoResult>,
+}
+
+impl Client {
+    /// Picks a free port, adds the network with its forward to `args` and
+    /// starts the client for it.
+    pub fn start(args: &mut Vec<String>) -> Result<Self, String> {
+        let port = free_port()?;
+        args.extend(network_args(port));
+        let (stop, result) = start_client(port);
+        Ok(Self { stop, result })
+    }
+
+    /// Stops trying (the boot is over) and says what the client saw.
+    pub fn finish(self) -> EchoResult {
+        drop(self.stop);
+        self.result
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| EchoResult {
+                last_error: "the client did not stop".into(),
+                ..EchoResult::default()
+            })
+    }
+}
