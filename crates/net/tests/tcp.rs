@@ -189,15 +189,8 @@ fn the_backlog_is_bounded_and_closing_a_listener_resets_its_queue() {
 #[test]
 fn a_close_the_peer_never_answers_is_reset_after_the_linger_time() {
     let mut net = Net::new();
-    let listener = net.b.tcp_listen(80).unwrap();
     let baseline = net.a.live_sockets();
-    let c = net.a.tcp_connect(IP_B, 80).unwrap();
-    let mut s = None;
-    assert!(net.run_until(2_000, |_, b| {
-        s = s.or(b.tcp_accept(listener).unwrap());
-        s.is_some()
-    }));
-    let s = s.unwrap();
+    let (c, s) = connected(&mut net);
     // A closes; B's application never does, so A waits in FIN-WAIT-2.
     net.a.close(c).unwrap();
     assert_eq!(net.a.tcp_state(c), Err(NetError::BadSocket));
@@ -213,15 +206,8 @@ fn a_close_the_peer_never_answers_is_reset_after_the_linger_time() {
 #[test]
 fn a_closed_connection_the_peer_never_drains_is_reset_after_the_linger_time() {
     let mut net = Net::new();
-    let listener = net.b.tcp_listen(80).unwrap();
     let baseline = net.a.live_sockets();
-    let c = net.a.tcp_connect(IP_B, 80).unwrap();
-    let mut s = None;
-    assert!(net.run_until(2_000, |_, b| {
-        s = s.or(b.tcp_accept(listener).unwrap());
-        s.is_some()
-    }));
-    let s = s.unwrap();
+    let (c, s) = connected(&mut net);
     // B's application never reads: its window closes with A's data still
     // queued, and B keeps answering A's window probes, so no TCP timer
     // ends it. A closes anyway.

@@ -300,6 +300,7 @@ pub fn run(
     run_checks(m4::CHECKS, &ctx);
     run_checks(m5::CHECKS, &ctx);
     run_checks(m6::CHECKS, &ctx);
+    bench::storage_benchmarks();
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);

@@ -63,7 +63,10 @@ pub fn add_device(make: impl FnOnce(&str) -> Box<dyn NetDevice + Send>) -> Strin
         log::info!("{name}: only eth0 carries the stack for now; {name} is idle");
         return name;
     }
-    match Stack::new(device, now_ms()) {
+    // TCP sequence numbers, DHCP transaction ids and ephemeral ports come
+    // from this seed: the TSC at boot, not only the MAC.
+    let seed = crate::arch::cpu::rdtsc() ^ crate::time::now_ns().rotate_left(32);
+    match Stack::with_seed(device, now_ms(), seed) {
         Ok(stack) => {
             *STACK.lock() = Some(stack);
             match Thread::new(
