@@ -216,17 +216,7 @@ fn run_init(info: &BootInfo) -> bool {
         .find_map(|w| w.strip_prefix("init="))
         .unwrap_or("hello.exe");
     let spawned = if name.starts_with("/disk/") {
-        // A program on a disk volume (its DLLs from the boot modules).
-        match fs::read_whole(name, 64 << 20) {
-            Ok(bytes) => {
-                let exe = name.rsplit('/').next().unwrap_or(name);
-                pe::spawn_from_bytes(info, exe, &bytes)
-            }
-            Err(e) => {
-                log::info!("init: cannot read '{name}': {}; nothing to run", e.name());
-                return false;
-            }
-        }
+        pe::spawn_from_disk(info, name)
     } else if pe::find_file(info, name).is_none() {
         log::info!("init: no module '{name}'; nothing to run");
         return false;

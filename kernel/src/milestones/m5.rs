@@ -305,10 +305,7 @@ const DISK_WAD: &str = "/disk/DATA/freedoom1.wad";
 /// volume and virtio-blk, and gets as far as building its refresh tables
 /// from the lumps; then the check ends it.
 fn doom_reads_its_wad_from_disk(ctx: &Context<'_>) -> Outcome {
-    let mut args = String::new();
-    args.push_str("-iwad ");
-    args.push_str(DISK_WAD);
-    let (thread, shared) = start(ctx, &args)?;
+    let (thread, shared) = start(ctx, &alloc::format!("-iwad {DISK_WAD}"))?;
     let t0 = crate::time::now_ns();
     let adding = alloc::format!(" adding {DISK_WAD}");
     let lines = [

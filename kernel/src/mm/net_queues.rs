@@ -96,10 +96,9 @@ impl NetQueues {
     /// Posts receive slot `slot` to the device.
     fn post(&mut self, slot: usize) -> Result<(), QueueError> {
         let buf = &mut self.rx.bytes_mut()[slot * SLOT_BYTES..(slot + 1) * SLOT_BYTES];
-        // SAFETY: the buffer is inside `self.rx`, which lives as long as
-        // the device (both are fields of `self`, and the device is dropped
-        // first); no code reads or writes the slot until the device hands
-        // its token back through `poll_receive` (see `receive`).
+        // Fields drop in order: the device goes before `self.rx`.
+        // SAFETY: the slot lies in `self.rx`, which outlives the device;
+        // nothing touches it until `receive` gets its token back.
         let token = unsafe { self.device.receive_begin(buf) }.map_err(QueueError::Device)?;
         let entry = self
             .slot_of

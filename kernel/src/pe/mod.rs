@@ -29,6 +29,8 @@ pub enum SpawnError {
     Pe(::pe::PeError),
     /// The process could not be built.
     Process(ProcessError),
+    /// The program's file on a disk could not be read (or is too large).
+    File(abi::Error),
 }
 
 impl fmt::Display for SpawnError {
@@ -36,6 +38,7 @@ impl fmt::Display for SpawnError {
         match self {
             Self::Pe(e) => write!(f, "PE: {e}"),
             Self::Process(e) => write!(f, "process: {e}"),
+            Self::File(e) => write!(f, "file: {}", e.name()),
         }
     }
 }
@@ -248,14 +251,17 @@ pub fn spawn_program(info: &BootInfo, exe: &str, fresh: bool) -> Result<Process,
     program.instantiate()
 }
 
-/// A new process of the program whose file holds `exe_bytes` (read from a
-/// disk), called `exe`; the DLLs it imports come from the boot modules.
+/// The largest program file [`spawn_from_disk`] reads.
+pub const PROGRAM_FILE_MAX: u64 = 64 << 20;
+
+/// A new process of the program at `path` on a disk volume
+/// (`/disk/<volume>/<path>`), read whole now (at most
+/// [`PROGRAM_FILE_MAX`]); the DLLs it imports come from the boot modules.
 /// Never cached: the file may change.
-pub fn spawn_from_bytes(
-    info: &BootInfo,
-    exe: &str,
-    exe_bytes: &[u8],
-) -> Result<Process, SpawnError> {
+pub fn spawn_from_disk(info: &BootInfo, path: &str) -> Result<Process, SpawnError> {
+    let exe_bytes = crate::fs::read_whole(path, PROGRAM_FILE_MAX).map_err(SpawnError::File)?;
+    let exe_bytes = exe_bytes.as_slice();
+    let exe = path.rsplit('/').next().unwrap_or(path);
     let files = |name: &str| {
         if name.eq_ignore_ascii_case(exe) {
             Some(exe_bytes)

@@ -162,9 +162,6 @@ pub(super) fn reset_event(handle: u64) -> SysResult {
     Ok(0)
 }
 
-/// The largest program file CREATE_PROCESS reads from a disk.
-const PROGRAM_FILE_MAX: u64 = 64 << 20;
-
 pub(super) fn create_process(
     name: u64,
     name_len: u64,
@@ -180,11 +177,7 @@ pub(super) fn create_process(
     let info = crate::boot::info().ok_or(Error::NotSupported)?;
     let fresh = flags & abi::create_flags::FRESH_IMAGE != 0;
     let spawned = if name.starts_with("/disk/") {
-        // A program on a disk: its whole file, read now (DLLs still come
-        // from the boot modules).
-        let bytes = crate::fs::read_whole(&name, PROGRAM_FILE_MAX)?;
-        let exe = name.rsplit('/').next().unwrap_or(&name);
-        crate::pe::spawn_from_bytes(info, exe, &bytes)
+        crate::pe::spawn_from_disk(info, &name)
     } else if name.len() > 64 {
         return Err(Error::InvalidArgument);
     } else {
@@ -195,6 +188,7 @@ pub(super) fn create_process(
         match e {
             crate::pe::SpawnError::Pe(_) => Error::NotFound,
             crate::pe::SpawnError::Process(_) => Error::NoMemory,
+            crate::pe::SpawnError::File(e) => e,
         }
     })?;
     process.set_cmdline(cmdline);
