@@ -121,6 +121,7 @@ pub const M5_USER: &[&str] = &[
 /// M6 checks the suite runs (with the pattern disk of `disk.rs`).
 pub const M6: &[&str] = &[
     "virtio_blk_disk",
+    "hostile_disks_are_refused",
     "disk_reads_whole_pattern",
     "disk_writes_reach_the_image",
     "partition_tables",

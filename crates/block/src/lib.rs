@@ -1,10 +1,11 @@
 //! Block devices: what the partition and file-system layers read and write.
 //!
 //! A [`BlockDevice`] is a run of equal sectors addressed by LBA. The
-//! kernel's disks (virtio-blk now, Hyper-V storvsc later) implement it by
-//! waiting for their request's completion; [`MemDisk`] is one in memory
-//! for host tests, and [`Window`] presents a range of another device (a
-//! partition) as a device of its own. Every access is bounds-checked here
+//! kernel's disks (virtio-blk now, Hyper-V storvsc later) are
+//! [`RequestQueue`]s, whose requests complete later, made block devices by
+//! [`Blocking`], which waits for each completion; [`MemDisk`] is one in
+//! memory for host tests, and [`Window`] presents a range of another
+//! device (a partition) as a device of its own. Every access is bounds-checked here
 //! once, so the layers above can trust `sector_count`.
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
@@ -13,6 +14,9 @@ extern crate alloc;
 
 use alloc::vec::Vec;
 use core::fmt;
+
+mod queue;
+pub use queue::{Blocking, Progress, Request, RequestQueue, Tag, Wait};
 
 /// Why a block access failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +34,12 @@ pub enum BlockError {
     ReadOnly,
     /// The device reported an error (its driver logged the details).
     Device,
+    /// The device has no room for another request now.
+    Busy,
+    /// The device did not complete a request in time (it has been reset).
+    TimedOut,
+    /// The device has been taken out of service after an error.
+    Failed,
 }
 
 impl fmt::Display for BlockError {
@@ -41,6 +51,9 @@ impl fmt::Display for BlockError {
             Self::BadLength(n) => write!(f, "a buffer of {n} bytes is not whole sectors"),
             Self::ReadOnly => f.write_str("the device is read-only"),
             Self::Device => f.write_str("the device reported an error"),
+            Self::Busy => f.write_str("the device has no room for another request"),
+            Self::TimedOut => f.write_str("the device did not complete a request in time"),
+            Self::Failed => f.write_str("the device has been taken out of service"),
         }
     }
 }

@@ -52,7 +52,7 @@ pub use command::set_command;
 pub use enumerate::{enumerate, Enumeration};
 pub use function::Function;
 pub use msi::{enable_msi, msi, msi_message, Msi};
-pub use msix::{enable_msix, msix, msix_entry, MsiX};
+pub use msix::{disable_msix, enable_msix, msix, msix_entry, MsiX};
 pub use problem::{MsixRegion, Problem};
 
 /// Bus, device and function number: the address of one PCI function.

@@ -130,6 +130,18 @@ pub fn enable_msix<C: ConfigSpace>(cs: &mut C, at: Bdf, msix: &MsiX) {
     cs.write32(at, head, dword & 0xFFFF | u32::from(control) << 16);
 }
 
+/// Disables MSI-X on `at` (MSI-X Enable cleared, Function Mask set): the
+/// function signals nothing until it is enabled again.
+pub fn disable_msix<C: ConfigSpace>(cs: &mut C, at: Bdf, msix: &MsiX) {
+    if !fits(msix.offset) {
+        return;
+    }
+    let head = u16::from(msix.offset);
+    let dword = cs.read32(at, head);
+    let control = ((dword >> 16) as u16 | FUNCTION_MASK) & !ENABLE;
+    cs.write32(at, head, dword & 0xFFFF | u32::from(control) << 16);
+}
+
 /// The 16-byte MSI-X table entry for a fixed, edge-triggered interrupt to
 /// `apic_id` at `vector`, unmasked: message address low, high, data, vector
 /// control (PCI 3.0 §6.8.2.6; message format of [`msi_message`]).

@@ -5,8 +5,8 @@ mod fake;
 use fake::q35::{q35, virtio_net};
 use fake::{bdf, FakeBus, FakeFunction};
 use pci::{
-    enable_msi, enable_msix, enumerate, msi, msi_message, msix, msix_entry, set_command, Function,
-    Msi, MsiX,
+    disable_msix, enable_msi, enable_msix, enumerate, msi, msi_message, msix, msix_entry,
+    set_command, Function, Msi, MsiX,
 };
 
 fn found(bus: &mut FakeBus, at: pci::Bdf) -> Function {
@@ -196,6 +196,13 @@ fn enable_msix_sets_enable_and_clears_the_function_mask() {
         control,
         0x8000 | 2,
         "enable set, function mask clear, table size kept"
+    );
+    disable_msix(&mut bus, at, &cap);
+    let control = bus.function(at).reg(0x98) >> 16;
+    assert_eq!(
+        control,
+        0x4000 | 2,
+        "enable clear, function mask set, table size kept"
     );
 }
 

@@ -1,14 +1,15 @@
 //! The disk service: every block device the drivers found, by name.
 //!
-//! A driver adds its disk ([`add`]) as a `block::BlockDevice`; the service
+//! A driver adds its disk ([`add_named`]) as a `block::BlockDevice`; the service
 //! reads its partition table then (GPT or MBR, `partitions` crate) and
 //! keeps the result, a table or the reason there is none. The rest of the
 //! kernel finds disks here ([`list`]) and reads and writes them through
-//! [`Disk`], which serialises access to the device. Hyper-V's storvsc will
-//! add its disks the same way.
+//! [`Disk`], which serialises access to the device (a sleeping lock: a
+//! request in flight puts its thread to sleep until the device completes
+//! it). Hyper-V's storvsc will add its disks the same way.
 #![forbid(unsafe_code)]
 
-use crate::sync::SpinLock;
+use crate::sync::{Mutex, SpinLock};
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -20,7 +21,7 @@ pub struct Disk {
     name: String,
     sector_size: u32,
     sectors: u64,
-    device: SpinLock<Box<dyn BlockDevice + Send>>,
+    device: Mutex<Box<dyn BlockDevice + Send>>,
     table: SpinLock<Option<Result<partitions::Table, partitions::PartitionError>>>,
 }
 
@@ -89,17 +90,23 @@ impl BlockDevice for DiskHandle {
 
 static DISKS: SpinLock<Vec<Arc<Disk>>> = SpinLock::new(Vec::new());
 
-/// Adds a disk named `<prefix><letter>` (the next free letter); returns
-/// it.
-pub fn add(prefix: &str, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
-    let mut disks = DISKS.lock();
+/// The name the next disk added with `prefix` gets: `<prefix><letter>`
+/// (the next free letter). Drivers are probed one at a time, so a driver
+/// may name its device by it before [`add_named`].
+pub fn next_name(prefix: &str) -> String {
+    let disks = DISKS.lock();
     let same = disks.iter().filter(|d| d.name.starts_with(prefix)).count();
     let letter = char::from(b'a' + (same % 26) as u8);
+    alloc::format!("{prefix}{letter}")
+}
+
+/// Adds a disk called `name`, reads its partition table; returns it.
+pub fn add_named(name: String, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
     let disk = Arc::new(Disk {
-        name: alloc::format!("{prefix}{letter}"),
+        name,
         sector_size: device.sector_size(),
         sectors: device.sector_count(),
-        device: SpinLock::new(device),
+        device: Mutex::new(device),
         table: SpinLock::new(None),
     });
     log::info!(
@@ -109,8 +116,7 @@ pub fn add(prefix: &str, device: Box<dyn BlockDevice + Send>) -> Arc<Disk> {
         disk.sector_size,
         disk.sectors.saturating_mul(u64::from(disk.sector_size)) >> 20
     );
-    disks.push(disk.clone());
-    drop(disks);
+    DISKS.lock().push(disk.clone());
     let table = partitions::read_table(&mut DiskHandle(disk.clone()));
     match &table {
         Ok(t) => {

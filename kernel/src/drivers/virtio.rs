@@ -1,16 +1,343 @@
 //! What every VirtIO PCI driver does first: the device's register windows
-//! mapped, bus mastering on, and the modern PCI transport (VirtIO 1.2
-//! §4.1) built over them with the kernel's `Hal` (`mm::dma`).
+//! mapped, bus mastering on, the modern PCI transport (VirtIO 1.2 §4.1)
+//! built over them with the kernel's `Hal` (`mm::dma`), and its queue
+//! interrupts through MSI-X.
+//!
+//! [`Transport`] wraps the crate's transport (or, in the milestone
+//! checks, a simulated device's) and adds what the crate leaves out:
+//! - every queue is given MSI-X table entry 0 when it is set up (VirtIO
+//!   1.2 §4.1.5.1.3), whose vector raises the device's [`Signal`]; a
+//!   device without MSI-X, or that refuses the entry, is polled (its
+//!   waits are short timed sleeps) and says so in the log;
+//! - the device's used rings can be read back ([`Rings::used_index`])
+//!   so a driver can tell a used index that jumps;
+//! - reads of the device configuration give up after
+//!   [`CONFIG_RETRIES`] generation changes (the crate would loop for as
+//!   long as a device keeps changing it);
+//! - the reset when it is dropped waits a bounded time for the device.
 #![forbid(unsafe_code)]
 
 use super::{DriverError, Probe};
 use crate::mm::dma::{KernelCam, KernelHal};
+use crate::sync::{Signal, SpinLock};
 use alloc::format;
+use alloc::sync::Arc;
 use virtio_drivers::transport::pci::bus::{DeviceFunction, PciRoot};
 use virtio_drivers::transport::pci::PciTransport;
+use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus};
+use virtio_drivers::{PhysAddr, Result as VirtioResult};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
 
-/// The transport of the VirtIO PCI function `p` is bound to.
-pub fn transport(p: &Probe) -> Result<PciTransport, DriverError> {
+/// Configuration generation changes a read of the device configuration
+/// survives.
+pub const CONFIG_RETRIES: u32 = 64;
+/// Queues whose used ring the wrapper remembers.
+const QUEUES: usize = 8;
+/// Polls of the device status after a reset.
+const RESET_POLLS: u32 = 100_000;
+
+/// `virtio_pci_common_cfg` offsets (VirtIO 1.2 §4.1.4.3).
+const COMMON_QUEUE_SELECT: u64 = 0x16;
+const COMMON_QUEUE_MSIX_VECTOR: u64 = 0x1a;
+/// A common configuration structure is 0x38 bytes (§4.1.4.3).
+const COMMON_LEN: u64 = 0x38;
+/// `cfg_type` of the common configuration capability (§4.1.4).
+const CAP_COMMON: u8 = 1;
+
+/// The signal each device vector raises.
+static SIGNALS: SpinLock<[Option<Arc<Signal>>; 256]> = SpinLock::new([const { None }; 256]);
+
+fn on_interrupt(vector: u8) {
+    if let Some(s) = SIGNALS.lock()[usize::from(vector)].as_ref() {
+        s.raise();
+    }
+}
+
+/// MSI-X as one device uses it.
+struct Msix {
+    at: pci::Bdf,
+    capability: pci::MsiX,
+    /// Physical address of the common configuration structure.
+    common: u64,
+    vector: u8,
+}
+
+/// A VirtIO transport with the kernel's additions (see the module docs).
+pub struct Transport<T: virtio_drivers::transport::Transport> {
+    inner: core::mem::ManuallyDrop<T>,
+    name: alloc::string::String,
+    msix: Option<Msix>,
+    signal: Arc<Signal>,
+    rings: Arc<Rings>,
+}
+
+/// Where a device's used rings are, shared with its driver (the crate's
+/// device owns the transport).
+pub struct Rings {
+    /// Per queue: the physical address of its used ring.
+    used: SpinLock<[Option<u64>; QUEUES]>,
+    /// Whether queue interrupts arrive through MSI-X.
+    interrupts: core::sync::atomic::AtomicBool,
+}
+
+impl Rings {
+    /// The used index the device last wrote for `queue` (VirtIO 1.2
+    /// §2.7.8), read from the ring itself; `None` for a queue not set up.
+    pub fn used_index(&self, queue: u16) -> Option<u16> {
+        let ring = (*self.used.lock().get(usize::from(queue))?)?;
+        let mut idx = [0u8; 2];
+        crate::mm::dma::read_dma(ring + 2, &mut idx).then(|| u16::from_le_bytes(idx))
+    }
+
+    /// Whether queue interrupts arrive (else the driver polls).
+    pub fn interrupts(&self) -> bool {
+        self.interrupts.load(core::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl<T: virtio_drivers::transport::Transport> Transport<T> {
+    /// Wraps `inner` (no interrupts: a simulated device raises
+    /// [`Transport::signal`] itself).
+    pub fn new(inner: T, name: &str) -> Self {
+        Self {
+            inner: core::mem::ManuallyDrop::new(inner),
+            name: name.into(),
+            msix: None,
+            signal: Arc::new(Signal::new()),
+            rings: Arc::new(Rings {
+                used: SpinLock::new([None; QUEUES]),
+                interrupts: core::sync::atomic::AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// What the device's interrupt raises.
+    pub fn signal(&self) -> Arc<Signal> {
+        self.signal.clone()
+    }
+
+    /// Where its queues' used rings are.
+    pub fn rings(&self) -> Arc<Rings> {
+        self.rings.clone()
+    }
+
+    fn set_queue_vector(&mut self, queue: u16) {
+        let Some(m) = &self.msix else { return };
+        let common = m.common;
+        let took = crate::mm::dma::with_bar(common, COMMON_LEN, |w, off| {
+            w.write16(off + COMMON_QUEUE_SELECT, queue);
+            w.write16(off + COMMON_QUEUE_MSIX_VECTOR, 0);
+            w.read16(off + COMMON_QUEUE_MSIX_VECTOR)
+        });
+        if took != Some(0) {
+            log::warn!(
+                "{}: queue {queue} refused MSI-X entry 0 ({took:?}); it is polled",
+                self.name
+            );
+            self.disable_msix();
+        }
+    }
+
+    fn disable_msix(&mut self) {
+        self.rings
+            .interrupts
+            .store(false, core::sync::atomic::Ordering::Release);
+        if let Some(m) = self.msix.take() {
+            super::pci::with_config(|cs| pci::disable_msix(cs, m.at, &m.capability));
+            SIGNALS.lock()[usize::from(m.vector)] = None;
+            crate::irq::free(m.vector);
+        }
+    }
+}
+
+impl Transport<PciTransport> {
+    /// Aims the function's MSI-X table entry 0 at this CPU on a fresh
+    /// vector, for every queue set up later. Without MSI-X (or a vector)
+    /// the device is polled.
+    fn enable_msix(&mut self, at: pci::Bdf) {
+        match self.try_msix(at) {
+            Ok(m) => {
+                self.msix = Some(m);
+                self.rings
+                    .interrupts
+                    .store(true, core::sync::atomic::Ordering::Release);
+            }
+            Err(why) => log::warn!("{}: no MSI-X ({why}); the device is polled", self.name),
+        }
+    }
+
+    fn try_msix(&mut self, at: pci::Bdf) -> core::result::Result<Msix, alloc::string::String> {
+        let f = super::pci::function(at).ok_or("no such function")?;
+        let capability = super::pci::with_config(|cs| pci::msix(cs, &f))
+            .flatten()
+            .ok_or("no MSI-X capability")?
+            .map_err(|e| format!("{e}"))?;
+        let common = common_config(at, &f).ok_or("no common configuration capability")?;
+        let table = f
+            .bar(capability.table_bar)
+            .map(|b| b.base + u64::from(capability.table_offset))
+            .ok_or("no BAR for the MSI-X table")?;
+        let vector = crate::irq::allocate_vector(on_interrupt).map_err(|e| format!("{e}"))?;
+        SIGNALS.lock()[usize::from(vector)] = Some(self.signal.clone());
+        let apic = crate::arch::lapic::id() as u8;
+        let entry = pci::msix_entry(apic, vector);
+        let written = crate::mm::dma::with_bar(table, 16, |w, off| {
+            for (i, word) in entry.iter().enumerate() {
+                w.write32(off + 4 * i as u64, *word);
+            }
+        });
+        if written.is_none() {
+            SIGNALS.lock()[usize::from(vector)] = None;
+            crate::irq::free(vector);
+            return Err("the MSI-X table lies in no mapped BAR".into());
+        }
+        super::pci::with_config(|cs| pci::enable_msix(cs, at, &capability));
+        log::info!(
+            "{}: queue interrupts on vector {vector:#x} (MSI-X entry 0)",
+            self.name
+        );
+        Ok(Msix {
+            at,
+            capability,
+            common,
+            vector,
+        })
+    }
+}
+
+/// The physical address of `f`'s common configuration structure, from
+/// its VirtIO vendor capabilities (VirtIO 1.2 §4.1.4: `cfg_type` at +3,
+/// `bar` at +4, `offset` at +8).
+fn common_config(at: pci::Bdf, f: &pci::Function) -> Option<u64> {
+    use pci::ConfigSpace;
+    f.capabilities
+        .iter()
+        .filter(|c| c.id == pci::Capability::VENDOR)
+        .find_map(|c| {
+            let at_cap = u16::from(c.offset);
+            let (head, bar, offset) = super::pci::with_config(|cs| {
+                (
+                    cs.read32(at, at_cap),
+                    cs.read32(at, at_cap + 4),
+                    cs.read32(at, at_cap + 8),
+                )
+            })?;
+            if (head >> 24) as u8 != CAP_COMMON {
+                return None;
+            }
+            let bar = f.bar(bar as u8)?;
+            bar.contains(u64::from(offset), COMMON_LEN)
+                .then(|| bar.base + u64::from(offset))
+        })
+}
+
+impl<T: virtio_drivers::transport::Transport> virtio_drivers::transport::Transport
+    for Transport<T>
+{
+    fn device_type(&self) -> DeviceType {
+        self.inner.device_type()
+    }
+    fn read_device_features(&mut self) -> u64 {
+        self.inner.read_device_features()
+    }
+    fn write_driver_features(&mut self, driver_features: u64) {
+        self.inner.write_driver_features(driver_features)
+    }
+    fn max_queue_size(&mut self, queue: u16) -> u32 {
+        let size = self.inner.max_queue_size(queue);
+        if size == 0 {
+            log::warn!("{}: queue {queue} has size 0", self.name);
+        }
+        size
+    }
+    fn notify(&mut self, queue: u16) {
+        self.inner.notify(queue)
+    }
+    fn get_status(&self) -> DeviceStatus {
+        self.inner.get_status()
+    }
+    fn set_status(&mut self, status: DeviceStatus) {
+        self.inner.set_status(status)
+    }
+    fn set_guest_page_size(&mut self, guest_page_size: u32) {
+        self.inner.set_guest_page_size(guest_page_size)
+    }
+    fn requires_legacy_layout(&self) -> bool {
+        self.inner.requires_legacy_layout()
+    }
+    fn queue_set(
+        &mut self,
+        queue: u16,
+        size: u32,
+        descriptors: PhysAddr,
+        driver_area: PhysAddr,
+        device_area: PhysAddr,
+    ) {
+        self.set_queue_vector(queue);
+        if let Some(slot) = self.rings.used.lock().get_mut(usize::from(queue)) {
+            *slot = Some(device_area);
+        }
+        self.inner
+            .queue_set(queue, size, descriptors, driver_area, device_area)
+    }
+    fn queue_unset(&mut self, queue: u16) {
+        if let Some(slot) = self.rings.used.lock().get_mut(usize::from(queue)) {
+            *slot = None;
+        }
+        self.inner.queue_unset(queue)
+    }
+    fn queue_used(&mut self, queue: u16) -> bool {
+        self.inner.queue_used(queue)
+    }
+    fn ack_interrupt(&mut self) -> InterruptStatus {
+        self.inner.ack_interrupt()
+    }
+    fn read_config_generation(&self) -> u32 {
+        self.inner.read_config_generation()
+    }
+    fn read_config_space<V: FromBytes + IntoBytes>(&self, offset: usize) -> VirtioResult<V> {
+        self.inner.read_config_space(offset)
+    }
+    fn write_config_space<V: IntoBytes + Immutable>(
+        &mut self,
+        offset: usize,
+        value: V,
+    ) -> VirtioResult<()> {
+        self.inner.write_config_space(offset, value)
+    }
+    fn read_consistent<V>(&self, f: impl Fn() -> VirtioResult<V>) -> VirtioResult<V> {
+        for _ in 0..CONFIG_RETRIES {
+            let before = self.read_config_generation();
+            let result = f();
+            if self.read_config_generation() == before {
+                return result;
+            }
+        }
+        log::error!(
+            "{}: the configuration generation changed {CONFIG_RETRIES} times in a row",
+            self.name
+        );
+        Err(virtio_drivers::Error::IoError)
+    }
+}
+
+impl<T: virtio_drivers::transport::Transport> Drop for Transport<T> {
+    /// Resets the device (it stops using the rings before they are freed)
+    /// and turns MSI-X off. The inner transport is not dropped: the
+    /// crate's own reset would wait for the device for ever.
+    fn drop(&mut self) {
+        self.inner.set_status(DeviceStatus::empty());
+        let reset = (0..RESET_POLLS).any(|_| self.inner.get_status() == DeviceStatus::empty());
+        if !reset {
+            log::error!("{}: the device does not finish its reset", self.name);
+        }
+        self.disable_msix();
+    }
+}
+
+/// The transport of the VirtIO PCI function `p` is bound to, named `name`
+/// in the log, with its queue interrupts set up.
+pub fn transport(p: &Probe, name: &str) -> Result<Transport<PciTransport>, DriverError> {
     let at = super::pci::address_of(&p.device)
         .ok_or_else(|| DriverError::Device(format!("{}: not a PCI function", p.device.name)))?;
     // The transport reads the BARs from configuration space and asks for
@@ -28,6 +355,15 @@ pub fn transport(p: &Probe) -> Result<PciTransport, DriverError> {
         device: at.device,
         function: at.function,
     };
-    PciTransport::new::<KernelHal, KernelCam>(&mut root, function)
-        .map_err(|e| DriverError::Device(format!("virtio transport: {e}")))
+    let faults = crate::mm::dma::faults();
+    let inner = PciTransport::new::<KernelHal, KernelCam>(&mut root, function)
+        .map_err(|e| DriverError::Device(format!("virtio transport: {e}")))?;
+    let mut transport = Transport::new(inner, name);
+    if crate::mm::dma::faults() != faults {
+        return Err(DriverError::Device(format!(
+            "{name}: the device's registers lie outside its BARs"
+        )));
+    }
+    transport.enable_msix(at);
+    Ok(transport)
 }

@@ -1,20 +1,31 @@
 //! virtio-blk: VirtIO block devices as disks (`vda`, `vdb`, ...).
 //!
 //! The `virtio-drivers` crate drives the device over the modern PCI
-//! transport (VirtIO 1.2 §4.1) with the kernel's `Hal` (`mm::dma`). Data
-//! moves through a DMA buffer of the disk's own (64 KiB, physically
-//! contiguous), so callers may pass any kernel buffer. Requests are
-//! completed by polling the used ring (the device interrupt is left
-//! masked for now).
+//! transport (VirtIO 1.2 §4.1) with the kernel's `Hal` (`mm::dma`); its
+//! buffers live in `mm::blk_queue`. A disk is a `block::RequestQueue`: a
+//! request is started, the thread sleeps until the queue's MSI-X interrupt
+//! (or, without one, a short timed sleep) and then collects the result;
+//! `block::Blocking` makes that a block device for the layers above.
+//!
+//! The device is not trusted. Before a completion is taken its used index
+//! is read from the ring: it must have moved by exactly one (one request is
+//! in flight), and the used entry must name that request. A device that
+//! breaks either rule, answers with an error status the crate cannot
+//! parse, or takes longer than [`REQUEST_NS`], is reset and taken out of
+//! service with a message; its disk then refuses every request.
 #![forbid(unsafe_code)]
 
+use super::virtio::{Rings, Transport};
 use super::{Driver, DriverError, Match, Probe};
-use crate::mm::dma::KernelHal;
-use crate::mm::frame_alloc::OwnedFrames;
+use crate::mm::blk_queue::BlkQueue;
+use crate::sync::Signal;
 use alloc::boxed::Box;
 use alloc::format;
-use block::{BlockDevice, BlockError};
-use virtio_drivers::device::blk::{VirtIOBlk, SECTOR_SIZE};
+use alloc::string::String;
+use alloc::sync::Arc;
+use block::{BlockError, Progress, Request, RequestQueue, Tag};
+use core::sync::atomic::{AtomicU64, Ordering};
+use virtio_drivers::device::blk::SECTOR_SIZE;
 use virtio_drivers::transport::pci::PciTransport;
 
 /// VirtIO's PCI vendor; block devices are 0x1001 (transitional) and
@@ -38,83 +49,307 @@ pub static DRIVER: Driver = Driver {
 };
 
 /// Pages of a disk's DMA buffer: the most one request moves.
-const BUFFER_PAGES: usize = 16;
+pub const BUFFER_PAGES: usize = 16;
+/// The longest a request may take before the device is reset.
+pub const REQUEST_NS: u64 = 5_000_000_000;
+/// Without an interrupt, how long a waiting thread sleeps between looks.
+const POLL_NS: u64 = 1_000_000;
+/// With one, how long it sleeps at most before it looks anyway (a lost
+/// interrupt costs this much, never the request).
+const RECHECK_NS: u64 = 20_000_000;
 
-struct VirtioDisk {
-    device: VirtIOBlk<KernelHal, PciTransport>,
-    buffer: OwnedFrames,
+/// Why a device was taken out of service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The used index moved by more than the requests in flight.
+    UsedIndexJumped {
+        /// Used index after the last completion.
+        from: u16,
+        /// What the device wrote.
+        to: u16,
+    },
+    /// The used ring named a descriptor that is not the request's.
+    UnknownDescriptor(u16),
+    /// The crate refused the completion.
+    Completion(virtio_drivers::Error),
+    /// The request was not completed in time.
+    TimedOut,
+    /// A request could not be given to the device.
+    Start(virtio_drivers::Error),
+}
+
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::UsedIndexJumped { from, to } => write!(
+                f,
+                "its used index jumped from {from} to {to} with one request in flight"
+            ),
+            Self::UnknownDescriptor(id) => {
+                write!(f, "it completed descriptor {id}, which is not in flight")
+            }
+            Self::Completion(e) => write!(f, "its completion was refused: {e}"),
+            Self::TimedOut => write!(f, "it did not complete a request in time"),
+            Self::Start(e) => write!(f, "it refused a request: {e}"),
+        }
+    }
+}
+
+/// A virtio-blk device as a request queue.
+pub struct VirtioDisk<T: virtio_drivers::transport::Transport> {
+    /// `None` once the device has been taken out of service.
+    queue: Option<BlkQueue<T>>,
+    name: String,
+    capacity: u64,
     read_only: bool,
+    /// The used index after the last completion.
+    seen_used: u16,
+    next_tag: Tag,
+    failure: Option<Failure>,
 }
 
-fn device_error(e: virtio_drivers::Error) -> BlockError {
-    log::warn!("virtio-blk: request failed: {e}");
-    BlockError::Device
+impl<T: virtio_drivers::transport::Transport> VirtioDisk<T> {
+    /// Sets the device behind `transport` up as disk `name`.
+    pub fn new(transport: Transport<T>, name: &str) -> Result<Self, DriverError> {
+        let queue = BlkQueue::new(transport, BUFFER_PAGES)
+            .map_err(|e| DriverError::Device(format!("{name}: set-up refused: {e}")))?;
+        let capacity = queue.device().capacity();
+        if capacity == 0 {
+            return Err(DriverError::Device(format!(
+                "{name}: the disk has no sectors"
+            )));
+        }
+        let seen_used = queue
+            .used_index()
+            .ok_or_else(|| DriverError::Device(format!("{name}: its used ring is unreadable")))?;
+        Ok(Self {
+            read_only: queue.device().readonly(),
+            queue: Some(queue),
+            name: name.into(),
+            capacity,
+            seen_used,
+            next_tag: 1,
+            failure: None,
+        })
+    }
+
+    /// Why the device was taken out of service, if it was.
+    pub fn failure(&self) -> Option<Failure> {
+        self.failure
+    }
+
+    fn take_out(&mut self, why: Failure) {
+        log::error!("{}: taken out of service: {why}", self.name);
+        self.failure = Some(why);
+        // Dropping the queue resets the device before its buffers go.
+        self.queue = None;
+    }
+
+    /// Looks at the used ring; `Some` once the request in flight is done.
+    fn look(&mut self, read_into: &mut [u8]) -> Option<Result<(), Failure>> {
+        let queue = self.queue.as_mut()?;
+        let token = queue.in_flight()?;
+        let used = queue.used_index()?;
+        match used.wrapping_sub(self.seen_used) {
+            0 => return None,
+            1 => {}
+            _ => {
+                return Some(Err(Failure::UsedIndexJumped {
+                    from: self.seen_used,
+                    to: used,
+                }))
+            }
+        }
+        match queue.peek_used() {
+            Some(id) if id == token => {}
+            Some(id) => return Some(Err(Failure::UnknownDescriptor(id))),
+            None => return None,
+        }
+        self.seen_used = used;
+        Some(queue.complete(read_into).map_err(Failure::Completion))
+    }
 }
 
-impl BlockDevice for VirtioDisk {
+impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
     fn sector_size(&self) -> u32 {
         SECTOR_SIZE as u32
     }
 
     fn sector_count(&self) -> u64 {
-        self.device.capacity()
+        self.capacity
     }
 
-    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        block::check_range(SECTOR_SIZE as u32, self.sector_count(), lba, buf.len())?;
-        let step = BUFFER_PAGES * 4096;
-        for (i, chunk) in buf.chunks_mut(step).enumerate() {
-            let at = lba + (i * step / SECTOR_SIZE) as u64;
-            let bounce = &mut self.buffer.bytes_mut()[..chunk.len()];
-            self.device
-                .read_blocks(at as usize, bounce)
-                .map_err(device_error)?;
-            chunk.copy_from_slice(bounce);
-        }
-        Ok(())
+    fn read_only(&self) -> bool {
+        self.read_only
     }
 
-    fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
-        if self.read_only {
-            return Err(BlockError::ReadOnly);
-        }
-        block::check_range(SECTOR_SIZE as u32, self.sector_count(), lba, buf.len())?;
-        let step = BUFFER_PAGES * 4096;
-        for (i, chunk) in buf.chunks(step).enumerate() {
-            let at = lba + (i * step / SECTOR_SIZE) as u64;
-            let bounce = &mut self.buffer.bytes_mut()[..chunk.len()];
-            bounce.copy_from_slice(chunk);
-            self.device
-                .write_blocks(at as usize, bounce)
-                .map_err(device_error)?;
-        }
-        Ok(())
+    fn max_transfer(&self) -> usize {
+        BUFFER_PAGES * 4096
     }
 
-    fn flush(&mut self) -> Result<(), BlockError> {
-        self.device.flush().map_err(device_error)
+    fn start(&mut self, request: Request<'_>) -> Result<Tag, BlockError> {
+        let Some(queue) = self.queue.as_mut() else {
+            return Err(BlockError::Failed);
+        };
+        if queue.in_flight().is_some() {
+            return Err(BlockError::Busy);
+        }
+        let faults = crate::mm::dma::faults();
+        let started = match request {
+            Request::Read { lba, sectors } => queue.start_read(lba, sectors as usize * SECTOR_SIZE),
+            Request::Write { lba, data } => queue.start_write(lba, data),
+            Request::Flush => {
+                // The crate has no non-blocking flush; it waits itself,
+                // and takes the used entry.
+                let flushed = queue.device_mut().flush();
+                if let Some(used) = queue.used_index() {
+                    self.seen_used = used;
+                }
+                return match flushed {
+                    Ok(()) => Ok(0),
+                    Err(e) => {
+                        log::warn!("{}: flush failed: {e}", self.name);
+                        Err(BlockError::Device)
+                    }
+                };
+            }
+        };
+        match started {
+            Ok(_) if crate::mm::dma::faults() != faults => {
+                self.take_out(Failure::Start(virtio_drivers::Error::DmaError));
+                Err(BlockError::Failed)
+            }
+            Ok(_) => {
+                self.next_tag += 1;
+                Ok(self.next_tag)
+            }
+            Err(e @ virtio_drivers::Error::InvalidParam) => {
+                log::warn!("{}: request refused: {e}", self.name);
+                Err(BlockError::Device)
+            }
+            Err(e) => {
+                self.take_out(Failure::Start(e));
+                Err(BlockError::Failed)
+            }
+        }
+    }
+
+    fn finish(&mut self, tag: Tag, read_into: &mut [u8]) -> Progress {
+        // Flushes complete in `start` (tag 0).
+        if tag == 0 {
+            return Progress::Done(Ok(()));
+        }
+        if tag != self.next_tag {
+            return Progress::Done(Err(BlockError::Device));
+        }
+        if self.queue.is_none() {
+            return Progress::Done(Err(BlockError::Failed));
+        }
+        match self.look(read_into) {
+            None => Progress::Pending,
+            Some(Ok(())) => Progress::Done(Ok(())),
+            // The device answered with an error status: the request
+            // failed, the device stays.
+            Some(Err(Failure::Completion(
+                e @ (virtio_drivers::Error::IoError | virtio_drivers::Error::Unsupported),
+            ))) => {
+                log::warn!("{}: a request failed: {e}", self.name);
+                Progress::Done(Err(BlockError::Device))
+            }
+            Some(Err(why)) => {
+                self.take_out(why);
+                Progress::Done(Err(BlockError::Device))
+            }
+        }
+    }
+
+    fn fail(&mut self, why: &str) {
+        if self.queue.is_some() {
+            log::error!("{}: {why}", self.name);
+            self.take_out(Failure::TimedOut);
+        }
     }
 }
 
-fn probe(p: &Probe) -> Result<(), DriverError> {
-    let transport = super::virtio::transport(p)?;
-    let buffer = OwnedFrames::new(BUFFER_PAGES, 4096).map_err(DriverError::Memory)?;
-    let device = VirtIOBlk::<KernelHal, PciTransport>::new(transport)
-        .map_err(|e| DriverError::Device(format!("virtio-blk set-up: {e}")))?;
-    let read_only = device.readonly();
-    if device.capacity() == 0 {
-        return Err(DriverError::Device(
-            "virtio-blk: the disk has no sectors".into(),
-        ));
+/// Waits ended by a completion interrupt, and by time (all disks).
+static WAKES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// How often a thread waiting for a disk was woken by the disk's
+/// interrupt, and by time, since boot.
+pub fn wakes() -> (u64, u64) {
+    (
+        WAKES[0].load(Ordering::Relaxed),
+        WAKES[1].load(Ordering::Relaxed),
+    )
+}
+
+/// Waits for a disk's completion signal, with [`REQUEST_NS`] per request.
+pub struct SignalWait {
+    signal: Arc<Signal>,
+    rings: Arc<Rings>,
+    limit_ns: u64,
+    deadline: u64,
+}
+
+impl SignalWait {
+    /// Waits on `signal` at most `limit_ns` per request; `rings` says
+    /// whether interrupts raise it.
+    pub fn new(signal: Arc<Signal>, rings: Arc<Rings>, limit_ns: u64) -> Self {
+        Self {
+            signal,
+            rings,
+            limit_ns,
+            deadline: 0,
+        }
     }
-    let disk = crate::disk::add(
-        "vd",
-        Box::new(VirtioDisk {
-            device,
-            buffer,
-            read_only,
-        }),
-    );
+}
+
+impl block::Wait for SignalWait {
+    fn begin(&mut self) {
+        self.deadline = crate::time::now_ns().saturating_add(self.limit_ns);
+    }
+
+    fn wait(&mut self) -> bool {
+        let now = crate::time::now_ns();
+        if now >= self.deadline {
+            return false;
+        }
+        let slice = if self.rings.interrupts() && crate::arch::cpu::interrupts_enabled() {
+            RECHECK_NS
+        } else {
+            POLL_NS
+        };
+        let raised = self
+            .signal
+            .wait_until(now.saturating_add(slice).min(self.deadline));
+        WAKES[usize::from(!raised)].fetch_add(1, Ordering::Relaxed);
+        true
+    }
+}
+
+/// A disk as the disk service keeps it.
+pub type Disk<T> = block::Blocking<VirtioDisk<T>, SignalWait>;
+
+/// Sets the device behind `transport` up as a disk named `name`, whose
+/// requests may take `limit_ns` each.
+pub fn disk_with_timeout<T: virtio_drivers::transport::Transport>(
+    transport: Transport<T>,
+    name: &str,
+    limit_ns: u64,
+) -> Result<Disk<T>, DriverError> {
+    let wait = SignalWait::new(transport.signal(), transport.rings(), limit_ns);
+    Ok(block::Blocking::new(
+        VirtioDisk::new(transport, name)?,
+        wait,
+    ))
+}
+
+fn probe(p: &Probe) -> Result<(), DriverError> {
+    let name = crate::disk::next_name("vd");
+    let transport = super::virtio::transport(p, &name)?;
+    let disk = disk_with_timeout::<PciTransport>(transport, &name, REQUEST_NS)?;
+    let read_only = disk.queue().read_only;
+    let disk = crate::disk::add_named(name, Box::new(disk));
     log::info!(
         "{} on {}{}",
         disk.name(),

@@ -2,9 +2,10 @@
 //!
 //! `virtio-drivers`' raw device over the modern PCI transport, with its
 //! receive and transmit buffers in DMA memory (`mm::net_queues`). Frames
-//! are moved by polling from the network thread (the device interrupt is
-//! left masked for now). What the device says is checked there; a frame
-//! it mangles is dropped and counted, never trusted.
+//! are moved by the network thread, which the device's MSI-X interrupt
+//! wakes (without one it polls every `net::POLL_MS`). What the device says
+//! is checked there; a frame it mangles is dropped and counted, never
+//! trusted.
 #![forbid(unsafe_code)]
 
 use super::{Driver, DriverError, Match, Probe};
@@ -74,16 +75,20 @@ impl NetDevice for VirtioNet {
 }
 
 fn probe(p: &Probe) -> Result<(), DriverError> {
-    let transport = super::virtio::transport(p)?;
+    let transport = super::virtio::transport(p, &p.device.name)?;
+    let signal = transport.signal();
     let queues =
         NetQueues::new(transport).map_err(|e| DriverError::Device(format!("virtio-net {e}")))?;
     let mac = queues.mac();
-    let name = crate::net::add_device(|name| {
-        Box::new(VirtioNet {
-            queues,
-            name: name.into(),
-        })
-    });
+    let name = crate::net::add_device(
+        |name| {
+            Box::new(VirtioNet {
+                queues,
+                name: name.into(),
+            })
+        },
+        signal,
+    );
     log::info!(
         "{name} on {}: MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
         p.device.name,

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::{boot_module, fat_error, place, volumes, Place};
-use crate::sync::SpinLock;
+use crate::sync::Mutex;
 use abi::{open_flags, Error};
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -16,7 +16,7 @@ enum Source {
     /// A file on a mounted FAT volume. Locks: the volume's, then `file`.
     Disk {
         volume: Arc<volumes::Mounted>,
-        file: SpinLock<fat::File>,
+        file: Mutex<fat::File>,
         writable: bool,
         /// Written since it was opened: the device is flushed at close.
         dirty: AtomicBool,
@@ -68,7 +68,7 @@ impl OpenFile {
                 let file = Self::open_on_disk(&volume, path, flags)?;
                 Source::Disk {
                     volume,
-                    file: SpinLock::new(file),
+                    file: Mutex::new(file),
                     writable: write,
                     dirty: AtomicBool::new(false),
                 }

@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 use crate::disk::{self, DiskHandle};
-use crate::sync::SpinLock;
+use crate::sync::{Mutex, SpinLock};
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -28,7 +28,7 @@ pub struct Mounted {
     /// The volume label.
     pub label: String,
     /// The file system, behind a lock: one operation at a time.
-    pub fs: SpinLock<fat::Volume<VolumeDevice>>,
+    pub fs: Mutex<fat::Volume<VolumeDevice>>,
     /// The files handles have open. Taken only with `fs` held.
     shares: SpinLock<Vec<Share>>,
 }
@@ -110,7 +110,7 @@ fn try_mount(name: String, device: VolumeDevice) {
             VOLUMES.lock().push(Arc::new(Mounted {
                 name,
                 label,
-                fs: SpinLock::new(volume),
+                fs: Mutex::new(volume),
                 shares: SpinLock::new(Vec::new()),
             }));
         }

@@ -29,6 +29,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "hostile_disks_are_refused",
+        run: super::m6_hostile::hostile_disks_are_refused,
+    },
+    Check {
+        milestone: "M6",
         name: "disk_reads_whole_pattern",
         run: disk_reads_whole_pattern,
     },
@@ -166,6 +171,7 @@ fn disk_reads_whole_pattern(_: &Context<'_>) -> Outcome {
     let step = 400u64;
     let mut buf = vec![0u8; step as usize * SECTOR];
     let t0 = crate::time::now_ns();
+    let (by_interrupt, by_time) = crate::drivers::virtio_blk::wakes();
     let mut lba = 0;
     // The written check changes the last sectors; read up to them.
     let end = count - WRITE_SECTORS;
@@ -182,6 +188,14 @@ fn disk_reads_whole_pattern(_: &Context<'_>) -> Outcome {
         lba += n;
     }
     let ms = (crate::time::now_ns() - t0) / 1_000_000;
+    let (interrupts, timeouts) = crate::drivers::virtio_blk::wakes();
+    let (interrupts, timeouts) = (interrupts - by_interrupt, timeouts - by_time);
+    // Every request waits for its completion: at least one per 64 KiB
+    // must have been woken by the device's interrupt.
+    ensure!(
+        interrupts >= end / 128,
+        "only {interrupts} wake-up(s) by a completion interrupt ({timeouts} by time) for {end} sectors"
+    );
     let mut one = vec![0u8; SECTOR];
     ensure!(
         matches!(d.read(count, &mut one), Err(BlockError::OutOfRange { .. })),
@@ -206,7 +220,7 @@ fn disk_reads_whole_pattern(_: &Context<'_>) -> Outcome {
         "a read at LBA 2^64-1 was not refused"
     );
     Ok(detail!(
-        "{end} sectors read in {step}-sector requests and every stamp checked ({ms} ms); reads past the end and of part of a sector refused"
+        "{end} sectors read in {step}-sector requests and every stamp checked ({ms} ms; the thread was woken {interrupts} time(s) by completion interrupts, {timeouts} by time); reads past the end and of part of a sector refused"
     ))
 }
 

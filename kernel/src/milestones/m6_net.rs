@@ -47,6 +47,7 @@ pub(super) fn ping_the_gateway(_: &Context<'_>) -> Outcome {
         .gateway
         .ok_or_else(|| detail!("the lease names no gateway"))?;
     let mut rtts = Vec::new();
+    let interrupts = crate::net::interrupts();
     for seq in 1..=PINGS {
         crate::net::with_stack(|s| s.ping(gateway, IDENT, seq, b"Ferrite M6 ping"))
             .ok_or_else(|| detail!("no network stack"))?
@@ -65,8 +66,14 @@ pub(super) fn ping_the_gateway(_: &Context<'_>) -> Outcome {
         rtts.push(r.rtt_ms);
     }
     let stats = crate::net::with_stack(|s| s.stats()).unwrap_or_default();
+    let interrupts = crate::net::interrupts() - interrupts;
+    // Each reply arrives by a receive interrupt (transmits raise theirs).
+    ensure!(
+        interrupts >= u64::from(PINGS),
+        "{interrupts} device interrupt(s) for {PINGS} replies"
+    );
     Ok(detail!(
-        "{PINGS} echo replies from {gateway} (rtt {rtts:?} ms); {} frames in, {} out, {} malformed dropped",
+        "{PINGS} echo replies from {gateway} (rtt {rtts:?} ms, {interrupts} device interrupts); {} frames in, {} out, {} malformed dropped",
         stats.rx_frames,
         stats.tx_frames,
         stats.rx_dropped_malformed

@@ -27,6 +27,7 @@ mod m4;
 mod m4_msix;
 mod m5;
 mod m6;
+mod m6_hostile;
 mod m6_net;
 mod m8;
 

@@ -84,6 +84,33 @@ impl Mmio {
         (end <= self.len && offset.is_multiple_of(width)).then_some(self.virt + offset)
     }
 
+    /// Reads the 16-bit register at `offset` (all ones if out of range).
+    pub fn read16(&self, offset: u64) -> u16 {
+        match self.address(offset, 2) {
+            // SAFETY: as in `read32`.
+            Some(a) => unsafe { core::ptr::read_volatile(a as *const u16) },
+            None => {
+                log::error!(
+                    "mmio {:#x}: read16 at {offset:#x} out of range (bug)",
+                    self.phys
+                );
+                u16::MAX
+            }
+        }
+    }
+
+    /// Writes the 16-bit register at `offset` (ignored if out of range).
+    pub fn write16(&self, offset: u64, value: u16) {
+        match self.address(offset, 2) {
+            // SAFETY: as in `read32`.
+            Some(a) => unsafe { core::ptr::write_volatile(a as *mut u16, value) },
+            None => log::error!(
+                "mmio {:#x}: write16 at {offset:#x} out of range (bug)",
+                self.phys
+            ),
+        }
+    }
+
     /// Reads the 32-bit register at `offset` (all ones if out of range).
     pub fn read32(&self, offset: u64) -> u32 {
         match self.address(offset, 4) {

@@ -12,6 +12,7 @@
 //! taken with interrupts disabled, and interrupt handlers never allocate.
 
 pub mod acpi_memory;
+pub mod blk_queue;
 pub mod dma;
 pub mod emergency_heap;
 pub mod frame_alloc;

@@ -19,6 +19,7 @@
 use super::dma::KernelHal;
 use super::frame_alloc::OwnedFrames;
 use super::MmError;
+use crate::drivers::virtio::Transport;
 use virtio_drivers::device::net::VirtIONetRaw;
 use virtio_drivers::transport::pci::PciTransport;
 
@@ -53,7 +54,7 @@ impl core::fmt::Display for QueueError {
 
 /// A virtio-net device with its posted receive buffers.
 pub struct NetQueues {
-    device: VirtIONetRaw<KernelHal, PciTransport, RX_SLOTS>,
+    device: VirtIONetRaw<KernelHal, Transport<PciTransport>, RX_SLOTS>,
     /// The receive buffers, `SLOT_BYTES` each. While a slot is posted the
     /// device may write it; it is read only after the device returned it.
     rx: OwnedFrames,
@@ -66,7 +67,7 @@ pub struct NetQueues {
 impl NetQueues {
     /// Negotiates with the device behind `transport` and posts every
     /// receive buffer.
-    pub fn new(transport: PciTransport) -> Result<Self, NetSetupError> {
+    pub fn new(transport: Transport<PciTransport>) -> Result<Self, NetSetupError> {
         let rx = OwnedFrames::new(RX_SLOTS * SLOT_BYTES / PAGE, PAGE as u64)
             .map_err(NetSetupError::Memory)?;
         let tx = OwnedFrames::new(1, PAGE as u64).map_err(NetSetupError::Memory)?;

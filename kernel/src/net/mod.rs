@@ -3,17 +3,19 @@
 //!
 //! Drivers hand their devices over with [`add_device`] (`eth0`, `eth1`,
 //! ...). The first one gets the stack, which starts its DHCP client at
-//! once; the network thread polls it (device I/O, timers, DHCP) every
-//! [`POLL_MS`] at most, sooner when the stack asks. Later devices are
+//! once; the network thread polls it (device I/O, timers, DHCP) when the
+//! device's interrupt raises its signal, when the stack asks, and every
+//! [`POLL_MS`] at most. Later devices are
 //! named and logged, not used yet. Everything else reaches the stack
 //! through [`with_stack`], under its lock.
 #![forbid(unsafe_code)]
 
-use crate::sync::SpinLock;
+use crate::sync::{Signal, SpinLock};
 use crate::task::{priority, Entry, Thread};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use net::{DeviceError, NetDevice, Stack};
 
@@ -21,7 +23,7 @@ mod socket;
 pub use socket::Socket;
 
 /// The longest the network thread sleeps between polls, in
-/// milliseconds (the device interrupt is not used yet).
+/// milliseconds (a device interrupt wakes it sooner).
 pub const POLL_MS: u64 = 2;
 
 /// A driver's device.
@@ -46,6 +48,8 @@ impl NetDevice for Device {
 }
 
 static STACK: SpinLock<Option<Stack<Device>>> = SpinLock::new(None);
+/// What eth0's interrupt raises.
+static SIGNAL: SpinLock<Option<Arc<Signal>>> = SpinLock::new(None);
 static DEVICES: AtomicUsize = AtomicUsize::new(0);
 
 /// Milliseconds since boot, the stack's clock.
@@ -53,9 +57,13 @@ pub fn now_ms() -> u64 {
     crate::time::now_ns() / 1_000_000
 }
 
-/// Takes a driver's device (made by `make` with its name); returns the
-/// name. The first device gets the stack and the network thread.
-pub fn add_device(make: impl FnOnce(&str) -> Box<dyn NetDevice + Send>) -> String {
+/// Takes a driver's device (made by `make` with its name) and the signal
+/// its interrupt raises; returns the name. The first device gets the
+/// stack and the network thread.
+pub fn add_device(
+    make: impl FnOnce(&str) -> Box<dyn NetDevice + Send>,
+    signal: Arc<Signal>,
+) -> String {
     let n = DEVICES.fetch_add(1, Ordering::Relaxed);
     let name = format!("eth{n}");
     let device = Device(make(&name));
@@ -69,6 +77,7 @@ pub fn add_device(make: impl FnOnce(&str) -> Box<dyn NetDevice + Send>) -> Strin
     match Stack::with_seed(device, now_ms(), seed) {
         Ok(stack) => {
             *STACK.lock() = Some(stack);
+            *SIGNAL.lock() = Some(signal);
             match Thread::new(
                 "net",
                 None,
@@ -84,6 +93,11 @@ pub fn add_device(make: impl FnOnce(&str) -> Box<dyn NetDevice + Send>) -> Strin
         Err(e) => log::error!("{name}: the network stack would not start: {e}"),
     }
     name
+}
+
+/// Interrupts eth0's device has raised since boot (0 without one).
+pub fn interrupts() -> u64 {
+    SIGNAL.lock().as_ref().map_or(0, |s| s.raises())
 }
 
 /// Runs `f` on the stack under its lock; `None` without a network device.
@@ -114,6 +128,15 @@ fn network_thread(_: u64) {
         }
         had_lease = lease.is_some();
         let ms = delay.unwrap_or(POLL_MS).clamp(1, POLL_MS);
-        let _ = crate::task::sched::sleep_ns(ms * 1_000_000);
+        let deadline = crate::time::now_ns().saturating_add(ms * 1_000_000);
+        let signal = SIGNAL.lock().clone();
+        match signal {
+            Some(s) => {
+                s.wait_until(deadline);
+            }
+            None => {
+                let _ = crate::task::sched::sleep_ns(ms * 1_000_000);
+            }
+        }
     }
 }

@@ -1,0 +1,186 @@
+//! Requests that complete later: how a driver's device takes work, and
+//! [`Blocking`], which makes such a device a [`BlockDevice`].
+//!
+//! A driver implements [`RequestQueue`]: [`RequestQueue::start`] hands a
+//! request to the device and returns its [`Tag`]; the device signals
+//! completion (an interrupt in the kernel) and [`RequestQueue::finish`]
+//! collects the result. The driver checks what the device says (a
+//! completion for a request never started, a used index that jumps) and
+//! turns nonsense into [`BlockError::Device`] after taking the device out
+//! of service ([`RequestQueue::fail`]).
+//!
+//! [`Blocking`] splits an access into requests of at most
+//! [`RequestQueue::max_transfer`] bytes and waits for each through a
+//! [`Wait`] (the kernel's sleeps until the completion interrupt, with a
+//! deadline). A request whose time runs out fails the device: it is
+//! reset, so that nothing it still holds is written later.
+
+use crate::{check_range, BlockDevice, BlockError};
+
+/// A started request, as its driver names it.
+pub type Tag = u64;
+
+/// What a device is asked to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request<'a> {
+    /// Read `sectors` sectors from `lba` on.
+    Read {
+        /// First sector.
+        lba: u64,
+        /// Sectors (their bytes are at most `max_transfer`).
+        sectors: u32,
+    },
+    /// Write `data` (whole sectors) from `lba` on.
+    Write {
+        /// First sector.
+        lba: u64,
+        /// The bytes (at most `max_transfer`).
+        data: &'a [u8],
+    },
+    /// Make every completed write durable.
+    Flush,
+}
+
+/// Where a started request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// The device has not completed it yet.
+    Pending,
+    /// Completed, with this result (a read's bytes have been copied out).
+    Done(Result<(), BlockError>),
+}
+
+/// A device that takes requests and completes them later.
+pub trait RequestQueue {
+    /// Bytes per sector.
+    fn sector_size(&self) -> u32;
+    /// Number of sectors.
+    fn sector_count(&self) -> u64;
+    /// Whether the device refuses writes.
+    fn read_only(&self) -> bool;
+    /// The most bytes one request moves (a multiple of the sector size).
+    fn max_transfer(&self) -> usize;
+    /// Hands `request` to the device. [`BlockError::Busy`] when it has no
+    /// room for another request now; [`BlockError::Failed`] once the
+    /// device has been taken out of service.
+    fn start(&mut self, request: Request<'_>) -> Result<Tag, BlockError>;
+    /// Where request `tag` stands. When a read is done its bytes are
+    /// copied into `read_into`, which is as long as the request asked for.
+    fn finish(&mut self, tag: Tag, read_into: &mut [u8]) -> Progress;
+    /// Takes the device out of service (reset; every request abandoned;
+    /// later requests are refused) and says why in the log.
+    fn fail(&mut self, why: &str);
+}
+
+/// How [`Blocking`] waits for a device.
+pub trait Wait {
+    /// A request was just started: its time starts now.
+    fn begin(&mut self);
+    /// Waits until the device may have made progress (its completion
+    /// signal, or a short time). False once the request's time is up.
+    fn wait(&mut self) -> bool;
+}
+
+/// A [`RequestQueue`] used one request at a time, waiting for each: a
+/// [`BlockDevice`].
+#[derive(Debug)]
+pub struct Blocking<Q, W> {
+    queue: Q,
+    wait: W,
+}
+
+impl<Q: RequestQueue, W: Wait> Blocking<Q, W> {
+    /// `queue`, waited for with `wait`.
+    pub fn new(queue: Q, wait: W) -> Self {
+        Self { queue, wait }
+    }
+
+    /// The device inside.
+    pub fn queue(&self) -> &Q {
+        &self.queue
+    }
+
+    /// The device inside, mutably.
+    pub fn queue_mut(&mut self) -> &mut Q {
+        &mut self.queue
+    }
+
+    /// Starts `request` and waits until it completes or its time is up
+    /// (then the device is failed).
+    fn run(&mut self, request: Request<'_>, read_into: &mut [u8]) -> Result<(), BlockError> {
+        let tag = self.queue.start(request)?;
+        self.wait.begin();
+        loop {
+            match self.queue.finish(tag, read_into) {
+                Progress::Done(result) => return result,
+                Progress::Pending => {
+                    if !self.wait.wait() {
+                        // Once more: the completion may have come with
+                        // the deadline.
+                        if let Progress::Done(result) = self.queue.finish(tag, read_into) {
+                            return result;
+                        }
+                        self.queue.fail("a request was not completed in time");
+                        return Err(BlockError::TimedOut);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sectors per request.
+    fn step(&self) -> usize {
+        let size = self.queue.sector_size().max(1) as usize;
+        (self.queue.max_transfer() / size).max(1) * size
+    }
+}
+
+impl<Q: RequestQueue, W: Wait> BlockDevice for Blocking<Q, W> {
+    fn sector_size(&self) -> u32 {
+        self.queue.sector_size()
+    }
+
+    fn sector_count(&self) -> u64 {
+        self.queue.sector_count()
+    }
+
+    fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
+        let size = self.queue.sector_size();
+        check_range(size, self.queue.sector_count(), lba, buf.len())?;
+        let step = self.step();
+        let per_sector = size.max(1) as usize;
+        for (i, chunk) in buf.chunks_mut(step).enumerate() {
+            let request = Request::Read {
+                lba: lba + (i * step / per_sector) as u64,
+                sectors: (chunk.len() / per_sector) as u32,
+            };
+            self.run(request, chunk)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
+        if self.queue.read_only() {
+            return Err(BlockError::ReadOnly);
+        }
+        let size = self.queue.sector_size();
+        check_range(size, self.queue.sector_count(), lba, buf.len())?;
+        let step = self.step();
+        let per_sector = size.max(1) as usize;
+        for (i, chunk) in buf.chunks(step).enumerate() {
+            let request = Request::Write {
+                lba: lba + (i * step / per_sector) as u64,
+                data: chunk,
+            };
+            self.run(request, &mut [])?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), BlockError> {
+        self.run(Request::Flush, &mut [])
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,244 @@
+//! M6: the virtio-blk driver against devices that answer nonsense.
+//!
+//! QEMU's devices behave, so the check builds its own: a simulated
+//! virtio-blk device behind the driver's real transport wrapper
+//! (`drivers::virtio::Transport`), with the real `virtio-drivers` queue
+//! and the real `VirtioDisk` and `block::Blocking` above it. Only the
+//! device's registers and its side of the rings are simulated. Each case
+//! makes the device break one rule; the driver must refuse it with its
+//! own reason (not just any error), take the device out of service, give
+//! every frame back and never panic or hang.
+
+use super::{detail, ensure, Context, Outcome};
+use crate::drivers::virtio::Transport;
+use crate::drivers::virtio_blk::{self, Failure};
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use block::{BlockDevice, BlockError};
+use virtio_drivers::transport::{DeviceStatus, DeviceType, InterruptStatus};
+use virtio_drivers::{Error as VirtioError, PhysAddr};
+use zerocopy::{FromBytes, Immutable, IntoBytes};
+
+/// How long a request of the simulated device may take.
+const REQUEST_NS: u64 = 200_000_000;
+/// Sectors the simulated disk reports.
+const SECTORS: u64 = 2048;
+/// VIRTIO_F_VERSION_1 (VirtIO 1.2 §6).
+const VERSION_1: u64 = 1 << 32;
+
+/// The rule the device breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Case {
+    /// Queue 0 has size 0.
+    QueueSizeZero,
+    /// The configuration generation changes on every read.
+    RestlessConfig,
+    /// A completion moves the used index by 5.
+    UsedIndexJumps,
+    /// The used entry names descriptor 200 of a 16-entry queue.
+    DescriptorOutOfRange,
+    /// Requests are never completed, and the reset never finishes.
+    Silent,
+}
+
+/// The simulated device.
+struct Hostile {
+    case: Case,
+    status: DeviceStatus,
+    generation: core::cell::Cell<u32>,
+    /// Queue 0: (size, driver area, device area).
+    queue: Option<(u32, u64, u64)>,
+    config: [u8; 64],
+}
+
+impl Hostile {
+    fn new(case: Case) -> Self {
+        let mut config = [0u8; 64];
+        config[..8].copy_from_slice(&SECTORS.to_le_bytes());
+        Self {
+            case,
+            status: DeviceStatus::empty(),
+            generation: core::cell::Cell::new(0),
+            queue: None,
+            config,
+        }
+    }
+
+    fn read16(phys: u64) -> u16 {
+        let mut b = [0u8; 2];
+        crate::mm::dma::read_dma(phys, &mut b);
+        u16::from_le_bytes(b)
+    }
+
+    fn write(phys: u64, bytes: &[u8]) {
+        if !crate::mm::dma::write_dma(phys, bytes) {
+            log::error!("hostile device: {phys:#x} is in no DMA run");
+        }
+    }
+
+    /// The device's side of a notify: answers the newest request the way
+    /// its case says.
+    fn answer(&mut self) {
+        let Some((size, driver, device)) = self.queue else {
+            return;
+        };
+        let avail = Self::read16(driver + 2);
+        let slot = u64::from(avail.wrapping_sub(1)) % u64::from(size.max(1));
+        let head = Self::read16(driver + 4 + 2 * slot);
+        let used = Self::read16(device + 2);
+        let used_slot = u64::from(used) % u64::from(size.max(1));
+        let (id, step) = match self.case {
+            Case::UsedIndexJumps => (u32::from(head), 5),
+            Case::DescriptorOutOfRange => (200, 1),
+            _ => return,
+        };
+        let mut entry = [0u8; 8];
+        entry[..4].copy_from_slice(&id.to_le_bytes());
+        entry[4..].copy_from_slice(&1u32.to_le_bytes());
+        Self::write(device + 4 + 8 * used_slot, &entry);
+        Self::write(device + 2, &used.wrapping_add(step).to_le_bytes());
+    }
+}
+
+impl virtio_drivers::transport::Transport for Hostile {
+    fn device_type(&self) -> DeviceType {
+        DeviceType::Block
+    }
+    fn read_device_features(&mut self) -> u64 {
+        VERSION_1
+    }
+    fn write_driver_features(&mut self, _driver_features: u64) {}
+    fn max_queue_size(&mut self, _queue: u16) -> u32 {
+        if self.case == Case::QueueSizeZero {
+            0
+        } else {
+            16
+        }
+    }
+    fn notify(&mut self, _queue: u16) {
+        self.answer();
+    }
+    fn get_status(&self) -> DeviceStatus {
+        if self.case == Case::Silent {
+            // A reset that never finishes.
+            DeviceStatus::DRIVER
+        } else {
+            self.status
+        }
+    }
+    fn set_status(&mut self, status: DeviceStatus) {
+        self.status = status;
+        if status.is_empty() {
+            self.queue = None;
+        }
+    }
+    fn set_guest_page_size(&mut self, _guest_page_size: u32) {}
+    fn requires_legacy_layout(&self) -> bool {
+        false
+    }
+    fn queue_set(
+        &mut self,
+        _queue: u16,
+        size: u32,
+        _descriptors: PhysAddr,
+        driver_area: PhysAddr,
+        device_area: PhysAddr,
+    ) {
+        self.queue = Some((size, driver_area, device_area));
+    }
+    fn queue_unset(&mut self, _queue: u16) {}
+    fn queue_used(&mut self, _queue: u16) -> bool {
+        self.queue.is_some()
+    }
+    fn ack_interrupt(&mut self) -> InterruptStatus {
+        InterruptStatus::empty()
+    }
+    fn read_config_generation(&self) -> u32 {
+        let g = self.generation.get();
+        if self.case == Case::RestlessConfig {
+            self.generation.set(g.wrapping_add(1));
+        }
+        g
+    }
+    fn read_config_space<V: FromBytes + IntoBytes>(&self, offset: usize) -> Result<V, VirtioError> {
+        let end = offset
+            .checked_add(core::mem::size_of::<V>())
+            .ok_or(VirtioError::ConfigSpaceTooSmall)?;
+        let bytes = self
+            .config
+            .get(offset..end)
+            .ok_or(VirtioError::ConfigSpaceTooSmall)?;
+        V::read_from_bytes(bytes).map_err(|_| VirtioError::ConfigSpaceTooSmall)
+    }
+    fn write_config_space<V: IntoBytes + Immutable>(
+        &mut self,
+        _offset: usize,
+        _value: V,
+    ) -> Result<(), VirtioError> {
+        Ok(())
+    }
+}
+
+/// What one case did.
+fn run(case: Case) -> Result<String, String> {
+    let transport = Transport::new(Hostile::new(case), "hostile0");
+    let disk = virtio_blk::disk_with_timeout(transport, "hostile0", REQUEST_NS);
+    let mut disk = match (case, disk) {
+        (Case::QueueSizeZero | Case::RestlessConfig, Err(e)) => return Ok(format!("{e}")),
+        (Case::QueueSizeZero | Case::RestlessConfig, Ok(_)) => {
+            return Err("the device was accepted".into())
+        }
+        (_, Err(e)) => return Err(format!("set-up failed: {e}")),
+        (_, Ok(d)) => d,
+    };
+    let mut buf = [0u8; 1024];
+    let t0 = crate::time::now_ns();
+    let first = disk.read(8, &mut buf);
+    let ms = (crate::time::now_ns() - t0) / 1_000_000;
+    let want = match case {
+        Case::UsedIndexJumps => Failure::UsedIndexJumped { from: 0, to: 5 },
+        Case::DescriptorOutOfRange => Failure::UnknownDescriptor(200),
+        _ => Failure::TimedOut,
+    };
+    let failure = disk.queue().failure();
+    if failure != Some(want) {
+        return Err(format!(
+            "read gave {first:?} with failure {failure:?}, not {want:?}"
+        ));
+    }
+    if first.is_ok() {
+        return Err("the read succeeded".into());
+    }
+    let again = disk.read(8, &mut buf);
+    if again != Err(BlockError::Failed) {
+        return Err(format!("a second read gave {again:?}, not Failed"));
+    }
+    Ok(format!("{:?} after {ms} ms, then Failed", first.err()))
+}
+
+pub(super) fn hostile_disks_are_refused(_: &Context<'_>) -> Outcome {
+    let cases = [
+        Case::QueueSizeZero,
+        Case::RestlessConfig,
+        Case::UsedIndexJumps,
+        Case::DescriptorOutOfRange,
+        Case::Silent,
+    ];
+    // The first set-up allocates the DMA layer's pools for good.
+    crate::mm::dma::init_bounce().map_err(|e| detail!("{e}"))?;
+    let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
+    let before = free();
+    let mut seen = Vec::new();
+    for case in cases {
+        let what = run(case).map_err(|e| detail!("{case:?}: {e}"))?;
+        seen.push(format!("{case:?}: {what}"));
+    }
+    let after = free();
+    ensure!(
+        after == before,
+        "{} frame(s) not given back",
+        before.saturating_sub(after)
+    );
+    Ok(detail!("{}; every frame back", seen.join("; ")))
+}
