@@ -102,6 +102,7 @@ int main(int argc, char **argv) {
         bench_spawn_exec();
         bench_page_fault();
         bench_malloc_free();
+        bench_devices();
     }
 
     printf("peer: done\n");

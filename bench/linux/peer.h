@@ -36,5 +36,6 @@ void bench_spawn_exec(void);     /* id 6, process.c */
 void bench_page_fault(void);     /* id 7, memory.c */
 void bench_malloc_free(void);    /* id 20, memory.c */
 void bench_smp(void);            /* ids 10-15, smp.c (`peer smp`) */
+void bench_devices(void);        /* ids 21-24, devices.c */
 
 #endif

@@ -5,11 +5,14 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, UdpSocket};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 /// The guest's echo port (echo.exe).
 const GUEST_PORT: u16 = 7;
+/// The guest's benchmark port (the kernel's `bench_net`).
+const BENCH_PORT: u16 = 8;
 /// Bytes of the TCP exchange (several segments, more than one window).
 pub const TCP_BYTES: usize = 100_000;
 /// How long the client keeps trying.
@@ -28,12 +31,13 @@ pub fn free_port() -> Result<u16, String> {
 }
 
 /// QEMU arguments: a user network forwarding `port` on 127.0.0.1 to the
-/// guest's port 7, and a virtio-net device on it.
-pub fn network_args(port: u16) -> Vec<String> {
+/// guest's port 7 and `bench` to its port 8, and a virtio-net device on
+/// it.
+pub fn network_args(port: u16, bench: u16) -> Vec<String> {
     vec![
         "-netdev".into(),
         format!(
-            "user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT},hostfwd=udp:127.0.0.1:{port}-:{GUEST_PORT}"
+            "user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:{GUEST_PORT},hostfwd=udp:127.0.0.1:{port}-:{GUEST_PORT},hostfwd=tcp:127.0.0.1:{bench}-:{BENCH_PORT},hostfwd=udp:127.0.0.1:{bench}-:{BENCH_PORT}"
         ),
         "-device".into(),
         "virtio-net-pci,netdev=net0".into(),
@@ -146,24 +150,105 @@ pub fn start_client(port: u16) -> (mpsc::Sender<()>, mpsc::Receiver<EchoResult>)
     (stop_tx, rx)
 }
 
-/// A running client (see [`start_client`]).
+/// How long the benchmark peer serves at most.
+const PEER_FOR: Duration = Duration::from_secs(900);
+
+/// The peer of the kernel's network benchmarks: through the forward of
+/// `port` to the guest's port 8 it sends a UDP hello until a datagram
+/// comes back and connects over TCP until the guest accepts, and echoes
+/// whatever arrives on either until `stop` is set (or [`PEER_FOR`]).
+fn start_bench_peer(port: u16, stop: Arc<AtomicBool>) {
+    let udp_stop = stop.clone();
+    std::thread::spawn(move || {
+        let Ok(s) = UdpSocket::bind("127.0.0.1:0") else {
+            return;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(300)));
+        let start = Instant::now();
+        let mut answered = false;
+        let mut buf = [0u8; 2048];
+        while !udp_stop.load(Ordering::Relaxed) && start.elapsed() < PEER_FOR {
+            if !answered {
+                let _ = s.send_to(b"ferrite bench peer", ("127.0.0.1", port));
+            }
+            if let Ok((len, from)) = s.recv_from(&mut buf) {
+                answered = true;
+                let _ = s.send_to(&buf[..len], from);
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        while !stop.load(Ordering::Relaxed) && start.elapsed() < PEER_FOR {
+            let Ok(mut c) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+                std::thread::sleep(Duration::from_millis(300));
+                continue;
+            };
+            let _ = c.set_nodelay(true);
+            let _ = c.set_read_timeout(Some(Duration::from_millis(300)));
+            let mut served = false;
+            loop {
+                if stop.load(Ordering::Relaxed) || start.elapsed() >= PEER_FOR {
+                    return;
+                }
+                match c.read(&mut buf) {
+                    // Closed: by the guest after the benchmark, or by
+                    // QEMU because nothing listened yet.
+                    Ok(0) => break,
+                    Ok(n) => {
+                        served = true;
+                        if c.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(_) => break,
+                }
+            }
+            if served {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+}
+
+/// A running client (see [`start_client`]) and benchmark peer.
 pub struct Client {
     stop: mpsc::Sender<()>,
     result: mpsc::Receiver<EchoResult>,
+    peer_stop: Arc<AtomicBool>,
 }
 
 impl Client {
-    /// Picks a free port, adds the network with its forward to `args` and
-    /// starts the client for it.
+    /// Picks two free ports, adds the network with their forwards to
+    /// `args` and starts the client and the benchmark peer for them.
     pub fn start(args: &mut Vec<String>) -> Result<Self, String> {
         let port = free_port()?;
-        args.extend(network_args(port));
+        let mut bench = free_port()?;
+        while bench == port {
+            bench = free_port()?;
+        }
+        args.extend(network_args(port, bench));
         let (stop, result) = start_client(port);
-        Ok(Self { stop, result })
+        let peer_stop = Arc::new(AtomicBool::new(false));
+        start_bench_peer(bench, peer_stop.clone());
+        Ok(Self {
+            stop,
+            result,
+            peer_stop,
+        })
     }
 
     /// Stops trying (the boot is over) and says what the client saw.
     pub fn finish(self) -> EchoResult {
+        self.peer_stop.store(true, Ordering::Relaxed);
         drop(self.stop);
         self.result
             .recv_timeout(Duration::from_secs(60))

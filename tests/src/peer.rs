@@ -133,7 +133,60 @@ pub fn cpio_newc(entries: &[CpioEntry<'_>]) -> Vec<u8> {
 }
 
 /// The peer's C sources under `bench/linux/`, linked into `/init`.
-const PEER_SOURCES: &[&str] = &["peer.c", "switch.c", "process.c", "memory.c", "smp.c"];
+const PEER_SOURCES: &[&str] = &[
+    "peer.c",
+    "switch.c",
+    "process.c",
+    "memory.c",
+    "smp.c",
+    "devices.c",
+];
+
+/// The modules `devices.c` loads (from the unpacked kernel package).
+const PEER_MODULES: &[&str] = &[
+    "virtio.ko",
+    "virtio_ring.ko",
+    "virtio_pci_legacy_dev.ko",
+    "virtio_pci_modern_dev.ko",
+    "virtio_pci.ko",
+    "virtio_blk.ko",
+    "failover.ko",
+    "net_failover.ko",
+    "virtio_net.ko",
+    "fat.ko",
+    "vfat.ko",
+    "nls_cp437.ko",
+    "nls_iso8859-1.ko",
+];
+
+/// `name`'s file under the unpacked kernel package's `lib/modules`.
+fn find_module(dir: &Path, name: &str) -> Option<PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_module(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+/// The modules of [`PEER_MODULES`], by name (those the kernel package
+/// has: with a kernel of its own, `FERRITE_LINUX_KERNEL`, the device
+/// benchmarks report what is missing and are skipped).
+fn peer_modules() -> Vec<(String, Vec<u8>)> {
+    let root = bench_dir().join("linux/lib/modules");
+    PEER_MODULES
+        .iter()
+        .filter_map(|name| {
+            let path = find_module(&root, name)?;
+            Some((format!("lib/modules/{name}"), std::fs::read(path).ok()?))
+        })
+        .collect()
+}
 
 /// Compiles the peer (`bench/linux/*.c`) statically as `/init`, and
 /// `exit0.c` without a C runtime as `/bin/exit0` (the program `spawn_exec`
@@ -160,7 +213,8 @@ pub fn initramfs() -> Result<PathBuf, String> {
         rdev: (0, 0),
         data: &[],
     };
-    let archive = cpio_newc(&[
+    let modules = peer_modules();
+    let mut entries = vec![
         dir_entry("dev"),
         CpioEntry {
             name: "dev/console",
@@ -181,7 +235,16 @@ pub fn initramfs() -> Result<PathBuf, String> {
             rdev: (0, 0),
             data: &init,
         },
-    ]);
+        dir_entry("lib"),
+        dir_entry("lib/modules"),
+    ];
+    entries.extend(modules.iter().map(|(name, data)| CpioEntry {
+        name,
+        mode: 0o100_644,
+        rdev: (0, 0),
+        data,
+    }));
+    let archive = cpio_newc(&entries);
     let path = dir.join("peer.cpio");
     std::fs::write(&path, archive).map_err(|e| e.to_string())?;
     Ok(path)

@@ -18,11 +18,12 @@
 use super::virtio::{Rings, Transport};
 use super::{Driver, DriverError, Match, Probe};
 use crate::mm::blk_queue::BlkQueue;
-use crate::sync::Signal;
+use crate::sync::{Signal, SpinLock};
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use block::{BlockError, Progress, Request, RequestQueue, Tag};
 use core::sync::atomic::{AtomicU64, Ordering};
 use virtio_drivers::device::blk::SECTOR_SIZE;
@@ -271,6 +272,14 @@ impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
     }
 }
 
+/// The signals of every disk, for [`interrupts`].
+static SIGNALS: SpinLock<Vec<Arc<Signal>>> = SpinLock::new(Vec::new());
+
+/// Completion interrupts all virtio disks have taken since boot.
+pub fn interrupts() -> u64 {
+    SIGNALS.lock().iter().map(|s| s.raises()).sum()
+}
+
 /// Waits ended by a completion interrupt, and by time (all disks).
 static WAKES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
 
@@ -337,11 +346,14 @@ pub fn disk_with_timeout<T: virtio_drivers::transport::Transport>(
     name: &str,
     limit_ns: u64,
 ) -> Result<Disk<T>, DriverError> {
-    let wait = SignalWait::new(transport.signal(), transport.rings(), limit_ns);
-    Ok(block::Blocking::new(
-        VirtioDisk::new(transport, name)?,
-        wait,
-    ))
+    let signal = transport.signal();
+    let wait = SignalWait::new(signal.clone(), transport.rings(), limit_ns);
+    let disk = block::Blocking::new(VirtioDisk::new(transport, name)?, wait);
+    let mut signals = SIGNALS.lock();
+    if signals.try_reserve(1).is_ok() {
+        signals.push(signal);
+    }
+    Ok(disk)
 }
 
 fn probe(p: &Probe) -> Result<(), DriverError> {

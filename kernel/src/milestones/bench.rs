@@ -8,7 +8,7 @@ use core::hint::black_box;
 
 /// Times `iters` runs of `op` after a 1% warm-up, between the begin/end
 /// markers of benchmark `ID`, and prints the BENCH line.
-fn measure<const ID: u8>(name: &str, iters: u64, mut op: impl FnMut()) {
+pub(super) fn measure<const ID: u8>(name: &str, iters: u64, mut op: impl FnMut()) {
     crate::milestones::raw_line(format_args!("INFO bench={name} mark_id={ID}\n"));
     for _ in 0..iters.div_ceil(100) {
         op();

@@ -16,6 +16,7 @@
 //! [`bugcheck`], tests/tests/bugcheck.rs).
 
 mod bench;
+mod bench_net;
 mod bench_smp;
 pub mod bugcheck;
 mod fuzz;
@@ -302,6 +303,7 @@ pub fn run(
     run_checks(m5::CHECKS, &ctx);
     run_checks(m6::CHECKS, &ctx);
     bench::storage_benchmarks();
+    bench_net::network_benchmarks();
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);

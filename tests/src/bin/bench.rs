@@ -108,6 +108,26 @@ fn linux(name: &str, append: &str, extra: &[&str]) -> Result<Run, String> {
     linux_with(name, &peer::initramfs()?, append, extra)
 }
 
+/// Linux with the suite's disks and network, and the host's benchmark
+/// peer, so that it runs the storage and network benchmarks on the same
+/// devices as Ferrite (`bench/linux/devices.c`).
+fn linux_with_devices(name: &str, append: &str, extra: &[&str]) -> Result<Run, String> {
+    let disk = ferrite_tests::disk::pattern_disk(name)?;
+    let mut args = ferrite_tests::disk::virtio_args(&disk);
+    let tables = ferrite_tests::disk::table_disks(name)?;
+    args.extend(ferrite_tests::disk::table_args(&tables));
+    let client = ferrite_tests::echo::Client::start(&mut args)?;
+    let all: Vec<&str> = extra
+        .iter()
+        .copied()
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    let run = linux(name, append, &all);
+    // Linux serves no echo on port 7: only the benchmark peer mattered.
+    drop(client.finish());
+    run
+}
+
 /// Boots Debian's kernel with `initrd` until its `/init` says `peer: done`.
 fn linux_with(name: &str, initrd: &Path, append: &str, extra: &[&str]) -> Result<Run, String> {
     let kernel = peer::linux_kernel()?;
@@ -610,7 +630,7 @@ fn main() -> ExitCode {
     }
     let (ours, theirs) = match (
         ferrite("bench-ferrite", qemu_args()),
-        linux("bench-linux", "console=ttyS0 quiet", qemu_args()),
+        linux_with_devices("bench-linux", "console=ttyS0 quiet", qemu_args()),
     ) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
