@@ -208,7 +208,7 @@ lint:
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --exclude ferrite-kernel --exclude ferrite-loader --all-targets -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none -- -D warnings
-	$(CARGO) clippy -p vmbus -p vmbus-host --target x86_64-unknown-none -- -D warnings
+	$(CARGO) clippy -p vmbus -p vmbus-host -p vmbus-devices --target x86_64-unknown-none -- -D warnings
 	$(CARGO) clippy -p ferrite-kernel --target x86_64-unknown-none --features milestones -- -D warnings
 	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi -- -D warnings
 	$(CARGO) clippy -p ferrite-loader --target x86_64-unknown-uefi --features mp-check -- -D warnings

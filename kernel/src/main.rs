@@ -17,6 +17,7 @@ mod disk;
 mod drivers;
 mod fault;
 mod fs;
+mod hyperv;
 mod irq;
 mod logger;
 #[cfg(feature = "milestones")]
@@ -113,6 +114,7 @@ pub extern "C" fn kmain() -> ! {
     logger::apply_cmdline(info.cmdline());
     drivers::input::init();
     drivers::init(acpi::platform());
+    hyperv::init();
     fs::volumes::mount_all();
     let reclaimed = mm::reclaim_loader_memory();
     banner::print(info);

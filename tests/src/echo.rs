@@ -189,6 +189,7 @@ fn start_bench_peer(port: u16, stop: Arc<AtomicBool>) {
             let _ = c.set_nodelay(true);
             let _ = c.set_read_timeout(Some(Duration::from_millis(300)));
             let mut served = false;
+            let mut idle = 0;
             loop {
                 if stop.load(Ordering::Relaxed) || start.elapsed() >= PEER_FOR {
                     return;
@@ -199,15 +200,25 @@ fn start_bench_peer(port: u16, stop: Arc<AtomicBool>) {
                     Ok(0) => break,
                     Ok(n) => {
                         served = true;
+                        idle = 0;
                         if c.write_all(&buf[..n]).is_err() {
                             break;
                         }
                     }
+                    // Idle for 1.5 s after serving: the benchmark is over;
+                    // this end closes first (the guest then has no
+                    // TIME-WAIT to sit out).
                     Err(e)
                         if matches!(
                             e.kind(),
                             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
+                        ) =>
+                    {
+                        idle += 1;
+                        if served && idle >= 5 {
+                            return;
+                        }
+                    }
                     Err(_) => break,
                 }
             }

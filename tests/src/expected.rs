@@ -144,6 +144,14 @@ pub const M6_USER: &[&str] = &[
     "udp_echo_served",
     "tcp_echo_served",
 ];
+/// M7 checks the suite runs (Hyper-V: detection on plain QEMU, VMBus
+/// under the simulated host).
+pub const M7: &[&str] = &[
+    "no_hyperv_on_plain_qemu",
+    "hyperv_detected_under_the_model",
+    "vmbus_negotiates_and_lists_offers",
+    "vmbus_falls_back_from_6_0",
+];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[
     "doom_without_its_wad_says_so",

@@ -181,6 +181,13 @@ fn boot_to_user_is_reported() {
 }
 
 #[test]
+fn m7_hyperv() {
+    if let Err(report) = transcript::judge_milestone(suite(), "M7", expected::M7) {
+        panic!("M7 failed:\n{report}");
+    }
+}
+
+#[test]
 fn suite_passes_and_exits_cleanly() {
     if let Err(report) = transcript::judge_suite(suite()) {
         panic!("milestone suite failed:\n{report}");

@@ -30,6 +30,8 @@ mod m5;
 mod m6;
 mod m6_hostile;
 mod m6_net;
+mod m7;
+mod m7_host;
 mod m8;
 
 use crate::arch::serial::SerialStatus;
@@ -302,6 +304,7 @@ pub fn run(
     run_checks(m4::CHECKS, &ctx);
     run_checks(m5::CHECKS, &ctx);
     run_checks(m6::CHECKS, &ctx);
+    run_checks(m7::CHECKS, &ctx);
     bench::storage_benchmarks();
     bench_net::network_benchmarks();
     if crate::arch::percpu::online_count() > 1 {

@@ -290,6 +290,20 @@ pub fn map(virt: u64, phys: u64, size: PageSize, flags: Flags) -> Result<(), MmE
     })
 }
 
+/// Maps the frame at `phys` once more in the kernel half, readable and
+/// executable but never writable (a hypervisor's hypercall page, filled
+/// in by the hypervisor); returns its address.
+pub fn map_code_frame(phys: u64) -> Result<u64, MmError> {
+    let virt = super::kva::alloc(4096, 4096)?;
+    match map(virt, phys, PageSize::Size4K, Flags::GLOBAL) {
+        Ok(()) => Ok(virt),
+        Err(e) => {
+            let _ = super::kva::free(virt, 4096);
+            Err(e)
+        }
+    }
+}
+
 /// Unmaps the page at `virt`, flushes its TLB entry, and returns the
 /// physical address and size it mapped.
 pub fn unmap(virt: u64) -> Result<(u64, PageSize), MmError> {

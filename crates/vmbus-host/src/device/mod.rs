@@ -200,7 +200,7 @@ fn locate(r: &GpaRange, off: u64, want: usize) -> Result<(u64, usize), DeviceErr
 }
 
 /// A VMBus device back-end.
-pub trait Device: Any {
+pub trait Device: Any + Send {
     /// The offer this device makes.
     fn offer(&self) -> OfferInfo;
 

@@ -8,6 +8,7 @@ mod entry;
 pub mod exceptions;
 pub mod fpu;
 mod gdt;
+pub mod hyperv;
 mod idt;
 pub mod irq_lock;
 pub mod lapic;

@@ -1,0 +1,220 @@
+//! M7: Hyper-V. On plain QEMU the detection says there is no Hyper-V;
+//! under the simulated host (`m7_host`) the kernel's own VMBus connection
+//! negotiates a version (and falls back when the host refuses 6.0), takes
+//! the host's five offers as devices on a VMBus node of the device tree,
+//! and unloads, giving every frame back. The host's synthetic interrupts
+//! arrive as real interrupts on the SINT2 vector.
+#![forbid(unsafe_code)]
+
+use super::m7_host::Simulated;
+use super::{detail, ensure, Check, Context, Outcome};
+use crate::hyperv::bus::Connection;
+use crate::hyperv::{self, Detection, Hypervisor};
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+use vmbus::{DeviceClass, Version};
+use vmbus_host::device::keyboard::Keyboard;
+use vmbus_host::device::mouse::Mouse;
+use vmbus_host::device::netvsp::{NetMode, Netvsp};
+use vmbus_host::device::storvsp::Storvsp;
+use vmbus_host::device::synthvid::Synthvid;
+use vmbus_host::HostConfig;
+
+/// How long a connection may take to get its offers.
+const CONNECT_NS: u64 = 10_000_000_000;
+/// How long the unload may take.
+const UNLOAD_NS: u64 = 2_000_000_000;
+/// Sectors of the simulated disk.
+const DISK_SECTORS: u64 = 8192;
+
+/// The M7 checks.
+pub const CHECKS: &[Check] = &[
+    Check {
+        milestone: "M7",
+        name: "no_hyperv_on_plain_qemu",
+        run: no_hyperv_on_plain_qemu,
+    },
+    Check {
+        milestone: "M7",
+        name: "hyperv_detected_under_the_model",
+        run: hyperv_detected_under_the_model,
+    },
+    Check {
+        milestone: "M7",
+        name: "vmbus_negotiates_and_lists_offers",
+        run: vmbus_negotiates_and_lists_offers,
+    },
+    Check {
+        milestone: "M7",
+        name: "vmbus_falls_back_from_6_0",
+        run: vmbus_falls_back_from_6_0,
+    },
+];
+
+fn no_hyperv_on_plain_qemu(_: &Context<'_>) -> Outcome {
+    match hyperv::detect(&hyperv::Real) {
+        Detection::Absent(vendor) => Ok(detail!("not Hyper-V: {vendor}")),
+        Detection::HyperV { privileges, .. } => Err(detail!(
+            "QEMU was taken for Hyper-V (privileges {privileges:#x})"
+        )),
+    }
+}
+
+/// The five synthetic devices of a Generation 2 VM.
+fn devices() -> Vec<Box<dyn vmbus_host::Device>> {
+    vec![
+        Box::new(Keyboard::new()),
+        Box::new(Mouse::new()),
+        Box::new(Synthvid::new()),
+        Box::new(Storvsp::new(DISK_SECTORS)),
+        Box::new(Netvsp::new([0x00, 0x15, 0x5d, 0, 0, 1], NetMode::Loopback)),
+    ]
+}
+
+fn hyperv_detected_under_the_model(_: &Context<'_>) -> Outcome {
+    let sim = Simulated::start(HostConfig::default(), Vec::new()).map_err(|e| detail!("{e}"))?;
+    let detected = hyperv::detect(&*sim);
+    sim.stop();
+    match detected {
+        Detection::HyperV {
+            privileges,
+            recommendations,
+        } => {
+            hyperv::check_privileges(privileges).map_err(|e| detail!("{e}"))?;
+            Ok(detail!(
+                "Hyper-V: privileges {privileges:#x}, recommendations {recommendations:#x}"
+            ))
+        }
+        Detection::Absent(vendor) => Err(detail!("the model was not detected: {vendor}")),
+    }
+}
+
+/// Connects to a model made with `config`, waits for its offers, closes;
+/// returns (version, the offers' classes, SINT interrupts, problems).
+fn connect(config: HostConfig, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
+    let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
+    let before = free();
+    let sim = Simulated::start(config, devices()).map_err(|e| format!("{e}"))?;
+    let hv: Arc<dyn Hypervisor> = sim.clone();
+    let result = run(hv, name);
+    // The host's own journal of what the guest did wrong.
+    let noted = sim.with_host(|h| h.notes().iter().next().map(|n| format!("{n:?}")));
+    sim.stop();
+    drop(sim);
+    let (version, classes, interrupts) = result?;
+    if let Some(n) = noted {
+        return Err(format!("the host noted a guest error: {n}"));
+    }
+    // The connection's pages go when its thread lets go of it.
+    let mut after = free();
+    for _ in 0..100 {
+        if after == before {
+            break;
+        }
+        let _ = crate::task::sched::sleep_ns(1_000_000);
+        after = free();
+    }
+    if after != before {
+        return Err(format!(
+            "{} frame(s) not given back after the unload",
+            before.saturating_sub(after)
+        ));
+    }
+    Ok((version, classes, interrupts))
+}
+
+fn run(hv: Arc<dyn Hypervisor>, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
+    let c =
+        Connection::start(hv, name, vmbus::ClientConfig::default()).map_err(|e| format!("{e}"))?;
+    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
+    while !c.status().all_offers && crate::time::now_ns() < deadline {
+        let _ = crate::task::sched::sleep_ns(1_000_000);
+    }
+    let status = c.status();
+    let interrupts = c.interrupts();
+    let unloaded = c.close(UNLOAD_NS);
+    let version = status
+        .version
+        .ok_or_else(|| format!("no version after {} messages: {status:?}", status.messages))?;
+    if !status.all_offers {
+        return Err(format!("the offers did not all come: {status:?}"));
+    }
+    if status.refused > 0 {
+        return Err(format!(
+            "{} host message(s) refused, the last: {:?}",
+            status.refused, status.last_refusal
+        ));
+    }
+    if status.offers.iter().any(|o| o.node.is_none()) {
+        return Err("an offer got no device-tree node".into());
+    }
+    let mut relids: Vec<u32> = status.offers.iter().map(|o| o.relid).collect();
+    relids.sort_unstable();
+    relids.dedup();
+    let mut instances: Vec<[u8; 16]> = status.offers.iter().map(|o| o.instance.0).collect();
+    instances.sort_unstable();
+    instances.dedup();
+    if relids.len() != status.offers.len()
+        || relids.contains(&0)
+        || instances.len() != status.offers.len()
+    {
+        return Err(format!(
+            "offers without distinct relids and instances: {:?}",
+            status.offers
+        ));
+    }
+    if status
+        .offers
+        .iter()
+        .any(|o| o.class != DeviceClass::from_guid(o.interface))
+    {
+        return Err("an offer's class does not match its interface type".into());
+    }
+    if !unloaded {
+        return Err("no UNLOAD_RESPONSE".into());
+    }
+    let classes = status.offers.iter().map(|o| o.class).collect();
+    Ok((version, classes, interrupts))
+}
+
+fn vmbus_negotiates_and_lists_offers(_: &Context<'_>) -> Outcome {
+    let (version, classes, interrupts) =
+        connect(HostConfig::default(), "vmbus0").map_err(|e| detail!("{e}"))?;
+    ensure!(version == Version::V6_0, "negotiated {version:?}, not 6.0");
+    let want = [
+        DeviceClass::Keyboard,
+        DeviceClass::Mouse,
+        DeviceClass::Synthvid,
+        DeviceClass::Scsi,
+        DeviceClass::Network,
+    ];
+    ensure!(
+        classes.len() == want.len() && want.iter().all(|w| classes.contains(w)),
+        "offers {classes:?}, not the five synthetic devices"
+    );
+    ensure!(interrupts > 0, "no SINT2 interrupt was taken");
+    Ok(detail!(
+        "VMBus {}.{}; offers {classes:?} on vmbus0 in the device tree; {interrupts} SINT2 interrupt(s); unloaded, every frame back",
+        version.major(),
+        version.minor()
+    ))
+}
+
+fn vmbus_falls_back_from_6_0(_: &Context<'_>) -> Outcome {
+    let (version, classes, _) =
+        connect(HostConfig::refusing_v6(), "vmbus1").map_err(|e| detail!("{e}"))?;
+    ensure!(
+        version == Version::V5_3,
+        "negotiated {version:?} with a host that refuses 6.0, not 5.3"
+    );
+    Ok(detail!(
+        "a host that refuses 6.0 got {}.{}, with {} offers",
+        version.major(),
+        version.minor(),
+        classes.len()
+    ))
+}
