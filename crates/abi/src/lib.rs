@@ -706,6 +706,8 @@ pub mod device_state {
     pub const BOUND: u32 = 2;
     /// No driver has it; at least one probe failed.
     pub const FAILED: u32 = 3;
+    /// Its bus withdrew it (a VMBus rescind or unload); nothing binds it.
+    pub const GONE: u32 = 4;
 }
 
 /// Filled by [`nr::GET_DEVICE`]: one node of the device tree.

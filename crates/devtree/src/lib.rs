@@ -143,6 +143,8 @@ pub enum State {
     Probing(DriverId),
     /// This driver runs it.
     Bound(DriverId),
+    /// Its bus withdrew it; no driver binds it any more.
+    Gone,
 }
 
 /// One node of the tree.
@@ -351,6 +353,24 @@ impl<D: Clone> Tree<D> {
             }
         }
         Ok(())
+    }
+
+    /// Marks `id` and everything below it gone (its bus withdrew it):
+    /// [`Tree::next_pending`] never offers them again. Returns the nodes
+    /// that had a driver bound or probing, for the bus to stop them.
+    pub fn withdraw(&mut self, id: NodeId) -> Result<Vec<(NodeId, DriverId)>, TreeError> {
+        self.nodes.get(id.0).ok_or(TreeError::NoNode(id))?;
+        let mut bound = Vec::new();
+        let mut stack = alloc::vec![id];
+        while let Some(n) = stack.pop() {
+            stack.extend(self.children(n));
+            let node = &mut self.nodes[n.0];
+            if let State::Bound(d) | State::Probing(d) = node.state {
+                bound.push((n, d));
+            }
+            node.state = State::Gone;
+        }
+        Ok(bound)
     }
 
     /// A listing of the whole tree, one line per node (see [`Listing`]).

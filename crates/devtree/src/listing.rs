@@ -89,6 +89,7 @@ impl<'a, D: Clone> Listing<'a, D> {
                 State::Bound(drv) => write!(f, " -> {}", name(drv))?,
                 State::Probing(drv) => write!(f, " -> {} (probing)", name(drv))?,
                 State::Unbound => f.write_str(" -> none")?,
+                State::Gone => f.write_str(" (gone)")?,
             }
             for (drv, message) in &node.failures {
                 write!(f, " ({} failed: {message})", name(*drv))?;

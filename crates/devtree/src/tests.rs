@@ -297,3 +297,32 @@ proptest! {
         prop_assert_eq!(t.listing().to_string().lines().count(), t.len());
     }
 }
+
+#[test]
+fn withdrawn_nodes_never_bind_again_and_report_their_drivers() {
+    let mut t = Tree::<u32>::new();
+    t.register("k", KBD, 0).unwrap();
+    let bus = t.add(Tree::<u32>::ROOT, isa("isa", "X")).unwrap();
+    let bound = t.add(bus, isa("keyboard", "PNP0303")).unwrap();
+    let (n, d, _) = t.next_pending().unwrap();
+    assert_eq!(n, bound);
+    t.finish(n, d, Ok(())).unwrap();
+    let waiting = t.add(bus, isa("keyboard2", "PNP0303")).unwrap();
+    let other = t
+        .add(Tree::<u32>::ROOT, isa("keyboard3", "PNP0303"))
+        .unwrap();
+    assert_eq!(t.withdraw(bus), Ok(vec![(bound, d)]));
+    for id in [bus, bound, waiting] {
+        assert_eq!(t.node(id).unwrap().state, State::Gone);
+    }
+    // Only the node outside the withdrawn bus is still offered.
+    let (n, _, _) = t.next_pending().unwrap();
+    assert_eq!(n, other);
+    assert!(t.next_pending().is_none());
+    let text = t.listing().to_string();
+    assert!(
+        text.contains("keyboard2 [isa] PNP0303") && text.contains("(gone)"),
+        "{text}"
+    );
+    assert_eq!(t.withdraw(NodeId(99)), Err(TreeError::NoNode(NodeId(99))));
+}

@@ -15,7 +15,7 @@
 //! 5, decode them with the same crate and queue the events in the input
 //! service.
 
-use super::input::{self, InputEvent};
+use super::input;
 use super::{Bus, Device, DriverError, Id, Match, NodeId, Probe, Resource};
 use crate::arch::port::IoPorts;
 use crate::irq;
@@ -237,7 +237,7 @@ fn on_irq(_vector: u8) {
             ps2::Port::Keyboard
         };
         if let Some(event) = s.ps2.on_byte(port, byte) {
-            input::push(convert(event));
+            input::push(input::from_ps2(event));
         }
         while let Some(out) = s.ps2.take_output() {
             send(&mut s.ports, out);
@@ -257,25 +257,4 @@ fn send(ports: &mut Ports, byte: u8) {
         }
     }
     log::warn!("input buffer stays full; {byte:#04x} not sent");
-}
-
-fn convert(e: ps2::Event) -> InputEvent {
-    match e {
-        ps2::Event::Key(k) => InputEvent::Key {
-            scancode: k.scancode,
-            vk: k.vk,
-            pressed: k.pressed,
-            repeat: k.repeat,
-            ch: k.ch,
-        },
-        // The IntelliMouse fourth byte counts towards the user (Linux's
-        // psmouse reports REL_WHEEL as its negation); the input service
-        // counts away from the user, as Win32's wheel delta does.
-        ps2::Event::Mouse(m) => InputEvent::Mouse {
-            dx: m.dx,
-            dy: m.dy,
-            wheel: m.wheel.saturating_neg(),
-            buttons: m.buttons,
-        },
-    }
 }

@@ -121,3 +121,26 @@ pub fn wait(timeout_ns: u64) -> Option<InputEvent> {
 pub fn dropped() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
+
+/// A decoded PS/2 event (the i8042's, or the Hyper-V keyboard's set-1
+/// bytes through the same decoder) as the input service's.
+pub fn from_ps2(e: ps2::Event) -> InputEvent {
+    match e {
+        ps2::Event::Key(k) => InputEvent::Key {
+            scancode: k.scancode,
+            vk: k.vk,
+            pressed: k.pressed,
+            repeat: k.repeat,
+            ch: k.ch,
+        },
+        // The IntelliMouse fourth byte counts towards the user (Linux's
+        // psmouse reports REL_WHEEL as its negation); the input service
+        // counts away from the user, as Win32's wheel delta does.
+        ps2::Event::Mouse(m) => InputEvent::Mouse {
+            dx: m.dx,
+            dy: m.dy,
+            wheel: m.wheel.saturating_neg(),
+            buttons: m.buttons,
+        },
+    }
+}

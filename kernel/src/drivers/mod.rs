@@ -22,6 +22,7 @@
 //! The tree lock is taken alone: probes run without it (see the `devtree`
 //! crate's docs), so a driver may add child devices or register drivers.
 
+pub mod hv_keyboard;
 pub mod i8042;
 pub mod input;
 pub mod pci;
@@ -155,6 +156,14 @@ pub fn add(parent: NodeId, device: Device) -> Result<NodeId, DriverError> {
     Ok(tree.add(parent, device)?)
 }
 
+/// Marks `node` and everything below it gone (see `Tree::withdraw`);
+/// returns how many of them had a driver.
+pub fn withdraw(node: NodeId) -> Result<usize, DriverError> {
+    let mut tree = TREE.lock();
+    let tree = tree.get_or_insert_with(Tree::new);
+    Ok(tree.withdraw(node)?.len())
+}
+
 /// Registers `driver` and binds it to every unbound device it matches.
 pub fn register(driver: &'static Driver) -> Result<(), DriverError> {
     {
@@ -260,6 +269,7 @@ pub fn record(index: usize) -> Option<abi::DeviceRecord> {
             State::Probing(_) => abi::device_state::PROBING,
             State::Unbound if n.failures.is_empty() => abi::device_state::UNBOUND,
             State::Unbound => abi::device_state::FAILED,
+            State::Gone => abi::device_state::GONE,
         },
         resource_count: d.resources.len() as u32,
         ..abi::DeviceRecord::default()
@@ -331,4 +341,5 @@ static BUILT_IN: &[&Driver] = &[
     &i8042::MOUSE,
     &virtio_blk::DRIVER,
     &virtio_net::DRIVER,
+    &hv_keyboard::DRIVER,
 ];

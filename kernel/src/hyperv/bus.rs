@@ -7,8 +7,11 @@
 //! (copy, clear, EOM when a message is pending: §2.4), feeds the client
 //! and carries out what it asks (HvPostMessage through the hypercall).
 //! Everything the host says is checked by the client; a message it
-//! refuses is logged and counted, never trusted. [`Connection::close`]
-//! unloads, masks SINT2, turns the SynIC pages off and frees them.
+//! refuses is logged and counted, never trusted. Drivers bind to the
+//! offers from the thread that calls [`Connection::bind_offers`] (a probe
+//! waits for answers the `vmbus` thread delivers). [`Connection::close`]
+//! unloads, masks SINT2, turns the SynIC pages off, frees them and
+//! withdraws the offers' devices from the tree.
 #![forbid(unsafe_code)]
 
 use super::{HvError, Hypervisor};
@@ -31,6 +34,11 @@ const IDLE_NS: u64 = 50_000_000;
 /// The connection whose SINT2 vector is live (one at a time).
 static ACTIVE: SpinLock<Option<Arc<Connection>>> = SpinLock::new(None);
 
+/// The open connection, if any (drivers of VMBus devices find it here).
+pub fn active() -> Option<Arc<Connection>> {
+    ACTIVE.lock().clone()
+}
+
 fn on_sint(_vector: u8) {
     if let Some(c) = ACTIVE.lock().as_ref() {
         c.signal.raise();
@@ -48,6 +56,8 @@ pub struct OfferRecord {
     pub interface: Guid,
     /// Instance.
     pub instance: Guid,
+    /// The connection id HvSignalEvent names for this channel.
+    pub connection_id: u32,
     /// Its device-tree node, if it got one.
     pub node: Option<devtree::NodeId>,
 }
@@ -73,6 +83,14 @@ pub struct Status {
     pub post_failures: u32,
     /// Messages taken from the slot.
     pub messages: u64,
+    /// GPADL answers: (relid, handle, the host's failure status or 0).
+    pub gpadls: Vec<(u32, u32, u32)>,
+    /// OPENCHANNEL answers: (relid, status).
+    pub opened: Vec<(u32, u32)>,
+    /// Channels the host withdrew.
+    pub rescinded: Vec<u32>,
+    /// GPADLs the host has let go of.
+    pub torn_down: Vec<u32>,
 }
 
 /// A VMBus connection.
@@ -87,6 +105,8 @@ pub struct Connection {
     closing: AtomicBool,
     bus: devtree::NodeId,
     state: SpinLock<(Client, Status)>,
+    /// Open channels: relid → what their event flag raises.
+    channels: SpinLock<Vec<(u32, Arc<Signal>)>>,
 }
 
 impl Connection {
@@ -127,6 +147,7 @@ impl Connection {
             closing: AtomicBool::new(false),
             bus,
             state: SpinLock::new((Client::new(config), Status::default())),
+            channels: SpinLock::new(Vec::new()),
         });
         *ACTIVE.lock() = Some(connection.clone());
         if let Err(e) = connection.enable_synic() {
@@ -205,8 +226,156 @@ impl Connection {
         self.signal.raises()
     }
 
-    /// Drains the message slot.
+    /// Takes the event flags of the open channels (sheet §2.3: SINT2's
+    /// bitmap, bit = relid) and raises their signals.
+    fn poll_events(&self) {
+        let base = self.siefp.phys() + synic::VMBUS_EVENT_FLAGS_OFFSET as u64;
+        let channels = self.channels.lock().clone();
+        for (relid, signal) in channels {
+            let (byte, bit) = (u64::from(relid / 8), 1u8 << (relid % 8));
+            if crate::mm::phys::fetch_and_not_allocated(base + byte, bit)
+                .is_ok_and(|b| b & bit != 0)
+            {
+                signal.raise();
+            }
+        }
+    }
+
+    fn raise_channel(&self, relid: u32) {
+        if let Some((_, s)) = self.channels.lock().iter().find(|(r, _)| *r == relid) {
+            s.raise();
+        }
+    }
+
+    /// The offer of channel `relid`.
+    pub fn offer(&self, relid: u32) -> Option<OfferRecord> {
+        self.state
+            .lock()
+            .1
+            .offers
+            .iter()
+            .find(|o| o.relid == relid)
+            .cloned()
+    }
+
+    /// Routes channel `relid`'s event flag to `signal`.
+    pub fn watch(&self, relid: u32, signal: Arc<Signal>) -> Result<(), HvError> {
+        let mut channels = self.channels.lock();
+        channels.try_reserve(1).map_err(|_| HvError::Memory)?;
+        channels.retain(|(r, _)| *r != relid);
+        channels.push((relid, signal));
+        Ok(())
+    }
+
+    /// Stops routing channel `relid`'s event flag.
+    pub fn unwatch(&self, relid: u32) {
+        self.channels.lock().retain(|(r, _)| *r != relid);
+    }
+
+    /// Runs a client request and carries out its actions.
+    pub fn request(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<Vec<Action>, vmbus::client::RequestError>,
+    ) -> Result<(), HvError> {
+        let actions = f(&mut self.state.lock().0).map_err(|e| {
+            log::warn!("{}: request refused: {e:?}", self.name);
+            HvError::Missing("a request the client accepts")
+        })?;
+        self.execute(actions);
+        Ok(())
+    }
+
+    /// Creates a GPADL over `pfns` (`bytes` long) for channel `relid` and
+    /// waits up to `wait_ns` for the host; returns its handle.
+    pub fn create_gpadl(
+        &self,
+        relid: u32,
+        pfns: &[u64],
+        bytes: u32,
+        wait_ns: u64,
+    ) -> Result<u32, HvError> {
+        let range = vmbus::range::PageRange::new(0, bytes, pfns)
+            .map_err(|_| HvError::Missing("a consistent page range"))?;
+        let (gpadl, actions) = self
+            .state
+            .lock()
+            .0
+            .create_gpadl(relid, range)
+            .map_err(|e| {
+                log::warn!("{}: GPADL refused: {e:?}", self.name);
+                HvError::Missing("a GPADL the client accepts")
+            })?;
+        self.execute(actions);
+        let answer = self.wait_for(wait_ns, |s| {
+            s.gpadls
+                .iter()
+                .find(|g| g.0 == relid && g.1 == gpadl)
+                .map(|g| g.2)
+        });
+        match answer {
+            Some(0) => Ok(gpadl),
+            Some(_) => Err(HvError::Missing("a GPADL the host accepts")),
+            None => Err(HvError::Missing("an answer to GPADL_HEADER in time")),
+        }
+    }
+
+    /// Opens channel `relid` over GPADL `gpadl` (the host→guest ring from
+    /// page `downstream` on) and waits up to `wait_ns` for the answer.
+    pub fn open_channel(
+        &self,
+        relid: u32,
+        gpadl: u32,
+        downstream: u32,
+        wait_ns: u64,
+    ) -> Result<(), HvError> {
+        let before = self.status().opened.iter().filter(|o| o.0 == relid).count();
+        self.request(|c| c.open_channel(relid, gpadl, downstream, 0, &[]))?;
+        let answer = self.wait_for(wait_ns, |s| {
+            s.opened
+                .iter()
+                .filter(|o| o.0 == relid)
+                .nth(before)
+                .map(|o| o.1)
+        });
+        match answer {
+            Some(0) => Ok(()),
+            Some(_) => Err(HvError::Missing("an OPENCHANNEL the host accepts")),
+            None => Err(HvError::Missing("an answer to OPENCHANNEL in time")),
+        }
+    }
+
+    fn wait_for<R>(&self, wait_ns: u64, mut f: impl FnMut(&Status) -> Option<R>) -> Option<R> {
+        let deadline = crate::time::now_ns().saturating_add(wait_ns);
+        loop {
+            if let Some(r) = f(&self.state.lock().1) {
+                return Some(r);
+            }
+            if crate::time::now_ns() >= deadline {
+                return None;
+            }
+            let _ = crate::task::sched::sleep_ns(1_000_000);
+        }
+    }
+
+    /// Whether the host has let go of GPADL `gpadl`.
+    pub fn gpadl_gone(&self, gpadl: u32) -> bool {
+        self.state.lock().1.torn_down.contains(&gpadl)
+    }
+
+    /// Tells the host that channel ring `connection_id` has work (fast
+    /// HvSignalEvent, sheet §1.6).
+    pub fn signal_host(&self, connection_id: u32) -> HvStatus {
+        let control = synic::hypercall_control(synic::HVCALL_SIGNAL_EVENT, true);
+        synic::hypercall_status(self.hv.hypercall(
+            control,
+            synic::signal_event_input(connection_id, 0),
+            0,
+        ))
+    }
+
+    /// Drains the message slot and the channels' event flags.
     fn poll(&self) {
+        self.poll_events();
         for _ in 0..MESSAGES_PER_POLL {
             let Some(payload) = self.take_message() else {
                 return;
@@ -317,12 +486,37 @@ impl Connection {
             Event::AllOffersDelivered => {
                 let n = self.state.lock().1.offers.len();
                 log::info!("{}: {n} offer(s)", self.name);
+                // Drivers bind from another thread (`bind_offers`): a
+                // probe waits for answers this thread delivers.
                 self.state.lock().1.all_offers = true;
-                crate::drivers::bind_pending();
             }
             Event::Unloaded => self.state.lock().1.unloaded = true,
+            Event::GpadlCreated { relid, gpadl } => {
+                self.state.lock().1.gpadls.push((relid, gpadl, 0));
+            }
+            Event::GpadlFailed {
+                relid,
+                gpadl,
+                status,
+            } => {
+                log::warn!(
+                    "{}: GPADL {gpadl} of relid {relid} refused: {status:#x}",
+                    self.name
+                );
+                self.state
+                    .lock()
+                    .1
+                    .gpadls
+                    .push((relid, gpadl, status.max(1)));
+            }
+            Event::Opened { relid, status } => self.state.lock().1.opened.push((relid, status)),
+            Event::GpadlTornDown { gpadl } => self.state.lock().1.torn_down.push(gpadl),
+            Event::Rescinded { relid } => {
+                log::info!("{}: relid {relid} rescinded", self.name);
+                self.state.lock().1.rescinded.push(relid);
+                self.raise_channel(relid);
+            }
             Event::Error(e) => self.refuse(format!("{e:?}")),
-            other => log::info!("{}: {other:?}", self.name),
         }
     }
 
@@ -350,6 +544,7 @@ impl Connection {
             class,
             interface: offer.if_type,
             instance: offer.if_instance,
+            connection_id: offer.connection_id,
             node: node.ok(),
         });
     }
@@ -367,7 +562,21 @@ impl Connection {
         }
         self.disable_synic();
         self.release();
+        if let Err(e) = crate::drivers::withdraw(self.bus) {
+            log::warn!("{}: {e}", self.name);
+        }
         self.status().unloaded
+    }
+
+    /// Waits up to `wait_ns` for the host's offers, then binds drivers to
+    /// them (on the caller's thread, never the `vmbus` thread's). Returns
+    /// whether they all came.
+    pub fn bind_offers(&self, wait_ns: u64) -> bool {
+        let all = self
+            .wait_for(wait_ns, |s| s.all_offers.then_some(()))
+            .is_some();
+        crate::drivers::bind_pending();
+        all
     }
 }
 

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod channel;
 
 use ::vmbus::synic;
 use alloc::string::String;
@@ -123,11 +124,7 @@ pub fn init() {
     };
     match bus::Connection::start(alloc::sync::Arc::new(Real), "vmbus", config) {
         Ok(c) => {
-            let deadline = crate::time::now_ns().saturating_add(OFFERS_NS);
-            while !c.status().all_offers && crate::time::now_ns() < deadline {
-                let _ = crate::task::sched::sleep_ns(1_000_000);
-            }
-            if !c.status().all_offers {
+            if !c.bind_offers(OFFERS_NS) {
                 log::warn!("hyperv: the host's offers did not all come in time");
             }
         }

@@ -53,6 +53,11 @@ pub const CHECKS: &[Check] = &[
         name: "vmbus_falls_back_from_6_0",
         run: vmbus_falls_back_from_6_0,
     },
+    Check {
+        milestone: "M7",
+        name: "hv_keyboard_keys_reach_the_input_service",
+        run: hv_keyboard_keys_reach_the_input_service,
+    },
 ];
 
 fn no_hyperv_on_plain_qemu(_: &Context<'_>) -> Outcome {
@@ -76,7 +81,8 @@ fn devices() -> Vec<Box<dyn vmbus_host::Device>> {
 }
 
 fn hyperv_detected_under_the_model(_: &Context<'_>) -> Outcome {
-    let sim = Simulated::start(HostConfig::default(), Vec::new()).map_err(|e| detail!("{e}"))?;
+    let (sim, _) =
+        Simulated::start(HostConfig::default(), Vec::new()).map_err(|e| detail!("{e}"))?;
     let detected = hyperv::detect(&*sim);
     sim.stop();
     match detected {
@@ -98,7 +104,7 @@ fn hyperv_detected_under_the_model(_: &Context<'_>) -> Outcome {
 fn connect(config: HostConfig, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
     let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
     let before = free();
-    let sim = Simulated::start(config, devices()).map_err(|e| format!("{e}"))?;
+    let (sim, _) = Simulated::start(config, devices()).map_err(|e| format!("{e}"))?;
     let hv: Arc<dyn Hypervisor> = sim.clone();
     let result = run(hv, name);
     // The host's own journal of what the guest did wrong.
@@ -216,5 +222,116 @@ fn vmbus_falls_back_from_6_0(_: &Context<'_>) -> Outcome {
         version.major(),
         version.minor(),
         classes.len()
+    ))
+}
+
+/// Keys the simulated keyboard types: (set-1 make code, released, the
+/// character the input service must report for a press).
+const TYPED: &[(u8, bool, Option<char>)] = &[
+    (0x23, false, Some('h')),
+    (0x23, true, None),
+    (0x17, false, Some('i')),
+    (0x17, true, None),
+];
+
+fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
+    let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
+    let before = free();
+    let (sim, ids) =
+        Simulated::start(HostConfig::default(), devices()).map_err(|e| detail!("{e}"))?;
+    let result = type_keys(&sim, ids[0]);
+    crate::drivers::hv_keyboard::stop();
+    let mut stopped = false;
+    for _ in 0..2000 {
+        if !crate::drivers::hv_keyboard::running() {
+            stopped = true;
+            break;
+        }
+        let _ = crate::task::sched::sleep_ns(1_000_000);
+    }
+    if let Some(c) = crate::hyperv::bus::active() {
+        c.close(UNLOAD_NS);
+    }
+    let noted = sim.with_host(|h| h.notes().iter().next().map(|n| format!("{n:?}")));
+    sim.stop();
+    drop(sim);
+    let typed = result?;
+    ensure!(stopped, "the keyboard thread did not stop");
+    if let Some(n) = noted {
+        return Err(detail!("the host noted a guest error: {n}"));
+    }
+    let mut after = free();
+    for _ in 0..100 {
+        if after == before {
+            break;
+        }
+        let _ = crate::task::sched::sleep_ns(1_000_000);
+        after = free();
+    }
+    ensure!(
+        after == before,
+        "{} frame(s) not given back",
+        before.saturating_sub(after)
+    );
+    Ok(detail!(
+        "{typed}; the channel closed, unloaded, every frame back"
+    ))
+}
+
+fn type_keys(
+    sim: &Arc<Simulated>,
+    keyboard: vmbus_host::DeviceId,
+) -> Result<String, super::Detail> {
+    use crate::drivers::input::{self, InputEvent};
+    let hv: Arc<dyn Hypervisor> = sim.clone();
+    let c = Connection::start(hv, "vmbus2", vmbus::ClientConfig::default())
+        .map_err(|e| detail!("{e}"))?;
+    ensure!(c.bind_offers(CONNECT_NS), "the offers did not all come");
+    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
+    while !crate::drivers::hv_keyboard::ready() && crate::time::now_ns() < deadline {
+        let _ = crate::task::sched::sleep_ns(1_000_000);
+    }
+    ensure!(
+        crate::drivers::hv_keyboard::ready(),
+        "the keyboard did not come up (bound: {})",
+        crate::drivers::hv_keyboard::running()
+    );
+    while input::pop().is_some() {}
+    let keys_before = crate::drivers::hv_keyboard::keys();
+    for &(scan, up, _) in TYPED {
+        let injected = sim.with_host(|h| {
+            h.device_mut::<Keyboard>(keyboard)
+                .map(|k| k.press(scan, up, false))
+        });
+        ensure!(injected == Some(true), "the model would not type {scan:#x}");
+    }
+    let mut got = Vec::new();
+    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
+    while got.len() < TYPED.len() {
+        let left = deadline.saturating_sub(crate::time::now_ns());
+        match input::wait(left) {
+            Some(InputEvent::Key {
+                scancode,
+                pressed,
+                ch,
+                ..
+            }) => got.push((scancode, pressed, ch)),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    for (i, &(scan, up, ch)) in TYPED.iter().enumerate() {
+        let want = (u16::from(scan), !up, ch);
+        ensure!(
+            got.get(i) == Some(&want),
+            "key {i}: got {:?}, want {want:?} (all: {got:?})",
+            got.get(i)
+        );
+    }
+    Ok(format!(
+        "{} keystrokes from the simulated keyboard arrived in order as {:?} ({} through the channel)",
+        got.len(),
+        got,
+        crate::drivers::hv_keyboard::keys() - keys_before
     ))
 }

@@ -16,8 +16,9 @@ use crate::mm::frame_alloc::OwnedFrames;
 use crate::sync::{Signal, SpinLock};
 use alloc::boxed::Box;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
-use vmbus_host::{Host, HostConfig, MemError, Platform, SintInterrupt};
+use vmbus_host::{DeviceId, Host, HostConfig, MemError, Platform, SintInterrupt};
 
 /// How long the host thread sleeps between steps when nobody calls.
 const STEP_NS: u64 = 2_000_000;
@@ -70,11 +71,9 @@ impl Simulated {
     pub fn start(
         config: HostConfig,
         devices: impl IntoIterator<Item = Box<dyn vmbus_host::Device>>,
-    ) -> Result<Arc<Self>, HvError> {
+    ) -> Result<(Arc<Self>, Vec<DeviceId>), HvError> {
         let mut host = Host::new(config, KernelPlatform { interrupts: 0 });
-        for d in devices {
-            host.add_device(d);
-        }
+        let ids = devices.into_iter().map(|d| host.add_device(d)).collect();
         let sim = Arc::new(Self {
             host: SpinLock::new(host),
             kick: Signal::new(),
@@ -100,7 +99,7 @@ impl Simulated {
             return Err(HvError::Memory);
         }
         ALIVE.store(true, Ordering::Release);
-        Ok(sim)
+        Ok((sim, ids))
     }
 
     /// Runs `f` on the model (to inject input or look at a device).

@@ -97,3 +97,13 @@ pub fn fetch_or_allocated(phys: u64, mask: u8) -> Result<u8, NotAllocated> {
     let byte = unsafe { &*(phys_to_virt(phys) as *const core::sync::atomic::AtomicU8) };
     Ok(byte.fetch_or(mask, core::sync::atomic::Ordering::SeqCst))
 }
+
+/// Atomically clears the `mask` bits of the byte at physical `phys` (an
+/// allocated frame: event flags shared with a hypervisor); returns the old
+/// value.
+pub fn fetch_and_not_allocated(phys: u64, mask: u8) -> Result<u8, NotAllocated> {
+    check_allocated(phys, 1)?;
+    // SAFETY: as in `fetch_or_allocated`.
+    let byte = unsafe { &*(phys_to_virt(phys) as *const core::sync::atomic::AtomicU8) };
+    Ok(byte.fetch_and(!mask, core::sync::atomic::Ordering::SeqCst))
+}

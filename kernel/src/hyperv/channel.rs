@@ -1,0 +1,183 @@
+//! A VMBus channel: its two rings in frames of ours, the GPADL over them,
+//! the open, and packets in and out (sheet §3.6, §3.7, §4).
+//!
+//! The rings are one run of frames: the guest→host ring first (header
+//! page and data), then the host→guest ring from the downstream page on.
+//! The `vmbus` crate's producer and consumer do the ring logic over
+//! [`RingPages`] and check everything the host writes; a ring the host
+//! breaks is an error for the driver, which closes the channel.
+#![forbid(unsafe_code)]
+
+use super::bus::Connection;
+use super::HvError;
+use crate::mm::frame_alloc::OwnedFrames;
+use crate::sync::{Signal, SpinLock};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use vmbus::ring::{RingConsumer, RingError, RingMemory, RingProducer};
+
+/// How long the host may take to answer GPADL_HEADER and OPENCHANNEL.
+const ANSWER_NS: u64 = 5_000_000_000;
+
+/// One ring's pages (header then data), reached by physical address, as
+/// memory shared with the host is.
+pub struct RingPages {
+    phys: u64,
+    len: usize,
+}
+
+impl RingMemory for RingPages {
+    fn size(&self) -> usize {
+        self.len
+    }
+
+    fn read(&self, offset: usize, buf: &mut [u8]) {
+        if crate::mm::phys::read_allocated(self.phys + offset as u64, buf).is_err() {
+            buf.fill(0);
+        }
+    }
+
+    fn write(&mut self, offset: usize, buf: &[u8]) {
+        let _ = crate::mm::phys::write_allocated(self.phys + offset as u64, buf);
+    }
+}
+
+/// Why a channel operation failed.
+#[derive(Debug)]
+pub enum ChannelError {
+    /// Setting it up failed.
+    Setup(HvError),
+    /// The host broke a ring.
+    Ring(RingError),
+}
+
+impl core::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Setup(e) => write!(f, "{e}"),
+            Self::Ring(e) => write!(f, "ring: {e:?}"),
+        }
+    }
+}
+
+/// An open channel.
+pub struct Channel {
+    connection: Arc<Connection>,
+    relid: u32,
+    connection_id: u32,
+    gpadl: u32,
+    /// Raised by the channel's event flag.
+    signal: Arc<Signal>,
+    outbound: SpinLock<RingProducer<RingPages>>,
+    inbound: SpinLock<RingConsumer<RingPages>>,
+    /// The rings' frames (last: the rings must not outlive the close).
+    frames: OwnedFrames,
+}
+
+impl Channel {
+    /// Opens channel `relid` of `connection` with rings of `ring_pages`
+    /// pages each way (header page included).
+    pub fn open(
+        connection: Arc<Connection>,
+        relid: u32,
+        ring_pages: usize,
+    ) -> Result<Arc<Channel>, ChannelError> {
+        let setup = ChannelError::Setup;
+        let offer = connection
+            .offer(relid)
+            .ok_or(setup(HvError::Missing("an offer for this relid")))?;
+        let ring_pages = ring_pages.max(2);
+        let frames = OwnedFrames::new(2 * ring_pages, 4096).map_err(|_| setup(HvError::Memory))?;
+        let pfns: Vec<u64> = (0..2 * ring_pages as u64)
+            .map(|i| (frames.phys() >> 12) + i)
+            .collect();
+        let bytes = (2 * ring_pages * 4096) as u32;
+        let gpadl = connection
+            .create_gpadl(relid, &pfns, bytes, ANSWER_NS)
+            .map_err(setup)?;
+        let len = ring_pages * 4096;
+        let outbound = RingProducer::new(RingPages {
+            phys: frames.phys(),
+            len,
+        })
+        .map_err(ChannelError::Ring)?;
+        let inbound = RingConsumer::new(RingPages {
+            phys: frames.phys() + len as u64,
+            len,
+        })
+        .map_err(ChannelError::Ring)?;
+        let signal = Arc::new(Signal::new());
+        connection.watch(relid, signal.clone()).map_err(setup)?;
+        if let Err(e) = connection.open_channel(relid, gpadl, ring_pages as u32, ANSWER_NS) {
+            connection.unwatch(relid);
+            let _ = connection.request(|c| c.teardown_gpadl(gpadl));
+            return Err(setup(e));
+        }
+        Ok(Arc::new(Channel {
+            connection,
+            relid,
+            connection_id: offer.connection_id,
+            gpadl,
+            signal,
+            outbound: SpinLock::new(outbound),
+            inbound: SpinLock::new(inbound),
+            frames,
+        }))
+    }
+
+    /// The channel id.
+    pub fn relid(&self) -> u32 {
+        self.relid
+    }
+
+    /// What the channel's event flag raises (the driver waits on it).
+    pub fn signal(&self) -> &Arc<Signal> {
+        &self.signal
+    }
+
+    /// Writes one packet (descriptor included, a multiple of 8 bytes) to
+    /// the host and signals it if the ring asks.
+    pub fn send(&self, packet: &[u8]) -> Result<(), ChannelError> {
+        let outcome = self
+            .outbound
+            .lock()
+            .write(&[packet])
+            .map_err(ChannelError::Ring)?;
+        if outcome.signal {
+            self.connection.signal_host(self.connection_id);
+        }
+        Ok(())
+    }
+
+    /// Reads the next packet from the host into `buf` (its length, or
+    /// `None` if the ring is empty).
+    pub fn receive(&self, buf: &mut [u8]) -> Result<Option<usize>, ChannelError> {
+        let mut ring = self.inbound.lock();
+        let got = ring.read(buf).map_err(ChannelError::Ring)?;
+        if ring.commit().map_err(ChannelError::Ring)? {
+            self.connection.signal_host(self.connection_id);
+        }
+        Ok(got)
+    }
+
+    /// Closes the channel, tears its GPADL down and gives the frames back
+    /// (once the host has answered, or after `wait_ns`).
+    pub fn close(self: Arc<Self>, wait_ns: u64) {
+        self.connection.unwatch(self.relid);
+        let _ = self.connection.request(|c| c.close_channel(self.relid));
+        let gpadl = self.gpadl;
+        let _ = self.connection.request(|c| c.teardown_gpadl(gpadl));
+        let deadline = crate::time::now_ns().saturating_add(wait_ns);
+        while crate::time::now_ns() < deadline && !self.connection.gpadl_gone(gpadl) {
+            let _ = crate::task::sched::sleep_ns(1_000_000);
+        }
+        if !self.connection.gpadl_gone(gpadl) {
+            // The host may still use the pages: they are not given back.
+            log::warn!(
+                "relid {}: GPADL {gpadl} not torn down; its pages are kept",
+                self.relid
+            );
+            core::mem::forget(Arc::try_unwrap(self).map(|c| c.frames));
+        }
+    }
+}
