@@ -34,13 +34,29 @@
 #define PEER_MS 30000  /* how long to wait for the host's peer */
 #define REPLY_MS 2000  /* how long one reply may take */
 
-/* In dependency order (modules.dep of Debian's 6.1 kernel). */
+/* In dependency order (each module's `depends=` in Debian's 6.1 kernel:
+ * virtio needs virtio_ring, virtio_pci all four before it, ...); vfat
+ * mounts with the kernel's default iocharset, ascii. */
 static const char *const MODULES[] = {
-    "virtio.ko",     "virtio_ring.ko", "virtio_pci_legacy_dev.ko", "virtio_pci_modern_dev.ko",
+    "virtio_ring.ko", "virtio.ko",     "virtio_pci_legacy_dev.ko", "virtio_pci_modern_dev.ko",
     "virtio_pci.ko", "virtio_blk.ko",  "failover.ko",              "net_failover.ko",
     "virtio_net.ko", "fat.ko",         "vfat.ko",                  "nls_cp437.ko",
-    "nls_iso8859-1.ko",
+    "nls_iso8859-1.ko", "nls_ascii.ko",
 };
+
+/* Names what `dir` holds (for a module that cannot be found). */
+static void list_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        printf("peer: devices: %s: %s\n", dir, strerror(errno));
+        return;
+    }
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        printf("peer: devices: %s holds %s\n", dir, e->d_name);
+    }
+    closedir(d);
+}
 
 static int load_modules(void) {
     for (size_t i = 0; i < sizeof MODULES / sizeof *MODULES; i++) {
@@ -49,6 +65,9 @@ static int load_modules(void) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             fail("devices", path);
+            list_dir("/");
+            list_dir("/lib");
+            list_dir("/lib/modules");
             return -1;
         }
         long r = syscall(SYS_finit_module, fd, "", 0);

@@ -157,6 +157,7 @@ const PEER_MODULES: &[&str] = &[
     "vfat.ko",
     "nls_cp437.ko",
     "nls_iso8859-1.ko",
+    "nls_ascii.ko",
 ];
 
 /// `name`'s file under the unpacked kernel package's `lib/modules`.

@@ -621,6 +621,24 @@ fn doom() -> bool {
 }
 
 fn main() -> ExitCode {
+    // `FERRITE_BENCH_ONLY=linux`: only Linux's single-CPU boot, with its
+    // peer's lines (for working on bench/linux/).
+    if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "linux") {
+        return match linux_with_devices("bench-linux", "console=ttyS0 quiet", qemu_args()) {
+            Ok(run) => {
+                for line in transcript::clean(&run.serial).lines() {
+                    if line.starts_with("BENCH ") || line.starts_with("peer:") {
+                        println!("linux-6.1: {line}");
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("bench: error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "doom") {
         return if doom() {
             ExitCode::SUCCESS
