@@ -227,6 +227,7 @@ pub(super) fn hostile_disks_are_refused(_: &Context<'_>) -> Outcome {
     ];
     // The first set-up allocates the DMA layer's pools for good.
     crate::mm::dma::init_bounce().map_err(|e| detail!("{e}"))?;
+    // Bytes of free frames.
     let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
     let before = free();
     let mut seen = Vec::new();
@@ -238,7 +239,7 @@ pub(super) fn hostile_disks_are_refused(_: &Context<'_>) -> Outcome {
     ensure!(
         after == before,
         "{} frame(s) not given back",
-        before.saturating_sub(after)
+        before.saturating_sub(after) / 4096
     );
     Ok(detail!("{}; every frame back", seen.join("; ")))
 }

@@ -102,35 +102,47 @@ fn hyperv_detected_under_the_model(_: &Context<'_>) -> Outcome {
 /// Connects to a model made with `config`, waits for its offers, closes;
 /// returns (version, the offers' classes, SINT interrupts, problems).
 fn connect(config: HostConfig, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
-    let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
-    let before = free();
+    let before = free_bytes();
     let (sim, _) = Simulated::start(config, devices()).map_err(|e| format!("{e}"))?;
     let hv: Arc<dyn Hypervisor> = sim.clone();
     let result = run(hv, name);
-    // The host's own journal of what the guest did wrong.
+    let ended = end_model(sim, before);
+    let found = result?;
+    ended?;
+    Ok(found)
+}
+
+/// Bytes of free frames now (for the leak checks).
+fn free_bytes() -> u64 {
+    crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
+}
+
+/// Stops the model, then fails if its journal holds a guest error or if
+/// the frames free are not back at `before` (the connection's pages go
+/// when its thread lets go of them: up to 100 ms).
+fn end_model(sim: Arc<Simulated>, before: u64) -> Result<(), String> {
     let noted = sim.with_host(|h| h.notes().iter().next().map(|n| format!("{n:?}")));
     sim.stop();
     drop(sim);
-    let (version, classes, interrupts) = result?;
     if let Some(n) = noted {
         return Err(format!("the host noted a guest error: {n}"));
     }
-    // The connection's pages go when its thread lets go of it.
-    let mut after = free();
+    let mut after = free_bytes();
     for _ in 0..100 {
         if after == before {
-            break;
+            return Ok(());
         }
         let _ = crate::task::sched::sleep_ns(1_000_000);
-        after = free();
+        after = free_bytes();
     }
-    if after != before {
-        return Err(format!(
-            "{} frame(s) not given back after the unload",
-            before.saturating_sub(after)
-        ));
+    if after == before {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} frame(s) not given back",
+            before.saturating_sub(after) / 4096
+        ))
     }
-    Ok((version, classes, interrupts))
 }
 
 fn run(hv: Arc<dyn Hypervisor>, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
@@ -235,8 +247,7 @@ const TYPED: &[(u8, bool, Option<char>)] = &[
 ];
 
 fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
-    let free = || crate::mm::frame_alloc::stats().map_or(0, |s| s.free);
-    let before = free();
+    let before = free_bytes();
     let (sim, ids) =
         Simulated::start(HostConfig::default(), devices()).map_err(|e| detail!("{e}"))?;
     let result = type_keys(&sim, ids[0]);
@@ -252,27 +263,10 @@ fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
     if let Some(c) = crate::hyperv::bus::active() {
         c.close(UNLOAD_NS);
     }
-    let noted = sim.with_host(|h| h.notes().iter().next().map(|n| format!("{n:?}")));
-    sim.stop();
-    drop(sim);
+    let ended = end_model(sim, before);
     let typed = result?;
     ensure!(stopped, "the keyboard thread did not stop");
-    if let Some(n) = noted {
-        return Err(detail!("the host noted a guest error: {n}"));
-    }
-    let mut after = free();
-    for _ in 0..100 {
-        if after == before {
-            break;
-        }
-        let _ = crate::task::sched::sleep_ns(1_000_000);
-        after = free();
-    }
-    ensure!(
-        after == before,
-        "{} frame(s) not given back",
-        before.saturating_sub(after)
-    );
+    ended.map_err(|e| detail!("{e}"))?;
     Ok(detail!(
         "{typed}; the channel closed, unloaded, every frame back"
     ))
