@@ -556,10 +556,7 @@ impl Connection {
         if let Ok(actions) = actions {
             self.execute(actions);
         }
-        let deadline = crate::time::now_ns().saturating_add(wait_ns);
-        while !self.status().unloaded && crate::time::now_ns() < deadline {
-            let _ = crate::task::sched::sleep_ns(1_000_000);
-        }
+        let _ = self.wait_for(wait_ns, |s| s.unloaded.then_some(()));
         self.disable_synic();
         self.release();
         if let Err(e) = crate::drivers::withdraw(self.bus) {
@@ -572,11 +569,15 @@ impl Connection {
     /// them (on the caller's thread, never the `vmbus` thread's). Returns
     /// whether they all came.
     pub fn bind_offers(&self, wait_ns: u64) -> bool {
-        let all = self
-            .wait_for(wait_ns, |s| s.all_offers.then_some(()))
-            .is_some();
+        let all = self.wait_offers(wait_ns);
         crate::drivers::bind_pending();
         all
+    }
+
+    /// Waits up to `wait_ns` for ALLOFFERS_DELIVERED; whether it came.
+    pub fn wait_offers(&self, wait_ns: u64) -> bool {
+        self.wait_for(wait_ns, |s| s.all_offers.then_some(()))
+            .is_some()
     }
 }
 

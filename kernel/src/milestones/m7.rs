@@ -148,10 +148,7 @@ fn end_model(sim: Arc<Simulated>, before: u64) -> Result<(), String> {
 fn run(hv: Arc<dyn Hypervisor>, name: &str) -> Result<(Version, Vec<DeviceClass>, u64), String> {
     let c =
         Connection::start(hv, name, vmbus::ClientConfig::default()).map_err(|e| format!("{e}"))?;
-    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
-    while !c.status().all_offers && crate::time::now_ns() < deadline {
-        let _ = crate::task::sched::sleep_ns(1_000_000);
-    }
+    c.wait_offers(CONNECT_NS);
     let status = c.status();
     let interrupts = c.interrupts();
     let unloaded = c.close(UNLOAD_NS);
@@ -252,14 +249,7 @@ fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
         Simulated::start(HostConfig::default(), devices()).map_err(|e| detail!("{e}"))?;
     let result = type_keys(&sim, ids[0]);
     crate::drivers::hv_keyboard::stop();
-    let mut stopped = false;
-    for _ in 0..2000 {
-        if !crate::drivers::hv_keyboard::running() {
-            stopped = true;
-            break;
-        }
-        let _ = crate::task::sched::sleep_ns(1_000_000);
-    }
+    let stopped = super::wait_for(2, || !crate::drivers::hv_keyboard::running());
     if let Some(c) = crate::hyperv::bus::active() {
         c.close(UNLOAD_NS);
     }
@@ -281,12 +271,11 @@ fn type_keys(
     let c = Connection::start(hv, "vmbus2", vmbus::ClientConfig::default())
         .map_err(|e| detail!("{e}"))?;
     ensure!(c.bind_offers(CONNECT_NS), "the offers did not all come");
-    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
-    while !crate::drivers::hv_keyboard::ready() && crate::time::now_ns() < deadline {
-        let _ = crate::task::sched::sleep_ns(1_000_000);
-    }
     ensure!(
-        crate::drivers::hv_keyboard::ready(),
+        super::wait_for(
+            CONNECT_NS / 1_000_000_000,
+            crate::drivers::hv_keyboard::ready
+        ),
         "the keyboard did not come up (bound: {})",
         crate::drivers::hv_keyboard::running()
     );
