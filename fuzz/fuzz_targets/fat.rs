@@ -107,10 +107,20 @@ fuzz_target!(|data: &[u8]| {
             vol.read_file("/FUZZ WRITTEN FILE.BIN").as_deref(),
             Ok(&data[..])
         );
+        // A rename keeps the contents under the new name only.
+        if vol
+            .rename("/fuzz written file.bin", "/fuzz renamed.bin")
+            .is_ok()
+        {
+            assert_eq!(vol.read_file("/fuzz renamed.bin").as_deref(), Ok(&data[..]));
+            assert!(vol.read_file("/fuzz written file.bin").is_err());
+        }
+        let _ = vol.remove("/fuzz renamed.bin");
         let _ = vol.remove("/fuzz written file.bin");
     }
     if vol.create_dir("/fuzz dir").is_ok() {
         assert_eq!(vol.read_dir("/fuzz dir").map(|e| e.len()), Ok(0));
+        let _ = vol.rename("/fuzz dir", "/fuzz dir moved");
     }
     let _ = vol.flush();
 });

@@ -117,22 +117,35 @@ pub unsafe extern "C" fn remove(path: *const c_char) -> c_int {
     c_result(r.map(|()| 0), -1)
 }
 
-/// `int rename(const char *from, const char *to)`: -1 with `ENOSYS` for a
-/// disk file (the FAT layer cannot move entries yet), `EROFS` for a boot
-/// file, `ENOENT` if `from` does not exist.
+/// `int rename(const char *from, const char *to)`: renames or moves a disk
+/// file or directory within its volume, replacing a file at `to` (POSIX's
+/// rule); 0, or -1 with `errno` (`EROFS` for a boot file on either side,
+/// `EACCES` while a stream has either file open, `ENOENT`, `EEXIST` for a
+/// directory in the way, `EINVAL` across volumes or into itself).
 ///
 /// # Safety
 /// Both must be null or NUL-terminated.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn rename(from: *const c_char, _to: *const c_char) -> c_int {
-    // SAFETY: the caller's contract.
-    let r = unsafe { kernel_name(from) }.and_then(|name| {
-        info(name).map_err(errno_of)?;
-        Err(if on_disk(name) {
-            errno::ENOSYS
+pub unsafe extern "C" fn rename(from: *const c_char, to: *const c_char) -> c_int {
+    // SAFETY: the caller's contract, for both.
+    let names = unsafe { kernel_name(from) }.and_then(|f| Ok((f, unsafe { kernel_name(to) }?)));
+    let r = names.and_then(|(from, to)| {
+        if on_disk(from) && on_disk(to) {
+            let args = [
+                from.as_ptr() as u64,
+                from.len() as u64,
+                to.as_ptr() as u64,
+                to.len() as u64,
+                0,
+            ];
+            // SAFETY: the call only reads the two names.
+            unsafe { call(nr::RENAME_FILE, args) }
+                .map(|_| 0)
+                .map_err(errno_of)
         } else {
-            errno::EROFS
-        })
+            info(from).map_err(errno_of)?;
+            Err(errno::EROFS)
+        }
     });
     c_result(r, -1)
 }

@@ -486,6 +486,10 @@ pub const KERNEL_FILE: &str = "made by the kernel/Kernel Wrote This File.txt";
 /// The file `m3-tests.exe disk` writes on FERRITE32 from ring 3
 /// (user/m3-tests/src/disk_writes.rs), and what it holds.
 pub const RING3_FILE: &str = "from ring 3/Written By A Program.txt";
+/// The file `m3-tests.exe disk` renames a draft onto, and the draft's bytes
+/// (user/m3-tests/src/disk_writes.rs, `DRAFT_BYTES`).
+pub const RING3_SAVED: &str = "from ring 3/Saved Game.dsg";
+const RING3_SAVED_BYTES: &[u8] = b"a draft saved under a new name by rename()\n";
 
 /// The bytes of [`RING3_FILE`], by the program's recipe: a header line
 /// and 500 lines through `fprintf`, 100000 bytes through `fwrite`, then
@@ -589,6 +593,14 @@ pub fn check_volumes(serial: &str, disks: &[TableDisk]) -> Result<(), String> {
                     )),
                     Err(e) => problems.push(e),
                 }
+                match read(RING3_SAVED) {
+                    Ok(now) if now == RING3_SAVED_BYTES => {}
+                    Ok(now) => problems.push(format!(
+                        "{name}: '{RING3_SAVED}' holds {:?}, not the renamed draft",
+                        String::from_utf8_lossy(&now)
+                    )),
+                    Err(e) => problems.push(e),
+                }
                 // What the program deleted is gone.
                 let dir = fs.root_dir().open_dir("from ring 3");
                 let left: Vec<String> = dir
@@ -599,7 +611,7 @@ pub fn check_volumes(serial: &str, disks: &[TableDisk]) -> Result<(), String> {
                             .collect()
                     })
                     .unwrap_or_default();
-                let want = [".", "..", "Written By A Program.txt"];
+                let want = [".", "..", "Written By A Program.txt", "Saved Game.dsg"];
                 if left.iter().map(String::as_str).ne(want) {
                     problems.push(format!(
                         "{name}: 'from ring 3' holds {left:?}, not {want:?}"

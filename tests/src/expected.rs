@@ -140,6 +140,7 @@ pub const M6_USER: &[&str] = &[
     "fprintf_fwrite_reach_a_disk_file",
     "directories_list_create_and_delete",
     "open_files_are_not_shared",
+    "rename_replaces_and_moves",
     "programs_start_from_disk",
     "udp_echo_served",
     "tcp_echo_served",

@@ -243,8 +243,15 @@ pub mod nr {
     /// [`SOCKET_IO_MAX`](super::SOCKET_IO_MAX)); 0 when the peer has closed
     /// its side. CLOSE_HANDLE closes a socket (TCP gracefully).
     pub const TCP_RECEIVE: u64 = 52;
+    /// Renames or moves a file or directory within one disk volume:
+    /// `(from_ptr, from_len, to_ptr, to_len) -> 0`. A file at `to` is
+    /// replaced; `AlreadyExists` for a directory there (or any `to` when
+    /// `from` is a directory); `AccessDenied` while a handle has either
+    /// file open, or for boot files; `InvalidArgument` across volumes or
+    /// to move a directory inside itself.
+    pub const RENAME_FILE: u64 = 53;
     /// Number of system calls.
-    pub const COUNT: u64 = 53;
+    pub const COUNT: u64 = 54;
 }
 
 /// The longest name OPEN_FILE takes, in bytes.

@@ -33,6 +33,8 @@ pub enum FatError {
     FileTooLarge,
     /// A seek to before the start of a file.
     InvalidSeek,
+    /// A rename that would put a directory inside itself.
+    IntoItself,
 }
 
 /// What is wrong with a corrupt volume.
@@ -113,6 +115,7 @@ impl fmt::Display for FatError {
             Self::DirectoryNotEmpty => f.write_str("the directory is not empty"),
             Self::FileTooLarge => f.write_str("FAT files end at 4 GiB - 1"),
             Self::InvalidSeek => f.write_str("a seek before the start of the file"),
+            Self::IntoItself => f.write_str("a directory cannot move inside itself"),
         }
     }
 }

@@ -16,7 +16,7 @@
 //! anything, so [`FatError::NoSpace`] leaves the volume as it was; then
 //! data goes first, the FAT chain next, the directory entry last.
 //!
-//! Not done: rename, attributes and read-only enforcement, access dates,
+//! Not done: attributes and read-only enforcement, access dates,
 //! OEM code pages (short-name bytes past ASCII read as Latin-1, and are
 //! written as `_`), the FAT32 backup boot sector, the dirty bits in FAT entry 1,
 //! and detecting cross-linked chains (two files sharing clusters).

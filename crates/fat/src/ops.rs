@@ -1,4 +1,4 @@
-//! Path operations: list, stat, read, write, create, remove.
+//! Path operations: list, stat, read, write, create, remove, rename.
 
 use crate::chain::Chain;
 use crate::dir::{self, Dir, DirRef, Found, Region, ATTR_ARCHIVE, ATTR_DIRECTORY, ENTRY};
@@ -102,9 +102,18 @@ impl<D: BlockDevice> Volume<D> {
 
     /// The directory holding the last component of `names`.
     fn walk_to_parent(&mut self, names: &[&str]) -> Result<Dir, FatError> {
+        self.walk_avoiding(names, None)
+    }
+
+    /// As [`Self::walk_to_parent`], but [`FatError::IntoItself`] if the
+    /// walk passes through the directory starting at cluster `avoid`.
+    fn walk_avoiding(&mut self, names: &[&str], avoid: Option<u32>) -> Result<Dir, FatError> {
         let mut dir = self.open_dir(DirRef::Root)?;
         for name in names.iter().take(names.len().saturating_sub(1)) {
             let f = self.find(&dir, name).ok_or(FatError::NotFound)?;
+            if f.is_dir() && Some(f.cluster) == avoid {
+                return Err(FatError::IntoItself);
+            }
             dir = self.descend(&f)?;
         }
         Ok(dir)
@@ -263,6 +272,97 @@ impl<D: BlockDevice> Volume<D> {
             let clusters: Vec<u32> = chain.clusters().collect();
             v.fat.release(&mut v.dev, &clusters)
         })
+    }
+
+    /// Gives the file or directory at `from` the path `to`, in the same
+    /// directory or another one. A file `to` is replaced (as POSIX's
+    /// `rename`); a directory `to`, or any `to` when `from` is a directory,
+    /// is [`FatError::Exists`]. The entry moves with its clusters, times and
+    /// attributes; a directory moved elsewhere gets its `..` pointed at its
+    /// new parent, and cannot move inside itself ([`FatError::IntoItself`]).
+    ///
+    /// The new entry is written before the old one is deleted, so a power
+    /// cut in between leaves both names on the one chain, never neither;
+    /// a replaced file is gone before the new name is written.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), FatError> {
+        let fat32 = self.is_fat32();
+        self.mutate(|v| {
+            let (mut src, f) = v.lookup(from)?.ok_or(FatError::BadName)?;
+            if f.is_dir() && f.cluster == 0 {
+                return Err(Corruption::DirectoryWithoutCluster.into());
+            }
+            let names = components(to);
+            let name = *names.last().ok_or(FatError::BadName)?;
+            check_long(name)?;
+            let avoid = f.is_dir().then_some(f.cluster);
+            let parent = v.walk_avoiding(&names, avoid)?;
+            let same = parent.at == src.at;
+            let at = f.slot * ENTRY;
+            let mut e: [u8; ENTRY] = src
+                .bytes
+                .get(at..at + ENTRY)
+                .and_then(|b| b.try_into().ok())
+                .ok_or(Corruption::DirectoryTooLong)?;
+            let mut other = (!same).then_some(parent);
+            let dst = match other.as_mut() {
+                Some(d) => d,
+                None => &mut src,
+            };
+            // A file already called `to` goes, but only on the disk once
+            // the new entry's name and room are settled.
+            let mut replaced = None;
+            match v.find(dst, name) {
+                Some(t) if same && t.slot == f.slot && t.name() == name => return Ok(()),
+                // Only the case changes: a new entry as for any name.
+                Some(t) if same && t.slot == f.slot => {}
+                Some(t) if t.is_dir() || f.is_dir() => return Err(FatError::Exists),
+                Some(t) => {
+                    let chain = v.file_chain(&t)?;
+                    replaced = Some((dst.delete(t.first_slot, t.slot), chain));
+                }
+                None => {}
+            }
+            let new = v.plan_name(dst, name)?;
+            let grow = v.growth_for(dst, new.slots())?;
+            let grow_clusters = v.fat.find_free(&mut v.dev, grow)?;
+            if let Some((range, _)) = &replaced {
+                v.write_dir(dst, range.clone())?;
+            }
+            e[..11].copy_from_slice(&new.short);
+            e[12] = 0;
+            v.insert(dst, &grow_clusters, &new, e)?;
+            let up = match dst.at {
+                DirRef::Root => 0,
+                DirRef::Cluster(c) => c,
+            };
+            if f.is_dir() && !same {
+                v.point_up(f.cluster, up, fat32)?;
+            }
+            let range = src.delete(f.first_slot, f.slot);
+            v.write_dir(&src, range)?;
+            match replaced {
+                Some((_, chain)) => {
+                    let clusters: Vec<u32> = chain.clusters().collect();
+                    v.fat.release(&mut v.dev, &clusters)
+                }
+                None => Ok(()),
+            }
+        })
+    }
+
+    /// Points the `..` entry of the directory at `cluster` to `up` (0: the
+    /// root).
+    fn point_up(&mut self, cluster: u32, up: u32, fat32: bool) -> Result<(), FatError> {
+        let moved = self.open_dir(DirRef::Cluster(cluster))?;
+        let (entries, _) = moved.entries(fat32);
+        let Some(dotdot) = entries.iter().find(|e| &e.short == b"..         ") else {
+            return Ok(());
+        };
+        let at = dotdot.slot * ENTRY;
+        let mut e = [0u8; ENTRY];
+        e.copy_from_slice(&moved.bytes[at..at + ENTRY]);
+        dir::set_cluster(&mut e, up);
+        self.write_span(moved.region.span(), at as u64, Data::Bytes(&e))
     }
 
     /// The directory that would hold `path`, and the last name in it.

@@ -223,8 +223,9 @@ fn every_fat_copy_is_written() {
     }
 }
 
-/// Mounts, walks every directory (bounded), reads every file, then writes
-/// one file and reads it back: errors are fine, panics and hangs are not.
+/// Mounts, walks every directory (bounded), reads every file, writes one
+/// file and reads it back, then renames what it found: errors are fine,
+/// panics and hangs are not.
 fn exercise(img: Vec<u8>) {
     let mut disk = MemDisk::new(512, img);
     let Ok(mut vol) = Volume::mount(&mut disk) else {
@@ -233,6 +234,7 @@ fn exercise(img: Vec<u8>) {
     let _ = (vol.label().len(), vol.free_clusters());
     let mut stack = vec![(String::new(), 0)];
     let mut visited = 0;
+    let (mut a_file, mut a_dir) = (None, None);
     while let Some((dir, depth)) = stack.pop() {
         visited += 1;
         let Ok(entries) = vol.read_dir(&dir) else {
@@ -240,6 +242,11 @@ fn exercise(img: Vec<u8>) {
         };
         for e in entries {
             let path = format!("{dir}/{}", e.name);
+            if e.is_dir {
+                a_dir.get_or_insert_with(|| path.clone());
+            } else {
+                a_file.get_or_insert_with(|| path.clone());
+            }
             if e.is_dir && depth < 6 && visited < 200 {
                 stack.push((path, depth + 1));
             } else if !e.is_dir {
@@ -250,6 +257,15 @@ fn exercise(img: Vec<u8>) {
     let data = noise(3000, 11);
     if vol.write_file("/fuzzed new file.bin", &data).is_ok() {
         assert_eq!(vol.read_file("/fuzzed new file.bin").unwrap(), data);
+    }
+    if let Some(f) = a_file {
+        let _ = vol.rename(&f, "/fuzz renamed.bin");
+        let _ = vol.read_file("/fuzz renamed.bin");
+    }
+    if let Some(d) = a_dir {
+        let _ = vol.rename(&d, "/fuzz renamed dir");
+        let _ = vol.rename("/fuzzed new file.bin", "/fuzz renamed dir/in.bin");
+        let _ = vol.read_dir("/fuzz renamed dir");
     }
     let _ = vol.flush();
 }

@@ -284,3 +284,101 @@ fn labels_longer_than_eight_characters_have_no_dot() {
         assert_eq!(vol.label(), "FERRITE32 X");
     }
 }
+
+/// The names fatfs lists in directory `path` (without `.` and `..`).
+fn fatfs_names(fs: &fatfs::FileSystem<&mut std::io::Cursor<Vec<u8>>>, path: &str) -> Vec<String> {
+    let dir = if path.is_empty() {
+        fs.root_dir()
+    } else {
+        fs.root_dir()
+            .open_dir(path)
+            .expect("fatfs opens the directory")
+    };
+    let mut names: Vec<String> = dir
+        .iter()
+        .map(|e| e.expect("fatfs lists").file_name())
+        .filter(|n| n != "." && n != "..")
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn renames_move_entries_and_fatfs_agrees() {
+    for (t, bytes, cluster) in SHAPES {
+        let mut img = format(t, bytes, cluster);
+        let mut tree = sample_tree();
+        with_fatfs(&mut img, |fs| fatfs_write(fs, &tree));
+        let before = with_fatfs(&mut img, |fs| fs.stats().unwrap().free_clusters());
+        let save = noise(7000, 11);
+        let ours_free = with_ours(&mut img, |vol| {
+            // In one directory: 8.3 to long, long to 8.3, a change of case.
+            vol.rename("/README.TXT", "/read me renamed.txt").unwrap();
+            vol.rename("/A Long Name With Spaces.txt", "/SHORT.TXT")
+                .unwrap();
+            vol.rename("/MixedCase.Txt", "/mixedcase.txt").unwrap();
+            vol.rename("/mixedcase.txt", "/mixedcase.txt").unwrap();
+            // Across directories, a file and two directories (one to the
+            // root, one into another directory).
+            vol.rename("/a/b/c/d/e/f/deep file.bin", "/many/moved up.bin")
+                .unwrap();
+            vol.rename("/a/b/c", "/c moved").unwrap();
+            vol.rename("/empty dir", "/a/b/empty dir moved").unwrap();
+            // Over a file: the old one's clusters are free again.
+            vol.write_file("/doomsav0.tmp", &save).unwrap();
+            vol.rename("/doomsav0.tmp", "/freedoom1.wad").unwrap();
+            // What is refused changes nothing.
+            assert_eq!(vol.rename("/a", "/a/b/x"), Err(FatError::IntoItself));
+            assert_eq!(vol.rename("/a", "/a/x"), Err(FatError::IntoItself));
+            assert_eq!(vol.rename("/nope", "/x"), Err(FatError::NotFound));
+            assert_eq!(vol.rename("/empty", "/no/dir/x"), Err(FatError::NotFound));
+            assert_eq!(vol.rename("/many", "/a"), Err(FatError::Exists));
+            assert_eq!(vol.rename("/empty", "/a"), Err(FatError::Exists));
+            assert_eq!(vol.rename("/a", "/empty"), Err(FatError::Exists));
+            assert_eq!(vol.rename("/", "/x"), Err(FatError::BadName));
+            assert_eq!(vol.rename("/empty", "/bad?name"), Err(FatError::BadName));
+            assert_eq!(vol.rename("/empty", "/"), Err(FatError::BadName));
+            vol.free_clusters().unwrap()
+        });
+        let mv = |tree: &mut Tree, from: &str, to: &str| {
+            let moved: Vec<String> = tree
+                .keys()
+                .filter(|k| *k == from || k.starts_with(&format!("{from}/")))
+                .cloned()
+                .collect();
+            for k in moved {
+                let v = tree.remove(&k).unwrap();
+                tree.insert(format!("{to}{}", &k[from.len()..]), v);
+            }
+        };
+        mv(&mut tree, "/README.TXT", "/read me renamed.txt");
+        mv(&mut tree, "/A Long Name With Spaces.txt", "/SHORT.TXT");
+        mv(&mut tree, "/MixedCase.Txt", "/mixedcase.txt");
+        mv(
+            &mut tree,
+            "/a/b/c/d/e/f/deep file.bin",
+            "/many/moved up.bin",
+        );
+        mv(&mut tree, "/a/b/c", "/c moved");
+        mv(&mut tree, "/empty dir", "/a/b/empty dir moved");
+        tree.insert("/freedoom1.wad".into(), Some(save.clone()));
+        let wad_clusters = 300_000u32.div_ceil(cluster);
+        let save_clusters = 7000u32.div_ceil(cluster);
+        assert_eq!(ours_free, before + wad_clusters - save_clusters, "{t:?}");
+        with_fatfs(&mut img, |fs| {
+            assert_eq!(fatfs_tree(fs), tree, "{t:?}");
+            assert_eq!(fs.stats().unwrap().free_clusters(), ours_free, "{t:?}");
+            // The moved directories' `..` name their new parents.
+            let root = fatfs_names(fs, "");
+            assert_eq!(fatfs_names(fs, "c moved/.."), root, "{t:?}");
+            assert_eq!(
+                fatfs_names(fs, "a/b/empty dir moved/.."),
+                fatfs_names(fs, "a/b"),
+                "{t:?}"
+            );
+            assert!(root.contains(&"mixedcase.txt".to_string()), "{root:?}");
+            assert!(!root.contains(&"MixedCase.Txt".to_string()), "{root:?}");
+        });
+        with_ours(&mut img, |vol| assert_eq!(our_tree(vol).unwrap(), tree));
+    }
+}

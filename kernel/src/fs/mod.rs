@@ -177,7 +177,7 @@ pub fn directory_entry(name: &str, index: u64) -> Result<DirectoryEntry, Error> 
 }
 
 /// The volume and path of a name that must be on a disk, below the
-/// volume's root (DELETE_FILE, CREATE_DIRECTORY).
+/// volume's root (DELETE_FILE, RENAME_FILE, CREATE_DIRECTORY).
 fn on_disk(name: &str) -> Result<(Arc<volumes::Mounted>, &str), Error> {
     match place(name)? {
         Place::Disk(volume, path) if !path.trim_matches('/').is_empty() => Ok((volume, path)),
@@ -224,6 +224,26 @@ pub fn delete(name: &str) -> Result<(), Error> {
         Err(e) => return Err(fat_error(e)),
     }
     fs.remove(path).map_err(fat_error)?;
+    fs.flush().map_err(fat_error)
+}
+
+/// Renames or moves a file or directory within one disk volume
+/// (RENAME_FILE). A file a handle has open, under either name, is
+/// `AccessDenied`; names on two volumes are `InvalidArgument`.
+pub fn rename(from: &str, to: &str) -> Result<(), Error> {
+    let (volume, from_path) = on_disk(from)?;
+    let (other, to_path) = on_disk(to)?;
+    if !Arc::ptr_eq(&volume, &other) {
+        return Err(Error::InvalidArgument);
+    }
+    let mut fs = volume.fs.lock();
+    for path in [from_path, to_path] {
+        // Errors are the rename's to report; only open files matter here.
+        if fs.open(path).is_ok_and(|f| volume.is_open(f.id())) {
+            return Err(Error::AccessDenied);
+        }
+    }
+    fs.rename(from_path, to_path).map_err(fat_error)?;
     fs.flush().map_err(fat_error)
 }
 

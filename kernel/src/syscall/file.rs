@@ -1,6 +1,6 @@
 //! System calls on files (boot files and files on disk volumes): OPEN_FILE,
 //! READ_FILE, WRITE_FILE, SEEK_FILE, FILE_SIZE, FILE_INFO, READ_DIRECTORY,
-//! DELETE_FILE, CREATE_DIRECTORY.
+//! DELETE_FILE, RENAME_FILE, CREATE_DIRECTORY.
 #![forbid(unsafe_code)]
 
 use super::objects::{add, object};
@@ -69,6 +69,11 @@ pub(super) fn read_directory(name_ptr: u64, name_len: u64, index: u64, out: u64)
 
 pub(super) fn delete_file(name_ptr: u64, name_len: u64) -> SysResult {
     crate::fs::delete(&name(name_ptr, name_len)?).map(|()| 0)
+}
+
+pub(super) fn rename_file(from_ptr: u64, from_len: u64, to_ptr: u64, to_len: u64) -> SysResult {
+    let from = name(from_ptr, from_len)?;
+    crate::fs::rename(&from, &name(to_ptr, to_len)?).map(|()| 0)
 }
 
 pub(super) fn create_directory(name_ptr: u64, name_len: u64) -> SysResult {

@@ -89,6 +89,7 @@ fn dispatch_call(frame: &mut SyscallFrame) {
         nr::FILE_INFO => file::file_info(a0, a1, a2),
         nr::READ_DIRECTORY => file::read_directory(a0, a1, a2, a3),
         nr::DELETE_FILE => file::delete_file(a0, a1),
+        nr::RENAME_FILE => file::rename_file(a0, a1, a2, a3),
         nr::CREATE_DIRECTORY => file::create_directory(a0, a1),
         nr::UDP_BIND => socket::udp_bind(a0),
         nr::UDP_SEND_TO => socket::udp_send_to(a0, a1, a2, a3, a4),

@@ -2,7 +2,9 @@
 //! `fputs`, `fputc` and `fwrite`, closed, appended to and read back
 //! (tests/src/disk.rs reads the same file from the image after power-off
 //! and compares it with [`written_file`]'s recipe); directories made,
-//! listed and deleted; a file open for writing is not shared.
+//! listed and deleted; a file open for writing is not shared; a draft
+//! renamed over a saved file (the host finds the draft's bytes under the
+//! saved name).
 
 use core::ffi::{c_char, c_int, c_void, CStr};
 use core::fmt::Write;
@@ -10,6 +12,8 @@ use testkit::{check, Report};
 
 const EACCES: c_int = 13;
 const EEXIST: c_int = 17;
+const ENOENT: c_int = 2;
+const EINVAL: c_int = 22;
 const EROFS: c_int = 30;
 /// `-(abi::Error::NotFound)`, as the native calls return it.
 const NOT_FOUND: i32 = -(abi::Error::NotFound as i32);
@@ -24,6 +28,7 @@ unsafe extern "C" {
     fn fputc(c: c_int, f: *mut c_void) -> c_int;
     fn fprintf(f: *mut c_void, fmt: *const c_char, ...) -> c_int;
     fn remove(path: *const c_char) -> c_int;
+    fn rename(from: *const c_char, to: *const c_char) -> c_int;
     fn mkdir(path: *const c_char, mode: u32) -> c_int;
     fn _errno() -> *mut c_int;
     fn GetFileInfo(path: *const c_char, out: *mut abi::FileInfo) -> i32;
@@ -408,10 +413,88 @@ fn program_from_disk(r: &mut Report) {
     );
 }
 
+/// What the renamed draft holds (tests/src/disk.rs looks for it under
+/// [`SAVED`] on the image).
+const DRAFT_BYTES: &[u8] = b"a draft saved under a new name by rename()\n";
+const SAVED: &CStr = c"/disk/FERRITE32/from ring 3/Saved Game.dsg";
+
+/// Writes `bytes` as the whole file `path`.
+fn put(path: &CStr, bytes: &[u8]) -> bool {
+    // SAFETY: NUL-terminated strings; `f` closed once.
+    unsafe {
+        let f = fopen(path.as_ptr(), c"wb".as_ptr());
+        !f.is_null()
+            & (fwrite(bytes.as_ptr().cast(), 1, bytes.len(), f) == bytes.len())
+            & (fclose(f) == 0)
+    }
+}
+
+/// `rename(from, to)` and the `errno` it left.
+fn rename_errno(from: &CStr, to: &CStr) -> (c_int, c_int) {
+    set_errno(0);
+    // SAFETY: NUL-terminated strings.
+    let r = unsafe { rename(from.as_ptr(), to.as_ptr()) };
+    (r, errno())
+}
+
+/// A draft renamed over a saved file replaces it (DOOM saves this way); an
+/// open file, a boot file, a missing one, a move to another volume and a
+/// directory into itself are refused; a directory moves.
+fn renames(r: &mut Report) {
+    const DRAFT: &CStr = c"/disk/FERRITE32/from ring 3/draft.tmp";
+    const ROOM: &CStr = c"/disk/FERRITE32/from ring 3/a room";
+    const INSIDE: &CStr = c"/disk/FERRITE32/from ring 3/a room/inside";
+    const MOVED: &CStr = c"/disk/FERRITE32/moved room";
+    let written = put(SAVED, b"the old save") && put(DRAFT, DRAFT_BYTES);
+    // SAFETY: NUL-terminated strings; `f` closed once.
+    let f = unsafe { fopen(DRAFT.as_ptr(), c"rb".as_ptr()) };
+    let open = rename_errno(DRAFT, SAVED);
+    // SAFETY: as above.
+    let closed = !f.is_null() && unsafe { fclose(f) } == 0;
+    let renamed = rename_errno(DRAFT, SAVED);
+    let draft_gone = file_info(DRAFT) == Err(NOT_FOUND);
+    let mut want = FNV_START;
+    want = fnv1a(DRAFT_BYTES, want);
+    let saved = read_back(SAVED);
+    let boot = rename_errno(c"m0-module.txt", DRAFT);
+    let missing = rename_errno(DRAFT, SAVED);
+    let across = rename_errno(SAVED, c"/disk/ferrite16/Saved Game.dsg");
+    // SAFETY: NUL-terminated string.
+    let room = unsafe { mkdir(ROOM.as_ptr(), 0) } == 0;
+    let into_itself = rename_errno(ROOM, INSIDE);
+    let moved = rename_errno(ROOM, MOVED);
+    let moved_is_dir = file_info(MOVED).map(|i| i.flags) == Ok(abi::file_flags::DIRECTORY)
+        && file_info(ROOM) == Err(NOT_FOUND);
+    // SAFETY: NUL-terminated string.
+    let cleaned = unsafe { remove(MOVED.as_ptr()) } == 0;
+    let ok = written
+        && open == (-1, EACCES)
+        && closed
+        && renamed == (0, 0)
+        && draft_gone
+        && saved == Some((DRAFT_BYTES.len(), want))
+        && boot == (-1, EROFS)
+        && missing == (-1, ENOENT)
+        && across == (-1, EINVAL)
+        && room
+        && into_itself == (-1, EINVAL)
+        && moved == (0, 0)
+        && moved_is_dir
+        && cleaned;
+    check!(
+        r,
+        "rename_replaces_and_moves",
+        ok,
+        "written {written}; while open {open:?}; renamed {renamed:?}, draft gone {draft_gone}, saved {saved:?} (want {} bytes fnv={want:016x}); boot {boot:?}; missing {missing:?}; across volumes {across:?}; into itself {into_itself:?}; directory moved {moved:?} {moved_is_dir}, removed {cleaned}",
+        DRAFT_BYTES.len()
+    );
+}
+
 /// Runs the writing checks.
 pub fn run(r: &mut Report) {
     written_and_read_back(r);
     directories(r);
     not_shared(r);
+    renames(r);
     program_from_disk(r);
 }
