@@ -10,15 +10,22 @@
 //! of service ([`RequestQueue::fail`]).
 //!
 //! [`Blocking`] splits an access into requests of at most
-//! [`RequestQueue::max_transfer`] bytes and waits for each through a
-//! [`Wait`] (the kernel's sleeps until the completion interrupt, with a
-//! deadline). A request whose time runs out fails the device: it is
-//! reset, so that nothing it still holds is written later.
+//! [`RequestQueue::max_transfer`] bytes, keeps up to
+//! [`RequestQueue::depth`] of them in flight (so the device can work on
+//! the next while the last completes), and waits for each, oldest first,
+//! through a [`Wait`] (the kernel's sleeps until the completion interrupt,
+//! with a deadline). A request whose time runs out fails the device: it
+//! is reset, so that nothing it still holds is written later. A request
+//! that fails stops new ones; those in flight are still collected, so the
+//! device is idle when the call returns.
 
 use crate::{check_range, BlockDevice, BlockError};
 
 /// A started request, as its driver names it.
 pub type Tag = u64;
+
+/// The most requests [`Blocking`] keeps in flight at once.
+pub const MAX_DEPTH: usize = 8;
 
 /// What a device is asked to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,12 +67,19 @@ pub trait RequestQueue {
     fn read_only(&self) -> bool;
     /// The most bytes one request moves (a multiple of the sector size).
     fn max_transfer(&self) -> usize;
+    /// How many requests the device takes at once ([`Blocking`] keeps at
+    /// most [`MAX_DEPTH`] in flight, and at least one).
+    fn depth(&self) -> usize {
+        1
+    }
     /// Hands `request` to the device. [`BlockError::Busy`] when it has no
-    /// room for another request now; [`BlockError::Failed`] once the
-    /// device has been taken out of service.
+    /// room for another request now (a flush may need every other request
+    /// finished first); [`BlockError::Failed`] once the device has been
+    /// taken out of service.
     fn start(&mut self, request: Request<'_>) -> Result<Tag, BlockError>;
-    /// Where request `tag` stands. When a read is done its bytes are
-    /// copied into `read_into`, which is as long as the request asked for.
+    /// Where request `tag` stands (requests may complete in any order).
+    /// When a read is done its bytes are copied into `read_into`, which is
+    /// as long as the request asked for.
     fn finish(&mut self, tag: Tag, read_into: &mut [u8]) -> Progress;
     /// Takes the device out of service (reset; every request abandoned;
     /// later requests are refused) and says why in the log.
@@ -105,10 +119,9 @@ impl<Q: RequestQueue, W: Wait> Blocking<Q, W> {
         &mut self.queue
     }
 
-    /// Starts `request` and waits until it completes or its time is up
-    /// (then the device is failed).
-    fn run(&mut self, request: Request<'_>, read_into: &mut [u8]) -> Result<(), BlockError> {
-        let tag = self.queue.start(request)?;
+    /// Waits until request `tag` completes or its time is up (then the
+    /// device is failed).
+    fn wait_for(&mut self, tag: Tag, read_into: &mut [u8]) -> Result<(), BlockError> {
         self.wait.begin();
         loop {
             match self.queue.finish(tag, read_into) {
@@ -124,6 +137,63 @@ impl<Q: RequestQueue, W: Wait> Blocking<Q, W> {
                         return Err(BlockError::TimedOut);
                     }
                 }
+            }
+        }
+    }
+
+    /// Moves `buf` from (or to) sector `lba` on in requests of at most
+    /// [`Self::step`] bytes, up to the device's depth of them in flight.
+    fn transfer(&mut self, lba: u64, mut buf: Buf<'_>) -> Result<(), BlockError> {
+        let size = self.queue.sector_size().max(1) as usize;
+        let step = self.step();
+        let len = buf.len();
+        let pieces = len.div_ceil(step);
+        let piece = |k: usize| k * step..len.min((k + 1) * step);
+        let depth = self.queue.depth().clamp(1, MAX_DEPTH);
+        // Started requests, oldest first: (tag, piece).
+        let mut flight = [(0 as Tag, 0usize); MAX_DEPTH];
+        let (mut oldest, mut count, mut next) = (0, 0, 0);
+        let mut error = None;
+        loop {
+            while error.is_none() && next < pieces && count < depth {
+                let range = piece(next);
+                let at = lba + (range.start / size) as u64;
+                let request = match &buf {
+                    Buf::Read(_) => Request::Read {
+                        lba: at,
+                        sectors: (range.len() / size) as u32,
+                    },
+                    Buf::Write(data) => Request::Write {
+                        lba: at,
+                        data: &data[range],
+                    },
+                };
+                match self.queue.start(request) {
+                    Ok(tag) => {
+                        flight[(oldest + count) % MAX_DEPTH] = (tag, next);
+                        count += 1;
+                        next += 1;
+                    }
+                    // Room comes back when the oldest is done.
+                    Err(BlockError::Busy) if count > 0 => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                }
+            }
+            if count == 0 {
+                return error.map_or(Ok(()), Err);
+            }
+            let (tag, k) = flight[oldest];
+            oldest = (oldest + 1) % MAX_DEPTH;
+            count -= 1;
+            let into: &mut [u8] = match &mut buf {
+                Buf::Read(b) => &mut b[piece(k)],
+                Buf::Write(_) => &mut [],
+            };
+            if let Err(e) = self.wait_for(tag, into) {
+                error.get_or_insert(e);
             }
         }
     }
@@ -145,40 +215,46 @@ impl<Q: RequestQueue, W: Wait> BlockDevice for Blocking<Q, W> {
     }
 
     fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        let size = self.queue.sector_size();
-        check_range(size, self.queue.sector_count(), lba, buf.len())?;
-        let step = self.step();
-        let per_sector = size.max(1) as usize;
-        for (i, chunk) in buf.chunks_mut(step).enumerate() {
-            let request = Request::Read {
-                lba: lba + (i * step / per_sector) as u64,
-                sectors: (chunk.len() / per_sector) as u32,
-            };
-            self.run(request, chunk)?;
-        }
-        Ok(())
+        check_range(
+            self.queue.sector_size(),
+            self.queue.sector_count(),
+            lba,
+            buf.len(),
+        )?;
+        self.transfer(lba, Buf::Read(buf))
     }
 
     fn write(&mut self, lba: u64, buf: &[u8]) -> Result<(), BlockError> {
         if self.queue.read_only() {
             return Err(BlockError::ReadOnly);
         }
-        let size = self.queue.sector_size();
-        check_range(size, self.queue.sector_count(), lba, buf.len())?;
-        let step = self.step();
-        let per_sector = size.max(1) as usize;
-        for (i, chunk) in buf.chunks(step).enumerate() {
-            let request = Request::Write {
-                lba: lba + (i * step / per_sector) as u64,
-                data: chunk,
-            };
-            self.run(request, &mut [])?;
-        }
-        Ok(())
+        check_range(
+            self.queue.sector_size(),
+            self.queue.sector_count(),
+            lba,
+            buf.len(),
+        )?;
+        self.transfer(lba, Buf::Write(buf))
     }
 
     fn flush(&mut self) -> Result<(), BlockError> {
-        self.run(Request::Flush, &mut [])
+        let tag = self.queue.start(Request::Flush)?;
+        self.wait_for(tag, &mut [])
+    }
+}
+
+/// What [`Blocking::transfer`] moves.
+enum Buf<'a> {
+    Read(&'a mut [u8]),
+    Write(&'a [u8]),
+}
+
+impl Buf<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::Read(b) => b.len(),
+            Self::Write(b) => b.len(),
+        }
     }
 }
 

@@ -7,10 +7,14 @@
 //! (or, without one, a short timed sleep) and then collects the result;
 //! `block::Blocking` makes that a block device for the layers above.
 //!
-//! The device is not trusted. Before a completion is taken its used index
-//! is read from the ring: it must have moved by exactly one (one request is
-//! in flight), and the used entry must name that request. A device that
-//! breaks either rule, answers with an error status the crate cannot
+//! A disk holds [`DEPTH`] requests at once (`block::Blocking` keeps that
+//! many in flight), each in a slot of its own with [`BUFFER_PAGES`] of
+//! data.
+//!
+//! The device is not trusted. Before completions are taken its used index
+//! is read from the ring: it must not have moved by more than the requests
+//! the device holds, and each used entry must name one of them. A device
+//! that breaks either rule, answers with an error status the crate cannot
 //! parse, or takes longer than [`REQUEST_NS`], is reset and taken out of
 //! service with a message; its disk then refuses every request.
 #![forbid(unsafe_code)]
@@ -49,8 +53,11 @@ pub static DRIVER: Driver = Driver {
     probe,
 };
 
-/// Pages of a disk's DMA buffer: the most one request moves.
+/// Pages of a request's DMA buffer: the most one request moves.
 pub const BUFFER_PAGES: usize = 16;
+/// Requests a disk holds at once. Each takes three of the crate's 16
+/// descriptors (header, data, status), so at most five fit.
+pub const DEPTH: usize = 4;
 /// The longest a request may take before the device is reset.
 pub const REQUEST_NS: u64 = 5_000_000_000;
 /// Without an interrupt, how long a waiting thread sleeps between looks.
@@ -62,8 +69,10 @@ const RECHECK_NS: u64 = 20_000_000;
 /// Why a device was taken out of service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {
-    /// The used index moved by more than the requests in flight.
+    /// The used index moved by more than the requests the device holds.
     UsedIndexJumped {
+        /// Requests the device held.
+        held: usize,
         /// Used index after the last completion.
         from: u16,
         /// What the device wrote.
@@ -82,9 +91,9 @@ pub enum Failure {
 impl core::fmt::Display for Failure {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::UsedIndexJumped { from, to } => write!(
+            Self::UsedIndexJumped { held, from, to } => write!(
                 f,
-                "its used index jumped from {from} to {to} with one request in flight"
+                "its used index jumped from {from} to {to} with {held} request(s) in flight"
             ),
             Self::UnknownDescriptor(id) => {
                 write!(f, "it completed descriptor {id}, which is not in flight")
@@ -105,6 +114,8 @@ pub struct VirtioDisk<T: virtio_drivers::transport::Transport> {
     read_only: bool,
     /// The used index after the last completion.
     seen_used: u16,
+    /// The tag of each slot's request (0: none).
+    tags: [Tag; DEPTH],
     next_tag: Tag,
     failure: Option<Failure>,
 }
@@ -112,7 +123,7 @@ pub struct VirtioDisk<T: virtio_drivers::transport::Transport> {
 impl<T: virtio_drivers::transport::Transport> VirtioDisk<T> {
     /// Sets the device behind `transport` up as disk `name`.
     pub fn new(transport: Transport<T>, name: &str) -> Result<Self, DriverError> {
-        let queue = BlkQueue::new(transport, BUFFER_PAGES)
+        let queue = BlkQueue::new(transport, DEPTH, BUFFER_PAGES)
             .map_err(|e| DriverError::Device(format!("{name}: set-up refused: {e}")))?;
         let capacity = queue.device().capacity();
         if capacity == 0 {
@@ -129,6 +140,7 @@ impl<T: virtio_drivers::transport::Transport> VirtioDisk<T> {
             name: name.into(),
             capacity,
             seen_used,
+            tags: [0; DEPTH],
             next_tag: 1,
             failure: None,
         })
@@ -146,28 +158,33 @@ impl<T: virtio_drivers::transport::Transport> VirtioDisk<T> {
         self.queue = None;
     }
 
-    /// Looks at the used ring; `Some` once the request in flight is done.
-    fn look(&mut self, read_into: &mut [u8]) -> Option<Result<(), Failure>> {
-        let queue = self.queue.as_mut()?;
-        let token = queue.in_flight()?;
-        let used = queue.used_index()?;
-        match used.wrapping_sub(self.seen_used) {
-            0 => return None,
-            1 => {}
-            _ => {
-                return Some(Err(Failure::UsedIndexJumped {
-                    from: self.seen_used,
-                    to: used,
-                }))
-            }
+    /// Completes what the used ring says the device has used, in its
+    /// order (the crate pops used entries in order only).
+    fn reap(&mut self) -> Result<(), Failure> {
+        let Some(queue) = self.queue.as_mut() else {
+            return Ok(());
+        };
+        let held = queue.posted();
+        let Some(used) = queue.used_index() else {
+            return Ok(());
+        };
+        let moved = used.wrapping_sub(self.seen_used);
+        if usize::from(moved) > held {
+            return Err(Failure::UsedIndexJumped {
+                held,
+                from: self.seen_used,
+                to: used,
+            });
         }
-        match queue.peek_used() {
-            Some(id) if id == token => {}
-            Some(id) => return Some(Err(Failure::UnknownDescriptor(id))),
-            None => return None,
+        for _ in 0..moved {
+            let Some(id) = queue.peek_used() else {
+                return Ok(());
+            };
+            let slot = queue.slot_of(id).ok_or(Failure::UnknownDescriptor(id))?;
+            queue.complete(slot).map_err(Failure::Completion)?;
+            self.seen_used = self.seen_used.wrapping_add(1);
         }
-        self.seen_used = used;
-        Some(queue.complete(read_into).map_err(Failure::Completion))
+        Ok(())
     }
 }
 
@@ -188,17 +205,26 @@ impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
         BUFFER_PAGES * 4096
     }
 
+    fn depth(&self) -> usize {
+        DEPTH
+    }
+
     fn start(&mut self, request: Request<'_>) -> Result<Tag, BlockError> {
         let Some(queue) = self.queue.as_mut() else {
             return Err(BlockError::Failed);
         };
-        if queue.in_flight().is_some() {
+        let Some(slot) = queue.free_slot() else {
             return Err(BlockError::Busy);
-        }
+        };
         let faults = crate::mm::dma::faults();
         let started = match request {
-            Request::Read { lba, sectors } => queue.start_read(lba, sectors as usize * SECTOR_SIZE),
-            Request::Write { lba, data } => queue.start_write(lba, data),
+            Request::Read { lba, sectors } => {
+                queue.start_read(slot, lba, sectors as usize * SECTOR_SIZE)
+            }
+            Request::Write { lba, data } => queue.start_write(slot, lba, data),
+            // The crate's flush shares the queue and wants the next used
+            // entry to be its own: nothing else may be in flight.
+            Request::Flush if !queue.idle() => return Err(BlockError::Busy),
             Request::Flush => {
                 // The crate has no non-blocking flush; it waits itself,
                 // and takes the used entry.
@@ -222,6 +248,7 @@ impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
             }
             Ok(_) => {
                 self.next_tag += 1;
+                self.tags[slot] = self.next_tag;
                 Ok(self.next_tag)
             }
             Err(e @ virtio_drivers::Error::InvalidParam) => {
@@ -240,25 +267,28 @@ impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
         if tag == 0 {
             return Progress::Done(Ok(()));
         }
-        if tag != self.next_tag {
+        let Some(slot) = self.tags.iter().position(|&t| t == tag) else {
             return Progress::Done(Err(BlockError::Device));
-        }
+        };
         if self.queue.is_none() {
+            self.tags[slot] = 0;
             return Progress::Done(Err(BlockError::Failed));
         }
-        match self.look(read_into) {
-            None => Progress::Pending,
-            Some(Ok(())) => Progress::Done(Ok(())),
+        if let Err(why) = self.reap() {
+            self.tags[slot] = 0;
+            self.take_out(why);
+            return Progress::Done(Err(BlockError::Device));
+        }
+        let Some(queue) = self.queue.as_mut().filter(|q| q.is_done(slot)) else {
+            return Progress::Pending;
+        };
+        self.tags[slot] = 0;
+        match queue.take(slot, read_into) {
+            Ok(()) => Progress::Done(Ok(())),
             // The device answered with an error status: the request
             // failed, the device stays.
-            Some(Err(Failure::Completion(
-                e @ (virtio_drivers::Error::IoError | virtio_drivers::Error::Unsupported),
-            ))) => {
+            Err(e) => {
                 log::warn!("{}: a request failed: {e}", self.name);
-                Progress::Done(Err(BlockError::Device))
-            }
-            Some(Err(why)) => {
-                self.take_out(why);
                 Progress::Done(Err(BlockError::Device))
             }
         }

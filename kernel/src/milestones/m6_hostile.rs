@@ -197,7 +197,11 @@ fn run(case: Case) -> Result<String, String> {
     let first = disk.read(8, &mut buf);
     let ms = (crate::time::now_ns() - t0) / 1_000_000;
     let want = match case {
-        Case::UsedIndexJumps => Failure::UsedIndexJumped { from: 0, to: 5 },
+        Case::UsedIndexJumps => Failure::UsedIndexJumped {
+            held: 1,
+            from: 0,
+            to: 5,
+        },
         Case::DescriptorOutOfRange => Failure::UnknownDescriptor(200),
         _ => Failure::TimedOut,
     };

@@ -4,11 +4,21 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 /// A device over a `MemDisk` that completes each request after `delay`
-/// looks, and can be made to stop answering.
+/// looks (any look at any request is time passing for all of them),
+/// takes `depth` requests at once, and can be made to stop answering.
 struct Slow {
     disk: MemDisk,
     max: usize,
     delay: u32,
+    depth: usize,
+    /// The most requests it held at once.
+    most: usize,
+    /// Requests started in all.
+    starts: usize,
+    /// Reads from this sector on fail (the device stays).
+    bad_from: Option<u64>,
+    /// Later requests take this many looks fewer each (they overtake).
+    overtake: u32,
     silent: bool,
     started: Vec<(Tag, Kind, u32)>,
     next: Tag,
@@ -32,6 +42,11 @@ impl Slow {
             disk: MemDisk::new(512, bytes),
             max,
             delay,
+            depth: 1,
+            most: 0,
+            starts: 0,
+            bad_from: None,
+            overtake: 0,
             silent: false,
             started: Vec::new(),
             next: 7,
@@ -54,11 +69,14 @@ impl RequestQueue for Slow {
     fn max_transfer(&self) -> usize {
         self.max
     }
+    fn depth(&self) -> usize {
+        self.depth
+    }
     fn start(&mut self, request: Request<'_>) -> Result<Tag, BlockError> {
         if self.failed.is_some() {
             return Err(BlockError::Failed);
         }
-        if !self.started.is_empty() {
+        if self.started.len() >= self.depth {
             return Err(BlockError::Busy);
         }
         let kind = match request {
@@ -73,7 +91,12 @@ impl RequestQueue for Slow {
             Request::Flush => Kind::Flushed,
         };
         self.next += 3;
-        self.started.push((self.next, kind, self.delay));
+        let delay = self
+            .delay
+            .saturating_sub(self.overtake * self.started.len() as u32);
+        self.started.push((self.next, kind, delay));
+        self.starts += 1;
+        self.most = self.most.max(self.started.len());
         Ok(self.next)
     }
     fn finish(&mut self, tag: Tag, read_into: &mut [u8]) -> Progress {
@@ -83,12 +106,18 @@ impl RequestQueue for Slow {
         if self.silent {
             return Progress::Pending;
         }
-        if self.started[i].2 > 0 {
-            self.started[i].2 -= 1;
+        let was = self.started[i].2;
+        for s in &mut self.started {
+            s.2 = s.2.saturating_sub(1);
+        }
+        if was > 0 {
             return Progress::Pending;
         }
         let (_, kind, _) = self.started.remove(i);
         Progress::Done(match kind {
+            Kind::Read(lba, _) if self.bad_from.is_some_and(|b| lba >= b) => {
+                Err(BlockError::Device)
+            }
             Kind::Read(lba, sectors) => {
                 assert_eq!(read_into.len(), sectors as usize * 512);
                 self.disk.read(lba, read_into)
@@ -204,4 +233,77 @@ fn a_transfer_limit_below_one_sector_still_moves_whole_sectors() {
     let mut buf = [0u8; 1024];
     d.read(2, &mut buf).unwrap();
     assert_eq!(d.queue().largest, 512);
+}
+
+fn pattern(from: usize, to: usize) -> Vec<u8> {
+    (from * 512..to * 512)
+        .map(|i| (i / 512) as u8 ^ i as u8)
+        .collect()
+}
+
+#[test]
+fn several_requests_are_in_flight_at_once() {
+    let mut slow = Slow::new(64, 1024, 3);
+    slow.depth = 4;
+    let mut d = Blocking::new(slow, Counted::new(100));
+    let mut buf = alloc::vec![0u8; 16 * 1024];
+    d.read(3, &mut buf[..16 * 512]).unwrap();
+    assert_eq!(&buf[..16 * 512], &pattern(3, 19)[..]);
+    // 8 requests of 2 sectors, 4 at a time: the first waits its three
+    // looks, the others were ready by then, and so on.
+    assert_eq!(d.queue().most, 4);
+    assert_eq!(d.queue().starts, 8);
+    assert!(d.wait.total < 8 * 3, "waited {} times", d.wait.total);
+    assert!(d.queue().started.is_empty());
+    // Writes go the same way.
+    let data: Vec<u8> = (0..16 * 1024).map(|i| (i * 13) as u8).collect();
+    d.write(40, &data[..20 * 512]).unwrap();
+    assert_eq!(
+        &d.queue().disk.bytes()[40 * 512..60 * 512],
+        &data[..20 * 512]
+    );
+    d.flush().unwrap();
+}
+
+#[test]
+fn requests_completed_out_of_order_land_in_place() {
+    let mut slow = Slow::new(64, 512, 8);
+    slow.depth = 8;
+    slow.overtake = 1;
+    let mut d = Blocking::new(slow, Counted::new(100));
+    let mut buf = alloc::vec![0u8; 24 * 512];
+    d.read(20, &mut buf).unwrap();
+    assert_eq!(buf, pattern(20, 44));
+    assert_eq!(d.queue().most, 8);
+}
+
+#[test]
+fn a_failed_request_stops_new_ones_and_the_rest_are_collected() {
+    let mut slow = Slow::new(64, 512, 2);
+    slow.depth = 3;
+    slow.bad_from = Some(12);
+    let mut d = Blocking::new(slow, Counted::new(100));
+    let mut buf = alloc::vec![0u8; 16 * 512];
+    assert_eq!(d.read(10, &mut buf), Err(BlockError::Device));
+    // Sector 12 is the third request: with three in flight, nothing was
+    // started after it failed, and nothing is left in flight.
+    assert_eq!(d.queue().starts, 5, "started after the failure");
+    assert!(d.queue().started.is_empty(), "left in flight");
+    assert!(d.queue().failed.is_none(), "the device stays");
+    assert_eq!(&buf[..2 * 512], &pattern(10, 12)[..]);
+    // The next call works again.
+    d.read(0, &mut buf[..512]).unwrap();
+}
+
+#[test]
+fn a_timeout_with_requests_in_flight_fails_them_all() {
+    let mut slow = Slow::new(64, 512, 0);
+    slow.depth = 4;
+    slow.silent = true;
+    let mut d = Blocking::new(slow, Counted::new(3));
+    let mut buf = alloc::vec![0u8; 8 * 512];
+    assert_eq!(d.read(0, &mut buf), Err(BlockError::TimedOut));
+    assert_eq!(d.queue().starts, 4);
+    assert_eq!(d.wait.total, 3, "one deadline, then the device is out");
+    assert!(d.queue().failed.is_some());
 }
