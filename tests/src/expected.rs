@@ -122,6 +122,7 @@ pub const M5_USER: &[&str] = &[
 pub const M6: &[&str] = &[
     "virtio_blk_disk",
     "hostile_disks_are_refused",
+    "hostile_network_devices_are_refused",
     "disk_reads_whole_pattern",
     "disk_writes_reach_the_image",
     "partition_tables",

@@ -214,6 +214,9 @@ pub fn initramfs() -> Result<PathBuf, String> {
         rdev: (0, 0),
         data: &[],
     };
+    // The modules come from the kernel package: unpack it first (on a
+    // fresh machine the initramfs is built before the kernel is fetched).
+    linux_kernel()?;
     let modules = peer_modules();
     let mut entries = vec![
         dir_entry("dev"),

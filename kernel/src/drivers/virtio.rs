@@ -14,7 +14,13 @@
 //! - reads of the device configuration give up after
 //!   [`CONFIG_RETRIES`] generation changes (the crate would loop for as
 //!   long as a device keeps changing it);
-//! - the reset when it is dropped waits a bounded time for the device.
+//! - the reset when it is dropped waits a bounded time for the device;
+//! - a block device is never offered `VIRTIO_BLK_F_FLUSH`: without it the
+//!   device keeps no write-back cache (VirtIO 1.2 §5.2.6.2: the cache is
+//!   write-back after reset if and only if that feature is negotiated), so
+//!   every completed write is durable and a flush has nothing to do. The
+//!   crate's flush is blocking and spins for as long as the device does
+//!   not answer; this way it is never sent.
 #![forbid(unsafe_code)]
 
 use super::{DriverError, Probe};
@@ -35,6 +41,9 @@ pub const CONFIG_RETRIES: u32 = 64;
 const QUEUES: usize = 8;
 /// Polls of the device status after a reset.
 const RESET_POLLS: u32 = 100_000;
+/// `VIRTIO_BLK_F_FLUSH` (VirtIO 1.2 §5.2.3; `VIRTIO_BLK_F_WCE` in legacy
+/// devices).
+const BLK_F_FLUSH: u64 = 1 << 9;
 
 /// `virtio_pci_common_cfg` offsets (VirtIO 1.2 §4.1.4.3).
 const COMMON_QUEUE_SELECT: u64 = 0x16;
@@ -238,7 +247,11 @@ impl<T: virtio_drivers::transport::Transport> virtio_drivers::transport::Transpo
         self.inner.device_type()
     }
     fn read_device_features(&mut self) -> u64 {
-        self.inner.read_device_features()
+        let offered = self.inner.read_device_features();
+        match self.inner.device_type() {
+            DeviceType::Block => offered & !BLK_F_FLUSH,
+            _ => offered,
+        }
     }
     fn write_driver_features(&mut self, driver_features: u64) {
         self.inner.write_driver_features(driver_features)

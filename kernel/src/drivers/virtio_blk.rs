@@ -222,23 +222,21 @@ impl<T: virtio_drivers::transport::Transport> RequestQueue for VirtioDisk<T> {
                 queue.start_read(slot, lba, sectors as usize * SECTOR_SIZE)
             }
             Request::Write { lba, data } => queue.start_write(slot, lba, data),
-            // The crate's flush shares the queue and wants the next used
-            // entry to be its own: nothing else may be in flight.
-            Request::Flush if !queue.idle() => return Err(BlockError::Busy),
+            // The transport never offers VIRTIO_BLK_F_FLUSH, so the
+            // device caches no writes (`drivers::virtio`): every write
+            // that completed is durable, and the crate's flush (blocking,
+            // without a deadline) is a no-op that sends nothing.
             Request::Flush => {
-                // The crate has no non-blocking flush; it waits itself,
-                // and takes the used entry.
                 let flushed = queue.device_mut().flush();
+                // Were one sent, the crate would have taken its used entry.
                 if let Some(used) = queue.used_index() {
                     self.seen_used = used;
                 }
-                return match flushed {
-                    Ok(()) => Ok(0),
-                    Err(e) => {
-                        log::warn!("{}: flush failed: {e}", self.name);
-                        Err(BlockError::Device)
-                    }
-                };
+                if let Err(e) = flushed {
+                    log::warn!("{}: flush failed: {e}", self.name);
+                    return Err(BlockError::Device);
+                }
+                return Ok(0);
             }
         };
         match started {

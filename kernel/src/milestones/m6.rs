@@ -34,6 +34,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "hostile_network_devices_are_refused",
+        run: super::m6_hostile::hostile_network_devices_are_refused,
+    },
+    Check {
+        milestone: "M6",
         name: "disk_reads_whole_pattern",
         run: disk_reads_whole_pattern,
     },

@@ -121,11 +121,6 @@ impl<T: virtio_drivers::transport::Transport> BlkQueue<T> {
             .count()
     }
 
-    /// Whether no slot holds a request.
-    pub fn idle(&self) -> bool {
-        self.slots.iter().all(|s| s.state == State::Free)
-    }
-
     /// The slot whose posted request has descriptor token `token`.
     pub fn slot_of(&self, token: u16) -> Option<usize> {
         self.slots

@@ -6,22 +6,24 @@
 //! posted. So the kernel drives `VirtIONetRaw` itself: [`RX_SLOTS`]
 //! receive buffers of [`SLOT_BYTES`] in one run of physically contiguous
 //! frames, posted to the device and re-posted after each frame is copied
-//! out, and one transmit buffer in its own frame. The raw calls are unsafe
-//! because the device writes a posted buffer behind the compiler's back;
-//! this module is the one place that keeps those buffers alive and
-//! untouched while posted.
+//! out, and one transmit buffer in its own frame (header and frame in one
+//! descriptor, waited for at most [`SEND_NS`]: the crate's own `send`
+//! spins until the device answers). The raw calls are unsafe because the
+//! device reads or writes a posted buffer behind the compiler's back; this
+//! module is the one place that keeps those buffers alive and untouched
+//! while posted.
 //!
 //! The device is not trusted: a used-ring id that names no posted buffer,
-//! or a length longer than the buffer, is an error for that frame (it is
-//! dropped and counted by the caller), never a panic or an out-of-range
-//! copy.
+//! a length longer than the buffer, or a frame it does not take in time is
+//! [`QueueError::Nonsense`] (the driver takes the device out of service),
+//! never a panic, a hang or an out-of-range copy; a frame shorter than its
+//! header is an error for that frame alone.
 
 use super::dma::KernelHal;
 use super::frame_alloc::OwnedFrames;
 use super::MmError;
 use crate::drivers::virtio::Transport;
 use virtio_drivers::device::net::VirtIONetRaw;
-use virtio_drivers::transport::pci::PciTransport;
 
 /// Receive buffers posted at once (the queue size asked for).
 pub const RX_SLOTS: usize = 16;
@@ -29,6 +31,8 @@ pub const RX_SLOTS: usize = 16;
 /// Ethernet frame fit.
 pub const SLOT_BYTES: usize = 2048;
 const PAGE: usize = 4096;
+/// The longest the device may take to take a frame.
+pub const SEND_NS: u64 = 100_000_000;
 
 /// Why a frame could not be moved.
 #[derive(Debug)]
@@ -53,8 +57,8 @@ impl core::fmt::Display for QueueError {
 }
 
 /// A virtio-net device with its posted receive buffers.
-pub struct NetQueues {
-    device: VirtIONetRaw<KernelHal, Transport<PciTransport>, RX_SLOTS>,
+pub struct NetQueues<T: virtio_drivers::transport::Transport> {
+    device: VirtIONetRaw<KernelHal, Transport<T>, RX_SLOTS>,
     /// The receive buffers, `SLOT_BYTES` each. While a slot is posted the
     /// device may write it; it is read only after the device returned it.
     rx: OwnedFrames,
@@ -64,10 +68,10 @@ pub struct NetQueues {
     tx: OwnedFrames,
 }
 
-impl NetQueues {
+impl<T: virtio_drivers::transport::Transport> NetQueues<T> {
     /// Negotiates with the device behind `transport` and posts every
     /// receive buffer.
-    pub fn new(transport: Transport<PciTransport>) -> Result<Self, NetSetupError> {
+    pub fn new(transport: Transport<T>) -> Result<Self, NetSetupError> {
         let rx = OwnedFrames::new(RX_SLOTS * SLOT_BYTES / PAGE, PAGE as u64)
             .map_err(NetSetupError::Memory)?;
         let tx = OwnedFrames::new(1, PAGE as u64).map_err(NetSetupError::Memory)?;
@@ -128,12 +132,14 @@ impl NetQueues {
         // device has returned it, so the buffer is ours again.
         let done = unsafe { self.device.receive_complete(token, buf) };
         let result = match done {
+            Ok((header, len)) if header.saturating_add(len) > SLOT_BYTES => {
+                Err(QueueError::Nonsense("a frame longer than its buffer"))
+            }
             Ok((_, len)) if len > out.len() => Err(QueueError::TooLong),
-            Ok((header, len)) if header.saturating_add(len) <= SLOT_BYTES => {
+            Ok((header, len)) => {
                 out[..len].copy_from_slice(&buf[header..header + len]);
                 Ok(Some(len))
             }
-            Ok(_) => Err(QueueError::Nonsense("a frame longer than its buffer")),
             Err(e) => Err(QueueError::Device(e)),
         };
         // The slot goes back to the device whatever the frame was.
@@ -141,15 +147,38 @@ impl NetQueues {
         result
     }
 
-    /// Sends one Ethernet frame and waits until the device has taken it.
+    /// Sends one Ethernet frame and waits until the device has taken it
+    /// (at most [`SEND_NS`]: then [`QueueError::Nonsense`], and the frame
+    /// stays posted until the device is reset).
     pub fn send(&mut self, frame: &[u8]) -> Result<(), QueueError> {
-        if frame.len() > PAGE {
+        let header = self
+            .device
+            .fill_buffer_header(self.tx.bytes_mut())
+            .map_err(QueueError::Device)?;
+        let len = header + frame.len();
+        if len > PAGE {
             return Err(QueueError::TooLong);
         }
-        let buf = &mut self.tx.bytes_mut()[..frame.len()];
-        buf.copy_from_slice(frame);
-        // The frame from DMA memory (physically contiguous: no bounce).
-        self.device.send(buf).map_err(QueueError::Device)
+        self.tx.bytes_mut()[header..len].copy_from_slice(frame);
+        let buf = &self.tx.bytes()[..len];
+        // SAFETY: `self.tx` outlives the device (fields drop in order) and
+        // is not touched until the device returns it, or is reset.
+        let token = unsafe { self.device.transmit_begin(buf) }.map_err(QueueError::Device)?;
+        let deadline = crate::time::now_ns().saturating_add(SEND_NS);
+        loop {
+            match self.device.poll_transmit() {
+                Some(used) if used == token => break,
+                Some(_) => return Err(QueueError::Nonsense("a transmit id that was never posted")),
+                None if crate::time::now_ns() >= deadline => {
+                    return Err(QueueError::Nonsense("a frame was not taken in time"))
+                }
+                None => core::hint::spin_loop(),
+            }
+        }
+        // SAFETY: the buffer `transmit_begin` was given, unchanged.
+        unsafe { self.device.transmit_complete(token, buf) }
+            .map(|_| ())
+            .map_err(QueueError::Device)
     }
 }
 
