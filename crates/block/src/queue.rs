@@ -141,9 +141,16 @@ impl<Q: RequestQueue, W: Wait> Blocking<Q, W> {
         }
     }
 
-    /// Moves `buf` from (or to) sector `lba` on in requests of at most
-    /// [`Self::step`] bytes, up to the device's depth of them in flight.
+    /// Moves `buf` from (or to) sector `lba` on (checked against the
+    /// device first) in requests of at most [`Self::step`] bytes, up to
+    /// the device's depth of them in flight.
     fn transfer(&mut self, lba: u64, mut buf: Buf<'_>) -> Result<(), BlockError> {
+        check_range(
+            self.queue.sector_size(),
+            self.queue.sector_count(),
+            lba,
+            buf.len(),
+        )?;
         let size = self.queue.sector_size().max(1) as usize;
         let step = self.step();
         let len = buf.len();
@@ -215,12 +222,6 @@ impl<Q: RequestQueue, W: Wait> BlockDevice for Blocking<Q, W> {
     }
 
     fn read(&mut self, lba: u64, buf: &mut [u8]) -> Result<(), BlockError> {
-        check_range(
-            self.queue.sector_size(),
-            self.queue.sector_count(),
-            lba,
-            buf.len(),
-        )?;
         self.transfer(lba, Buf::Read(buf))
     }
 
@@ -228,12 +229,6 @@ impl<Q: RequestQueue, W: Wait> BlockDevice for Blocking<Q, W> {
         if self.queue.read_only() {
             return Err(BlockError::ReadOnly);
         }
-        check_range(
-            self.queue.sector_size(),
-            self.queue.sector_count(),
-            lba,
-            buf.len(),
-        )?;
         self.transfer(lba, Buf::Write(buf))
     }
 

@@ -103,7 +103,30 @@ fn point(x: i64, y: i64) -> i64 {
     i64::from(u32::from(x) | (u32::from(y) << 16))
 }
 
+/// The largest absolute coordinate an absolute pointer reports (0..=0x7FFF
+/// across the screen, as Hyper-V's synthetic mouse and USB tablets do).
+pub const ABSOLUTE_MAX: u16 = 0x7FFF;
+
 impl Pointer {
+    /// Applies one absolute report (`x` and `y` 0..=[`ABSOLUTE_MAX`]
+    /// across the screen, top left first; `wheel` and `buttons` as for
+    /// [`Self::update`]): the same messages as the motion to that point.
+    pub fn place(
+        &mut self,
+        (x, y, wheel, buttons): (u16, u16, i8, u8),
+        screen: (u32, u32),
+        client: Rect,
+        out: impl FnMut(Msg),
+    ) {
+        let on = |v: u16, side: u32| {
+            i64::from(v.min(ABSOLUTE_MAX)) * (i64::from(side.max(1)) - 1) / i64::from(ABSOLUTE_MAX)
+        };
+        let step = |d: i64| d.clamp(i64::from(i16::MIN), i64::from(i16::MAX)) as i16;
+        let dx = on(x, screen.0) - i64::from(self.x);
+        let dy = i64::from(self.y) - on(y, screen.1);
+        self.update((step(dx), step(dy), wheel, buttons), screen, client, out);
+    }
+
     /// Applies one mouse packet (`dy` up-positive, as PS/2 reports it;
     /// `wheel` positive away from the user), keeping the pointer on a
     /// `screen` of (width, height); calls `out` with each message for a

@@ -302,3 +302,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn absolute_reports_put_the_pointer_where_they_say() {
+    let client = Rect {
+        x: 0,
+        y: 0,
+        width: 1280,
+        height: 800,
+    };
+    let mut p = Pointer::default();
+    let mut got = Vec::new();
+    // The middle of the screen, then the far corner, then the origin.
+    p.place((0x4000, 0x4000, 0, 0), (1280, 800), client, |m| got.push(m));
+    assert_eq!((p.x, p.y), (639, 399));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message, wm::MOUSEMOVE);
+    assert_eq!(got[0].lparam, (639 | (399 << 16)) as i64);
+    p.place((0x7FFF, 0xFFFF, 0, 2), (1280, 800), client, |m| got.push(m));
+    assert_eq!((p.x, p.y, p.buttons), (1279, 799, 2));
+    assert_eq!(got[2].message, wm::RBUTTONDOWN);
+    got.clear();
+    p.place((0, 0, 0, 2), (1280, 800), client, |m| got.push(m));
+    assert_eq!((p.x, p.y), (0, 0));
+    assert_eq!(got.len(), 1, "a move alone: {got:?}");
+    // The same place again says nothing.
+    got.clear();
+    p.place((0, 0, 0, 2), (1280, 800), client, |m| got.push(m));
+    assert!(got.is_empty(), "{got:?}");
+}

@@ -43,6 +43,17 @@ pub enum InputEvent {
         /// Buttons held: bit 0 left, 1 right, 2 middle.
         buttons: u8,
     },
+    /// An absolute pointer (Hyper-V's synthetic mouse) is at a place.
+    Pointer {
+        /// 0..=0x7FFF, left to right across the screen.
+        x: u16,
+        /// 0..=0x7FFF, top to bottom.
+        y: u16,
+        /// Wheel clicks (positive: away from the user).
+        wheel: i8,
+        /// Buttons held: bit 0 left, 1 right, 2 middle.
+        buttons: u8,
+    },
 }
 
 /// Events the queue holds.

@@ -23,6 +23,8 @@
 //! crate's docs), so a driver may add child devices or register drivers.
 
 pub mod hv_keyboard;
+pub mod hv_mouse;
+pub mod hv_service;
 pub mod i8042;
 pub mod input;
 pub mod pci;
@@ -342,4 +344,5 @@ static BUILT_IN: &[&Driver] = &[
     &virtio_blk::DRIVER,
     &virtio_net::DRIVER,
     &hv_keyboard::DRIVER,
+    &hv_mouse::DRIVER,
 ];

@@ -461,6 +461,8 @@ fn input_from_host(_: &Context<'_>) -> Outcome {
                 }
                 last_buttons = buttons;
             }
+            // No absolute pointer on the PS/2 machine.
+            InputEvent::Pointer { .. } => {}
         }
     }
     ensure!(

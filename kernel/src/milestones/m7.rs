@@ -58,6 +58,11 @@ pub const CHECKS: &[Check] = &[
         name: "hv_keyboard_keys_reach_the_input_service",
         run: hv_keyboard_keys_reach_the_input_service,
     },
+    Check {
+        milestone: "M7",
+        name: "hv_mouse_reaches_the_input_service",
+        run: hv_mouse_reaches_the_input_service,
+    },
 ];
 
 fn no_hyperv_on_plain_qemu(_: &Context<'_>) -> Outcome {
@@ -244,21 +249,117 @@ const TYPED: &[(u8, bool, Option<char>)] = &[
 ];
 
 fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
+    with_input_devices("vmbus2", |sim, ids| type_keys(sim, ids[0]))
+}
+
+fn hv_mouse_reaches_the_input_service(_: &Context<'_>) -> Outcome {
+    with_input_devices("vmbus3", |sim, ids| move_the_mouse(sim, ids[1]))
+}
+
+/// Runs `scenario` with the simulated host's devices bound to their
+/// drivers on VMBus node `bus`, then stops the input drivers, unloads and checks that every
+/// frame came back.
+fn with_input_devices(
+    bus: &str,
+    scenario: impl FnOnce(&Arc<Simulated>, &[vmbus_host::DeviceId]) -> Result<String, super::Detail>,
+) -> Outcome {
+    use crate::drivers::{hv_keyboard, hv_mouse};
     let before = free_bytes();
     let (sim, ids) =
         Simulated::start(HostConfig::default(), devices()).map_err(|e| detail!("{e}"))?;
-    let result = type_keys(&sim, ids[0]);
-    crate::drivers::hv_keyboard::stop();
-    let stopped = super::wait_for(2, || !crate::drivers::hv_keyboard::running());
+    let result = connect_input(&sim, bus).and_then(|()| scenario(&sim, &ids));
+    hv_keyboard::SERVED.stop();
+    hv_mouse::SERVED.stop();
+    let stopped = super::wait_for(2, || {
+        !hv_keyboard::SERVED.running() && !hv_mouse::SERVED.running()
+    });
     if let Some(c) = crate::hyperv::bus::active() {
         c.close(UNLOAD_NS);
     }
     let ended = end_model(sim, before);
-    let typed = result?;
-    ensure!(stopped, "the keyboard thread did not stop");
+    let done = result?;
+    ensure!(stopped, "an input driver's thread did not stop");
     ended.map_err(|e| detail!("{e}"))?;
     Ok(detail!(
-        "{typed}; the channel closed, unloaded, every frame back"
+        "{done}; the channels closed, unloaded, every frame back"
+    ))
+}
+
+/// Connects to the simulated host and waits for the keyboard and the
+/// mouse to come up.
+fn connect_input(sim: &Arc<Simulated>, bus: &str) -> Result<(), super::Detail> {
+    use crate::drivers::{hv_keyboard, hv_mouse};
+    let hv: Arc<dyn Hypervisor> = sim.clone();
+    let c =
+        Connection::start(hv, bus, vmbus::ClientConfig::default()).map_err(|e| detail!("{e}"))?;
+    ensure!(c.bind_offers(CONNECT_NS), "the offers did not all come");
+    ensure!(
+        super::wait_for(CONNECT_NS / 1_000_000_000, || hv_keyboard::SERVED.ready()
+            && hv_mouse::SERVED.ready()),
+        "the input devices did not come up (keyboard bound {}, ready {}; mouse bound {}, ready {})",
+        hv_keyboard::SERVED.running(),
+        hv_keyboard::SERVED.ready(),
+        hv_mouse::SERVED.running(),
+        hv_mouse::SERVED.ready()
+    );
+    Ok(())
+}
+
+/// Where the simulated mouse goes: (x, y, buttons, wheel), absolute
+/// 0..=0x7FFF.
+const MOVES: &[(u16, u16, u8, i16)] = &[
+    (0x4000, 0x2000, 0, 0),
+    (0x4000, 0x2000, 1, 0),
+    (0x1234, 0x7FFF, 1, 0),
+    (0x1234, 0x7FFF, 0, 0),
+    (0x1234, 0x7FFF, 0, 1),
+];
+
+fn move_the_mouse(
+    sim: &Arc<Simulated>,
+    mouse: vmbus_host::DeviceId,
+) -> Result<String, super::Detail> {
+    use crate::drivers::input::{self, InputEvent};
+    while input::pop().is_some() {}
+    let before = crate::drivers::hv_mouse::SERVED.events();
+    for &(x, y, buttons, wheel) in MOVES {
+        let injected = sim.with_host(|h| {
+            h.device_mut::<Mouse>(mouse).map(|m| {
+                if wheel == 0 {
+                    m.move_to(x, y, buttons)
+                } else {
+                    m.wheel(wheel)
+                }
+            })
+        });
+        ensure!(
+            injected == Some(true),
+            "the model would not move to {x:#x},{y:#x}"
+        );
+    }
+    let mut got = Vec::new();
+    let deadline = crate::time::now_ns().saturating_add(CONNECT_NS);
+    while got.len() < MOVES.len() {
+        let left = deadline.saturating_sub(crate::time::now_ns());
+        match input::wait(left) {
+            Some(InputEvent::Pointer {
+                x,
+                y,
+                wheel,
+                buttons,
+            }) => got.push((x, y, buttons, i16::from(wheel))),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    ensure!(
+        got == MOVES,
+        "the input service got {got:x?}, not {MOVES:x?}"
+    );
+    Ok(format!(
+        "{} reports from the simulated mouse arrived in order as absolute positions, a click and a wheel step ({} through the channel)",
+        got.len(),
+        crate::drivers::hv_mouse::SERVED.events() - before
     ))
 }
 
@@ -267,20 +368,8 @@ fn type_keys(
     keyboard: vmbus_host::DeviceId,
 ) -> Result<String, super::Detail> {
     use crate::drivers::input::{self, InputEvent};
-    let hv: Arc<dyn Hypervisor> = sim.clone();
-    let c = Connection::start(hv, "vmbus2", vmbus::ClientConfig::default())
-        .map_err(|e| detail!("{e}"))?;
-    ensure!(c.bind_offers(CONNECT_NS), "the offers did not all come");
-    ensure!(
-        super::wait_for(
-            CONNECT_NS / 1_000_000_000,
-            crate::drivers::hv_keyboard::ready
-        ),
-        "the keyboard did not come up (bound: {})",
-        crate::drivers::hv_keyboard::running()
-    );
     while input::pop().is_some() {}
-    let keys_before = crate::drivers::hv_keyboard::keys();
+    let keys_before = crate::drivers::hv_keyboard::SERVED.events();
     for &(scan, up, _) in TYPED {
         let injected = sim.with_host(|h| {
             h.device_mut::<Keyboard>(keyboard)
@@ -315,6 +404,6 @@ fn type_keys(
         "{} keystrokes from the simulated keyboard arrived in order as {:?} ({} through the channel)",
         got.len(),
         got,
-        crate::drivers::hv_keyboard::keys() - keys_before
+        crate::drivers::hv_keyboard::SERVED.events() - keys_before
     ))
 }

@@ -355,24 +355,40 @@ pub fn deliver(event: crate::drivers::input::InputEvent) -> bool {
             dy,
             wheel,
             buttons,
-        } => {
-            let size = screen::size().unwrap_or((1, 1));
-            // At most a move, three buttons and the wheel per packet.
-            let mut msgs = [None; 5];
-            let mut n = 0;
-            m.pointer
-                .update((dx, dy, wheel, buttons), size, rect, |msg| {
-                    if let Some(slot) = msgs.get_mut(n) {
-                        *slot = Some(msg);
-                        n += 1;
-                    }
-                });
-            for msg in msgs.into_iter().flatten() {
-                inbox.post(msg, m.pointer);
-            }
-        }
+        } => post_pointer(&mut m.pointer, &inbox, |p, size, out| {
+            p.update((dx, dy, wheel, buttons), size, rect, out)
+        }),
+        InputEvent::Pointer {
+            x,
+            y,
+            wheel,
+            buttons,
+        } => post_pointer(&mut m.pointer, &inbox, |p, size, out| {
+            p.place((x, y, wheel, buttons), size, rect, out)
+        }),
     }
     true
+}
+
+/// Moves the pointer with `apply` (given the screen's size) and posts what
+/// it says: at most a move, three buttons and the wheel per packet.
+fn post_pointer(
+    pointer: &mut Pointer,
+    inbox: &Inbox,
+    apply: impl FnOnce(&mut Pointer, (u32, u32), &mut dyn FnMut(Msg)),
+) {
+    let size = screen::size().unwrap_or((1, 1));
+    let mut msgs = [None; 5];
+    let mut n = 0;
+    apply(pointer, size, &mut |msg| {
+        if let Some(slot) = msgs.get_mut(n) {
+            *slot = Some(msg);
+            n += 1;
+        }
+    });
+    for msg in msgs.into_iter().flatten() {
+        inbox.post(msg, *pointer);
+    }
 }
 
 /// Draws a program's buffer into window `w` if it is the one shown (the
