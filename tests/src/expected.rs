@@ -155,6 +155,7 @@ pub const M7: &[&str] = &[
     "vmbus_falls_back_from_6_0",
     "hv_keyboard_keys_reach_the_input_service",
     "hv_mouse_reaches_the_input_service",
+    "rescind_unbinds_the_driver",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

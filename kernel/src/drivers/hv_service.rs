@@ -6,8 +6,9 @@
 //! and starts the thread; the thread sends what the state machine asks
 //! for, hands its events to the driver, and sleeps on the channel's event
 //! flag between packets. A host that breaks the protocol or the ring stops
-//! the thread with a message; so does [`Served::stop`]. Either way the
-//! channel is closed and its pages go back.
+//! the thread with a message; so do a rescind of the channel and
+//! [`Served::stop`]. Either way the channel is closed and its pages go
+//! back (a rescinded channel's relid too).
 #![forbid(unsafe_code)]
 
 use super::{DriverError, Probe};
@@ -176,6 +177,9 @@ impl Served {
                 .is_some_and(|c| Arc::ptr_eq(c, channel));
             if !still_served {
                 return "stopped".into();
+            }
+            if channel.rescinded() {
+                return "the host rescinded the channel".into();
             }
             match channel.receive(&mut buf) {
                 Ok(Some(len)) => {

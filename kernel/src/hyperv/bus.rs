@@ -247,6 +247,11 @@ impl Connection {
         }
     }
 
+    /// Whether the host has rescinded channel `relid`.
+    pub fn rescinded(&self, relid: u32) -> bool {
+        self.state.lock().1.rescinded.contains(&relid)
+    }
+
     /// The offer of channel `relid`.
     pub fn offer(&self, relid: u32) -> Option<OfferRecord> {
         self.state
@@ -513,7 +518,26 @@ impl Connection {
             Event::GpadlTornDown { gpadl } => self.state.lock().1.torn_down.push(gpadl),
             Event::Rescinded { relid } => {
                 log::info!("{}: relid {relid} rescinded", self.name);
-                self.state.lock().1.rescinded.push(relid);
+                let node = {
+                    let mut state = self.state.lock();
+                    state.1.rescinded.push(relid);
+                    state
+                        .1
+                        .offers
+                        .iter()
+                        .find(|o| o.relid == relid)
+                        .and_then(|o| o.node)
+                };
+                // Its device is gone from the tree (no driver binds it
+                // again); the driver sees `Channel::rescinded` and closes.
+                if let Some(node) = node {
+                    match crate::drivers::withdraw(node) {
+                        Ok(n) => {
+                            log::info!("{}: relid {relid}: {n} driver(s) to unbind", self.name)
+                        }
+                        Err(e) => log::warn!("{}: relid {relid}: {e}", self.name),
+                    }
+                }
                 self.raise_channel(relid);
             }
             Event::Error(e) => self.refuse(format!("{e:?}")),

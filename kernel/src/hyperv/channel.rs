@@ -130,6 +130,12 @@ impl Channel {
         self.relid
     }
 
+    /// Whether the host has rescinded the channel (the driver stops and
+    /// closes it).
+    pub fn rescinded(&self) -> bool {
+        self.connection.rescinded(self.relid)
+    }
+
     /// What the channel's event flag raises (the driver waits on it).
     pub fn signal(&self) -> &Arc<Signal> {
         &self.signal
@@ -178,6 +184,15 @@ impl Channel {
                 self.relid
             );
             core::mem::forget(Arc::try_unwrap(self).map(|c| c.frames));
+            return;
+        }
+        // A rescinded channel's relid goes back to the host once nothing
+        // of it is used (RELID_RELEASED, sheet §3.8).
+        if self.rescinded() {
+            let relid = self.relid;
+            if let Err(e) = self.connection.request(|c| c.release_channel(relid)) {
+                log::warn!("relid {relid}: not released: {e}");
+            }
         }
     }
 }

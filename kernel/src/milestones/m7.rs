@@ -63,6 +63,11 @@ pub const CHECKS: &[Check] = &[
         name: "hv_mouse_reaches_the_input_service",
         run: hv_mouse_reaches_the_input_service,
     },
+    Check {
+        milestone: "M7",
+        name: "rescind_unbinds_the_driver",
+        run: rescind_unbinds_the_driver,
+    },
 ];
 
 fn no_hyperv_on_plain_qemu(_: &Context<'_>) -> Outcome {
@@ -254,6 +259,54 @@ fn hv_keyboard_keys_reach_the_input_service(_: &Context<'_>) -> Outcome {
 
 fn hv_mouse_reaches_the_input_service(_: &Context<'_>) -> Outcome {
     with_input_devices("vmbus3", |sim, ids| move_the_mouse(sim, ids[1]))
+}
+
+fn rescind_unbinds_the_driver(_: &Context<'_>) -> Outcome {
+    with_input_devices("vmbus4", |sim, ids| rescind_the_keyboard(sim, ids[0]))
+}
+
+/// Rescinds the keyboard: its driver stops and closes the channel, the
+/// relid goes back to the host, the device tree node is gone, and the
+/// mouse beside it stays up.
+fn rescind_the_keyboard(
+    sim: &Arc<Simulated>,
+    keyboard: vmbus_host::DeviceId,
+) -> Result<String, super::Detail> {
+    use crate::drivers::{hv_keyboard, hv_mouse};
+    use vmbus_host::ChannelPhase;
+    let relid = sim
+        .with_host(|h| h.relid(keyboard))
+        .ok_or_else(|| detail!("the model gave the keyboard no relid"))?;
+    let name = format!("relid-{relid}");
+    let bound = || {
+        crate::drivers::query(|d| d.name == name)
+            .iter()
+            .any(|e| e.driver.is_some())
+    };
+    ensure!(bound(), "{name} had no driver before the rescind");
+    ensure!(
+        sim.with_host(|h| h.rescind(keyboard)),
+        "the model would not rescind the keyboard"
+    );
+    ensure!(
+        super::wait_for(2, || !hv_keyboard::SERVED.running()),
+        "the keyboard driver still runs after the rescind"
+    );
+    ensure!(!bound(), "{name} still has a driver");
+    let phase = || sim.with_host(|h| h.phase(keyboard));
+    ensure!(
+        super::wait_for(2, || phase() != Some(ChannelPhase::Revoked)),
+        "the relid was not released (the host's channel is {:?})",
+        phase()
+    );
+    ensure!(
+        hv_mouse::SERVED.ready() && hv_mouse::SERVED.running(),
+        "the mouse went down with the keyboard"
+    );
+    Ok(format!(
+        "the keyboard (relid {relid}) rescinded: its driver stopped and closed the channel, {name} lost its driver, the relid was released (host: {:?}), the mouse stayed up",
+        phase()
+    ))
 }
 
 /// Runs `scenario` with the simulated host's devices bound to their
