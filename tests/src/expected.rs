@@ -278,6 +278,8 @@ pub const BENCHES: &[&str] = &[
     "present_frame_full",
     "present_frame_memcpy",
     "malloc_free",
+    "vmbus_roundtrip",
+    "storvsc_read_seq",
 ];
 
 /// M2 checks the kernel runs itself (user programs add theirs, see

@@ -18,6 +18,7 @@
 mod bench;
 mod bench_net;
 mod bench_smp;
+mod bench_vmbus;
 pub mod bugcheck;
 mod fuzz;
 mod m0;
@@ -307,6 +308,7 @@ pub fn run(
     run_checks(m7::CHECKS, &ctx);
     bench::storage_benchmarks();
     bench_net::network_benchmarks();
+    bench_vmbus::vmbus_benchmarks();
     if crate::arch::percpu::online_count() > 1 {
         run_checks(m8::CHECKS, &ctx);
         bench_smp::smp_benchmarks(&ctx);
