@@ -156,6 +156,9 @@ pub const M7: &[&str] = &[
     "hv_keyboard_keys_reach_the_input_service",
     "hv_mouse_reaches_the_input_service",
     "rescind_unbinds_the_driver",
+    "hyperv_window_created",
+    "messages_from_host",
+    "hv_input_reaches_a_program",
 ];
 /// M5 checks of the `test=doom` boot, in order.
 pub const M5_DOOM: &[&str] = &[

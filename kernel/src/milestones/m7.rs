@@ -68,6 +68,11 @@ pub const CHECKS: &[Check] = &[
         name: "rescind_unbinds_the_driver",
         run: rescind_unbinds_the_driver,
     },
+    Check {
+        milestone: "M7",
+        name: "hv_input_reaches_a_program",
+        run: hv_input_reaches_a_program,
+    },
 ];
 
 fn no_hyperv_on_plain_qemu(_: &Context<'_>) -> Outcome {
@@ -306,6 +311,61 @@ fn rescind_the_keyboard(
     Ok(format!(
         "the keyboard (relid {relid}) rescinded: its driver stopped and closed the channel, {name} lost its driver, the relid was released (host: {:?}), the mouse stayed up",
         phase()
+    ))
+}
+
+/// `m4-tests.exe hyperv` opens a window; the simulated keyboard types
+/// `h`, `i` and Escape and the simulated mouse clicks, and the program
+/// checks the messages GetMessage gives it (its checks land in M7).
+fn hv_input_reaches_a_program(ctx: &Context<'_>) -> Outcome {
+    let info = ctx.info;
+    with_input_devices("vmbus5", |sim, ids| {
+        type_to_a_program(info, sim, ids[0], ids[1])
+    })
+}
+
+fn type_to_a_program(
+    info: &crate::boot::BootInfo,
+    sim: &Arc<Simulated>,
+    keyboard: vmbus_host::DeviceId,
+    mouse: vmbus_host::DeviceId,
+) -> Result<String, super::Detail> {
+    let mut process =
+        crate::pe::spawn_program(info, "m4-tests.exe", false).map_err(|e| detail!("{e}"))?;
+    process.set_cmdline("hyperv".into());
+    let id = process.id();
+    super::set_user_milestone("M7");
+    let (thread, shared) = crate::task::spawn(process).map_err(|e| detail!("{e}"))?;
+    let shown = super::wait_for(20, || crate::window::activity_of(id).is_some());
+    // Make and break of h, i and Escape, then a left click in the middle.
+    let typed = shown
+        && [0x23, 0x17, 0x01].iter().all(|&scan| {
+            sim.with_host(|h| {
+                h.device_mut::<Keyboard>(keyboard)
+                    .is_some_and(|k| k.press(scan, false, false) && k.press(scan, true, false))
+            })
+        });
+    let clicked = shown
+        && sim.with_host(|h| {
+            h.device_mut::<Mouse>(mouse)
+                .is_some_and(|m| m.move_to(0x4000, 0x4000, 1) && m.move_to(0x4000, 0x4000, 0))
+        });
+    crate::task::sched::join(&thread);
+    drop(thread);
+    super::set_user_milestone("M2");
+    let p = crate::task::reclaim(shared)
+        .ok_or_else(|| detail!("m4-tests.exe hyperv is still referenced after its exit"))?;
+    let exit = p
+        .exit_status()
+        .ok_or_else(|| detail!("m4-tests.exe hyperv has no exit status"))?;
+    ensure!(shown, "m4-tests.exe hyperv opened no window ({exit})");
+    ensure!(typed && clicked, "the model would not type or click");
+    ensure!(
+        exit.code == 0 && exit.fault.is_none(),
+        "m4-tests.exe hyperv {exit}"
+    );
+    Ok(format!(
+        "m4-tests.exe hyperv got the keys and the click through GetMessage ({exit})"
     ))
 }
 

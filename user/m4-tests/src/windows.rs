@@ -126,6 +126,18 @@ pub fn run(r: &mut Report) {
     quit_and_close(r, window);
 }
 
+/// M7: a window that takes what the simulated Hyper-V keyboard and mouse
+/// send (the kernel types and clicks once the window is open), through
+/// the same checks as the PS/2 devices' messages.
+pub fn hyperv(r: &mut Report) {
+    let Ok(window) = create("m4-tests hyperv", 320, 200, 0) else {
+        check!(r, "hyperv_window_created", false, "CREATE_WINDOW refused");
+        return;
+    };
+    check!(r, "hyperv_window_created", true, "window {window:#x}");
+    messages_from_host(r, window);
+}
+
 /// The pattern over the whole screen at 1× (the kernel's direct path);
 /// the host takes a second screendump, then types `q`.
 fn full_screen_pattern(r: &mut Report, window: u64, screen: (u32, u32)) {
