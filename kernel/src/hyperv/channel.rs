@@ -60,6 +60,9 @@ impl core::fmt::Display for ChannelError {
     }
 }
 
+/// Held while a channel closes.
+static CLOSING: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
+
 /// An open channel.
 pub struct Channel {
     connection: Arc<Connection>,
@@ -169,6 +172,11 @@ impl Channel {
     /// Closes the channel, tears its GPADL down and gives the frames back
     /// (once the host has answered, or after `wait_ns`).
     pub fn close(self: Arc<Self>, wait_ns: u64) {
+        // One close at a time: two channels closing at once (two drivers
+        // stopping together on several CPUs) left the host seeing a
+        // CLOSECHANNEL for a channel it no longer held open, and a GPADL
+        // never torn down.
+        let _one = CLOSING.lock();
         self.connection.unwatch(self.relid);
         let _ = self.connection.request(|c| c.close_channel(self.relid));
         let gpadl = self.gpadl;

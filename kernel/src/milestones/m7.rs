@@ -447,6 +447,15 @@ fn move_the_mouse(
     use crate::drivers::input::{self, InputEvent};
     while input::pop().is_some() {}
     let before = crate::drivers::hv_mouse::SERVED.events();
+    // The guest is ready once it has sent its ACK; the model's mouse is
+    // active once it has read it.
+    let active = super::wait_for(2, || {
+        sim.with_host(|h| {
+            h.device::<Mouse>(mouse)
+                .is_some_and(|m| m.state() == vmbus_host::device::mouse::MouseState::Active)
+        })
+    });
+    ensure!(active, "the model's mouse did not take the guest's ACK");
     for &(x, y, buttons, wheel) in MOVES {
         let injected = sim.with_host(|h| {
             h.device_mut::<Mouse>(mouse).map(|m| {
