@@ -159,6 +159,7 @@ pub const M7: &[&str] = &[
     "hyperv_window_created",
     "messages_from_host",
     "hv_input_reaches_a_program",
+    "storvsc_fat_file_matches_the_ram_disk",
     "hostile_hosts_do_not_break_the_guest",
 ];
 /// M5 checks of the `test=doom` boot, in order.

@@ -250,6 +250,9 @@ impl RingPair {
         }
         self.rx_read = r;
         self.rx.set_header(mem, READ_INDEX, r)?;
+        // The read index is out before the write index is looked at again
+        // (`rx_nonempty`): a store then a load, which x86 may reorder.
+        core::sync::atomic::fence(core::sync::atomic::Ordering::SeqCst);
         let end_free = d - readable(r, w, d);
         let wants = self.rx.header(mem, FEATURE_BITS)? & 1 != 0;
         let pending = self.rx.header(mem, PENDING_SEND_SZ)?;

@@ -6,7 +6,8 @@
 //! kernel finds disks here ([`list`]) and reads and writes them through
 //! [`Disk`], which serialises access to the device (a sleeping lock: a
 //! request in flight puts its thread to sleep until the device completes
-//! it). Hyper-V's storvsc will add its disks the same way.
+//! it). Hyper-V's storvsc adds its disks the same way, and removes them
+//! when the host takes them away ([`remove`]).
 #![forbid(unsafe_code)]
 
 use crate::sync::{Mutex, SpinLock};
@@ -90,14 +91,50 @@ impl BlockDevice for DiskHandle {
 
 static DISKS: SpinLock<Vec<Arc<Disk>>> = SpinLock::new(Vec::new());
 
-/// The name the next disk added with `prefix` gets: `<prefix><letter>`
-/// (the next free letter). Drivers are probed one at a time, so a driver
-/// may name its device by it before [`add_named`].
+/// The name the next disk added with `prefix` gets: `<prefix><letter>`,
+/// the first letter no disk has (a removed disk's letter is given again).
+/// Drivers are probed one at a time, so a driver may name its device by
+/// it before [`add_named`].
 pub fn next_name(prefix: &str) -> String {
     let disks = DISKS.lock();
-    let same = disks.iter().filter(|d| d.name.starts_with(prefix)).count();
-    let letter = char::from(b'a' + (same % 26) as u8);
-    alloc::format!("{prefix}{letter}")
+    let taken = |name: &str| disks.iter().any(|d| d.name == name);
+    (b'a'..=b'z')
+        .map(|l| alloc::format!("{prefix}{}", char::from(l)))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| alloc::format!("{prefix}{}", disks.len()))
+}
+
+/// What a removed disk's device becomes: every request fails.
+struct Removed;
+
+impl BlockDevice for Removed {
+    fn sector_size(&self) -> u32 {
+        512
+    }
+    fn sector_count(&self) -> u64 {
+        0
+    }
+    fn read(&mut self, _: u64, _: &mut [u8]) -> Result<(), BlockError> {
+        Err(BlockError::Failed)
+    }
+    fn write(&mut self, _: u64, _: &[u8]) -> Result<(), BlockError> {
+        Err(BlockError::Failed)
+    }
+    fn flush(&mut self) -> Result<(), BlockError> {
+        Err(BlockError::Failed)
+    }
+}
+
+/// Removes `disk` (its device went away): it leaves the list, and once
+/// the request in flight (if any) is done its driver's device is dropped,
+/// so the driver can give its resources back now. Whoever still holds the
+/// disk gets [`BlockError::Failed`] from then on. Unmount its volumes
+/// first (`fs::volumes::unmount_disk`).
+pub fn remove(disk: &Arc<Disk>) {
+    DISKS.lock().retain(|d| !Arc::ptr_eq(d, disk));
+    let old = core::mem::replace(&mut *disk.device.lock(), Box::new(Removed));
+    drop(old);
+    log::info!("{} removed", disk.name);
 }
 
 /// Adds a disk called `name`, reads its partition table; returns it.

@@ -25,6 +25,7 @@
 pub mod hv_keyboard;
 pub mod hv_mouse;
 pub mod hv_service;
+pub mod hv_storvsc;
 pub mod i8042;
 pub mod input;
 pub mod pci;
@@ -345,4 +346,5 @@ static BUILT_IN: &[&Driver] = &[
     &virtio_net::DRIVER,
     &hv_keyboard::DRIVER,
     &hv_mouse::DRIVER,
+    &hv_storvsc::DRIVER,
 ];

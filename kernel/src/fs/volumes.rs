@@ -6,7 +6,10 @@
 //! like), is offered to the `fat` crate, which mounts it only if
 //! its boot sector and FAT make sense and writes nothing while it looks.
 //! A volume is named after its partition (`vdb2`) and also carries its
-//! label; what could not be mounted is logged with the reason.
+//! label; what could not be mounted is logged with the reason. Disks
+//! found at boot are mounted by [`mount_all`]; a disk that comes later
+//! (Hyper-V SCSI) by [`mount_disk`], and one that goes away is unmounted
+//! by [`unmount_disk`].
 #![forbid(unsafe_code)]
 
 use crate::disk::{self, DiskHandle};
@@ -27,6 +30,10 @@ pub struct Mounted {
     pub name: String,
     /// The volume label.
     pub label: String,
+    /// The disk it is on (`vdb`).
+    pub disk: String,
+    /// Where on the disk: first sector and sectors.
+    pub span: (u64, u64),
     /// The file system, behind a lock: one operation at a time.
     pub fs: Mutex<fat::Volume<VolumeDevice>>,
     /// The files handles have open. Taken only with `fs` held.
@@ -98,7 +105,11 @@ fn may_be_fat(kind: &PartitionType) -> bool {
     }
 }
 
-fn try_mount(name: String, device: VolumeDevice) {
+fn try_mount(name: String, d: &Arc<disk::Disk>, first: u64, count: u64) {
+    let device = match Window::new(DiskHandle(d.clone()), first, count) {
+        Ok(w) => w,
+        Err(e) => return log::warn!("{name}: {e}"),
+    };
     match fat::Volume::mount(device) {
         Ok(volume) => {
             let label = String::from(volume.label());
@@ -110,6 +121,8 @@ fn try_mount(name: String, device: VolumeDevice) {
             VOLUMES.lock().push(Arc::new(Mounted {
                 name,
                 label,
+                disk: d.name().into(),
+                span: (first, count),
                 fs: Mutex::new(volume),
                 shares: SpinLock::new(Vec::new()),
             }));
@@ -118,28 +131,56 @@ fn try_mount(name: String, device: VolumeDevice) {
     }
 }
 
-/// Mounts every FAT volume on every disk found so far.
+/// Mounts every FAT volume on every disk found so far (disks whose
+/// volumes are mounted already are left alone).
 pub fn mount_all() {
     for d in disk::list() {
-        match d.table() {
-            // A FAT boot sector ends in 0x55AA as an MBR does: a "table"
-            // with no partitions may be a volume on the whole disk.
-            Some(Ok(table)) if !table.partitions.is_empty() => {
-                for p in table.partitions.iter().filter(|p| may_be_fat(&p.kind)) {
-                    let name = format!("{}{}", d.name(), p.index);
-                    match Window::new(DiskHandle(d.clone()), p.first_lba, p.sector_count) {
-                        Ok(w) => try_mount(name, w),
-                        Err(e) => log::warn!("{name}: {e}"),
-                    }
-                }
+        mount_disk(&d);
+    }
+}
+
+/// Mounts the FAT volumes on disk `d` (a disk that came later: a Hyper-V
+/// SCSI disk), unless some are mounted already.
+pub fn mount_disk(d: &Arc<disk::Disk>) {
+    if VOLUMES.lock().iter().any(|v| v.disk == d.name()) {
+        return;
+    }
+    match d.table() {
+        // A FAT boot sector ends in 0x55AA as an MBR does: a "table"
+        // with no partitions may be a volume on the whole disk.
+        Some(Ok(table)) if !table.partitions.is_empty() => {
+            for p in table.partitions.iter().filter(|p| may_be_fat(&p.kind)) {
+                let name = format!("{}{}", d.name(), p.index);
+                try_mount(name, d, p.first_lba, p.sector_count);
             }
-            Some(_) | None => {
-                let name = String::from(d.name());
-                match Window::new(DiskHandle(d.clone()), 0, d.sectors()) {
-                    Ok(w) => try_mount(name, w),
-                    Err(e) => log::warn!("{name}: {e}"),
-                }
-            }
+        }
+        Some(_) | None => {
+            try_mount(String::from(d.name()), d, 0, d.sectors());
+        }
+    }
+}
+
+/// Unmounts every volume on disk `disk` (it is going away): each leaves
+/// the namespace, flushed first when `flush` (a disk the host took away
+/// takes no more writes). Handles still open keep their volume and get
+/// I/O errors once the disk is gone.
+pub fn unmount_disk(disk: &str, flush: bool) {
+    let gone: Vec<Arc<Mounted>> = {
+        let mut all = VOLUMES.lock();
+        let (gone, kept) = core::mem::take(&mut *all)
+            .into_iter()
+            .partition(|v| v.disk == disk);
+        *all = kept;
+        gone
+    };
+    for v in gone {
+        if !flush {
+            log::info!("{}: unmounted (its disk is gone)", v.name);
+            continue;
+        }
+        match v.fs.lock().flush() {
+            Ok(()) => log::info!("{}: unmounted", v.name),
+            Err(e) => log::warn!("{}: unmounted, but the flush failed: {e}", v.name),
         }
     }
 }

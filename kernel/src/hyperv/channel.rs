@@ -60,8 +60,8 @@ impl core::fmt::Display for ChannelError {
     }
 }
 
-/// Held while a channel closes.
-static CLOSING: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
+/// Held while a channel opens or closes: one control sequence at a time.
+static CONTROL: crate::sync::Mutex<()> = crate::sync::Mutex::new(());
 
 /// An open channel.
 pub struct Channel {
@@ -86,6 +86,11 @@ impl Channel {
         ring_pages: usize,
     ) -> Result<Arc<Channel>, ChannelError> {
         let setup = ChannelError::Setup;
+        // Not interleaved with another channel's close (a close beside an
+        // open on another CPU left the host without the closing
+        // channel's GPADL teardown answered: the -smp 4 suite's hostile
+        // ring case with the keyboard, mouse and storvsc drivers).
+        let _one = CONTROL.lock();
         let offer = connection
             .offer(relid)
             .ok_or(setup(HvError::Missing("an offer for this relid")))?;
@@ -176,7 +181,7 @@ impl Channel {
         // stopping together on several CPUs) left the host seeing a
         // CLOSECHANNEL for a channel it no longer held open, and a GPADL
         // never torn down.
-        let _one = CLOSING.lock();
+        let _one = CONTROL.lock();
         self.connection.unwatch(self.relid);
         let _ = self.connection.request(|c| c.close_channel(self.relid));
         let gpadl = self.gpadl;

@@ -25,9 +25,9 @@ use vmbus_host::device::synthvid::Synthvid;
 use vmbus_host::HostConfig;
 
 /// How long a connection may take to get its offers.
-const CONNECT_NS: u64 = 10_000_000_000;
+pub(super) const CONNECT_NS: u64 = 10_000_000_000;
 /// How long the unload may take.
-const UNLOAD_NS: u64 = 2_000_000_000;
+pub(super) const UNLOAD_NS: u64 = 2_000_000_000;
 /// Sectors of the simulated disk.
 const DISK_SECTORS: u64 = 8192;
 
@@ -72,6 +72,11 @@ pub const CHECKS: &[Check] = &[
         milestone: "M7",
         name: "hv_input_reaches_a_program",
         run: hv_input_reaches_a_program,
+    },
+    Check {
+        milestone: "M7",
+        name: "storvsc_fat_file_matches_the_ram_disk",
+        run: super::m7_storvsc::storvsc_fat_file_matches_the_ram_disk,
     },
     Check {
         milestone: "M7",
@@ -133,14 +138,14 @@ fn connect(config: HostConfig, name: &str) -> Result<(Version, Vec<DeviceClass>,
 }
 
 /// Bytes of free frames now (for the leak checks).
-fn free_bytes() -> u64 {
+pub(super) fn free_bytes() -> u64 {
     crate::mm::frame_alloc::stats().map_or(0, |s| s.free)
 }
 
 /// Stops the model, then fails if its journal holds a guest error or if
 /// the frames free are not back at `before` (the connection's pages go
 /// when its thread lets go of them: up to 100 ms).
-fn end_model(sim: Arc<Simulated>, before: u64) -> Result<(), String> {
+pub(super) fn end_model(sim: Arc<Simulated>, before: u64) -> Result<(), String> {
     // The host's own hostile acts are in the journal too; they are not the
     // guest's errors.
     let noted = sim.with_host(|h| {
@@ -388,26 +393,34 @@ fn with_input_devices(
     bus: &str,
     scenario: impl FnOnce(&Arc<Simulated>, &[vmbus_host::DeviceId]) -> Result<String, super::Detail>,
 ) -> Outcome {
-    use crate::drivers::{hv_keyboard, hv_mouse};
     let before = free_bytes();
     let (sim, ids) =
         Simulated::start(HostConfig::default(), devices()).map_err(|e| detail!("{e}"))?;
     let result = connect_input(&sim, bus).and_then(|()| scenario(&sim, &ids));
-    hv_keyboard::SERVED.stop();
-    hv_mouse::SERVED.stop();
-    let stopped = super::wait_for(2, || {
-        !hv_keyboard::SERVED.running() && !hv_mouse::SERVED.running()
-    });
+    let stopped = stop_drivers();
     if let Some(c) = crate::hyperv::bus::active() {
         c.close(UNLOAD_NS);
     }
     let ended = end_model(sim, before);
     let done = result?;
-    ensure!(stopped, "an input driver's thread did not stop");
+    ensure!(stopped, "a driver's thread did not stop");
     ended.map_err(|e| detail!("{e}"))?;
     Ok(detail!(
         "{done}; the channels closed, unloaded, every frame back"
     ))
+}
+
+/// Stops the VMBus drivers (input services, storvsc disks) and waits up
+/// to three seconds for their threads to end; whether they did.
+pub(super) fn stop_drivers() -> bool {
+    use crate::drivers::{hv_keyboard, hv_mouse, hv_storvsc};
+    hv_keyboard::SERVED.stop();
+    hv_mouse::SERVED.stop();
+    let storage = hv_storvsc::stop_all();
+    let input = super::wait_for(3, || {
+        !hv_keyboard::SERVED.running() && !hv_mouse::SERVED.running()
+    });
+    storage && input
 }
 
 /// Connects to the simulated host and waits for the keyboard and the
@@ -572,18 +585,16 @@ fn hostile_hosts_do_not_break_the_guest(_: &Context<'_>) -> Outcome {
                         .is_some_and(|k| k.press(0x23, false, false))
                 });
                 let _ = crate::task::sched::sleep_ns(100_000_000);
-                hv_keyboard::SERVED.stop();
-                hv_mouse::SERVED.stop();
-                let stopped = super::wait_for(3, || {
-                    !hv_keyboard::SERVED.running() && !hv_mouse::SERVED.running()
-                });
+                let stopped = stop_drivers();
                 let unloaded = c.close(UNLOAD_NS);
                 format!("offers all {all}, typed {typed}, stopped {stopped}, unloaded {unloaded}")
             }
         };
         let ended = end_model(sim, before);
         log::info!("hostile {}: {what}; {ended:?}", case.name());
-        let running = hv_keyboard::SERVED.running() || hv_mouse::SERVED.running();
+        let running = hv_keyboard::SERVED.running()
+            || hv_mouse::SERVED.running()
+            || crate::drivers::hv_storvsc::running();
         ensure!(
             !running,
             "{}: {what}: a driver thread still runs",

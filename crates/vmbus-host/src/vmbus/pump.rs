@@ -71,8 +71,13 @@ fn run(
         open.signalled || (ctx.poll && open.rings.rx_nonempty(&*env.mem).map_err(ring_err)?);
     if woken {
         let (pkts, wake_guest) = open.rings.read_batch(env.mem, BATCH).map_err(ring_err)?;
-        // A full batch may have left more behind: stay awake.
-        open.signalled = pkts.len() == BATCH;
+        // A full batch may have left more behind. And a packet the guest
+        // wrote while this batch was read came unsignalled (the guest saw
+        // the read index before this batch published it, §4.4): look at
+        // the ring again after publishing, as a consumer must, and stay
+        // awake for what is there.
+        open.signalled =
+            pkts.len() == BATCH || open.rings.rx_nonempty(&*env.mem).map_err(ring_err)?;
         for p in &pkts {
             let mut io = DeviceIo {
                 mem: env.mem,
