@@ -160,6 +160,7 @@ pub const M7: &[&str] = &[
     "messages_from_host",
     "hv_input_reaches_a_program",
     "storvsc_fat_file_matches_the_ram_disk",
+    "udp_echo_through_netvsc",
     "hostile_hosts_do_not_break_the_guest",
 ];
 /// M5 checks of the `test=doom` boot, in order.

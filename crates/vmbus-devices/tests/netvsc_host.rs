@@ -159,8 +159,10 @@ fn send_frames_and_completions() {
         }
     }
     assert_eq!(held.len(), 8);
+    assert_eq!(nic.sections_free(), 0);
     let r = host.answer(&held[0]);
     feed(&mut nic, &mut host, &r[0], &mut out).unwrap();
+    assert_eq!(nic.sections_free(), 1);
     assert!(nic.send_frame(&f, &mut host.send).is_ok());
 }
 
@@ -261,6 +263,7 @@ fn stop_revokes_both_buffers() {
     assert!(out.sends.iter().all(|s| !s.completion_requested));
     assert_eq!(nic.state(), NetvscState::Stopped);
     assert_eq!((nic.outstanding(), nic.sections_in_use()), (0, 0));
+    assert_eq!(nic.sections_free(), 0, "no send buffer after the revoke");
     // Nothing more goes out, nothing more comes in.
     out.clear();
     nic.stop(&mut out);

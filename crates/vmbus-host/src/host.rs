@@ -295,6 +295,17 @@ impl<P: Platform> Host<P> {
         self.server.gpadls.len()
     }
 
+    /// Frame numbers of every page under a complete GPADL the host holds,
+    /// in GPADL order: pages the guest must not have given back to its
+    /// own allocator.
+    pub fn gpadl_pfns(&self) -> alloc::vec::Vec<u64> {
+        self.server
+            .gpadls
+            .iter()
+            .flat_map(|g| g.ranges.iter().flat_map(|r| r.pfns.iter().copied()))
+            .collect()
+    }
+
     /// Control messages waiting for `vp`'s SIMP slot 2.
     pub fn queued_messages(&self, vp: u32) -> usize {
         self.hv

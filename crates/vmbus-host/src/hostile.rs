@@ -53,11 +53,14 @@ pub enum HostileCase {
     SpuriousCompletions,
     /// Event flags and interrupts for channels with nothing to read.
     EventStorm,
+    /// GPADL_TEARDOWN is never answered, after CLOSECHANNEL neither: the
+    /// host keeps every GPADL (and may go on using its pages).
+    WithholdGpadlTeardown,
 }
 
 impl HostileCase {
     /// Every case, for a test that runs them all.
-    pub const ALL: [HostileCase; 20] = [
+    pub const ALL: [HostileCase; 21] = [
         HostileCase::DuplicateRelid,
         HostileCase::ZeroRelid,
         HostileCase::AbsurdOffer,
@@ -78,6 +81,7 @@ impl HostileCase {
         HostileCase::MutatePackets,
         HostileCase::SpuriousCompletions,
         HostileCase::EventStorm,
+        HostileCase::WithholdGpadlTeardown,
     ];
 
     /// A stable kebab-case name.
@@ -103,6 +107,7 @@ impl HostileCase {
             HostileCase::MutatePackets => "mutate-packets",
             HostileCase::SpuriousCompletions => "spurious-completions",
             HostileCase::EventStorm => "event-storm",
+            HostileCase::WithholdGpadlTeardown => "withhold-gpadl-teardown",
         }
     }
 

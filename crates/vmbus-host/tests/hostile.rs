@@ -206,3 +206,26 @@ fn every_case_survives_a_tolerant_guest() {
         }
     }
 }
+
+#[test]
+fn withheld_teardown_keeps_the_pages_the_hosts() {
+    let (mut h, c) = keyboard_under(HostileCase::WithholdGpadlTeardown);
+    let mut close = vec![7, 0, 0, 0, 0, 0, 0, 0];
+    push32(&mut close, c.relid);
+    assert_eq!(post(&mut h, 1, &close), 0);
+    let mut td = vec![11, 0, 0, 0, 0, 0, 0, 0];
+    push32(&mut td, c.relid);
+    push32(&mut td, c.gpadl);
+    assert_eq!(post(&mut h, 1, &td), 0);
+    h.run_until_idle(10);
+    let answers = recv_all(&mut h);
+    assert!(
+        answers.iter().all(|m| m[0] != 12),
+        "GPADL_TORNDOWN came: {answers:?}"
+    );
+    assert_eq!(h.gpadl_pfns(), [0x100, 0x101, 0x102, 0x103]);
+    assert!(h.notes().any(|n| *n
+        == Note::Hostile {
+            case: HostileCase::WithholdGpadlTeardown
+        }));
+}

@@ -213,6 +213,9 @@ fn nothing_is_delivered_while_masked_or_disabled() {
 #[test]
 fn signal_before_open_and_after_close_is_refused() {
     let (mut h, kb, c) = keyboard_up(2);
+    // Both rings' pages, from 0x10_0000 on, are the host's until the
+    // teardown.
+    assert_eq!(h.gpadl_pfns(), [0x100, 0x101, 0x102, 0x103]);
     assert_eq!(signal(&mut h, c.conn), 0);
     assert_eq!(signal(&mut h, 0x2055), 0x12);
     // Flag number 1 on a channel whose flag is 0.
@@ -234,6 +237,7 @@ fn signal_before_open_and_after_close_is_refused() {
     push32(&mut want, c.gpadl);
     assert_eq!(recv(&mut h).unwrap(), want);
     assert_eq!(h.gpadl_count(), 0);
+    assert!(h.gpadl_pfns().is_empty());
 }
 
 #[test]

@@ -24,6 +24,7 @@
 
 pub mod hv_keyboard;
 pub mod hv_mouse;
+pub mod hv_netvsc;
 pub mod hv_service;
 pub mod hv_storvsc;
 pub mod i8042;
@@ -346,5 +347,6 @@ static BUILT_IN: &[&Driver] = &[
     &virtio_net::DRIVER,
     &hv_keyboard::DRIVER,
     &hv_mouse::DRIVER,
+    &hv_netvsc::DRIVER,
     &hv_storvsc::DRIVER,
 ];

@@ -320,7 +320,7 @@ impl Connection {
         match answer {
             Some(0) => Ok(gpadl),
             Some(_) => Err(HvError::Missing("a GPADL the host accepts")),
-            None => Err(HvError::Missing("an answer to GPADL_HEADER in time")),
+            None => Err(HvError::Unanswered("GPADL_HEADER")),
         }
     }
 

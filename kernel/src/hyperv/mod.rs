@@ -25,6 +25,9 @@ pub enum HvError {
     Memory,
     /// The hypervisor lacks what the caller needs.
     Missing(&'static str),
+    /// The hypervisor did not answer a request that gave it pages; it may
+    /// still use them, so they are kept (see `channel::keep`).
+    Unanswered(&'static str),
 }
 
 impl fmt::Display for HvError {
@@ -33,6 +36,10 @@ impl fmt::Display for HvError {
             Self::Msr(m) => write!(f, "MSR {m:#x} refused"),
             Self::Memory => f.write_str("no memory for a hypervisor page"),
             Self::Missing(what) => write!(f, "the hypervisor lacks {what}"),
+            Self::Unanswered(what) => write!(
+                f,
+                "the hypervisor did not answer {what} in time (the pages it was given are kept)"
+            ),
         }
     }
 }

@@ -13,7 +13,9 @@
 //! file reads an error, the relid goes back, and every frame is back.
 #![forbid(unsafe_code)]
 
-use super::m7::{end_model, free_bytes, stop_drivers, CONNECT_NS, UNLOAD_NS};
+use super::m7::{
+    end_model, free_bytes, host_holds_no_free_page, stop_drivers, CONNECT_NS, UNLOAD_NS,
+};
 use super::m7_host::Simulated;
 use super::{detail, ensure, Context, Detail, Outcome};
 use crate::drivers::hv_storvsc;
@@ -55,12 +57,14 @@ pub fn storvsc_fat_file_matches_the_ram_disk(_: &Context<'_>) -> Outcome {
     let result = scenario(&sim, ids[0], &source, &image, buffers);
     drop(image);
     let stopped = stop_drivers();
+    let held = host_holds_no_free_page(&sim);
     if let Some(c) = crate::hyperv::bus::active() {
         c.close(UNLOAD_NS);
     }
     let ended = end_model(sim, before);
     let done = result?;
     ensure!(stopped, "a driver did not stop");
+    held.map_err(|e| detail!("{e}"))?;
     ended.map_err(|e| detail!("{e}"))?;
     Ok(detail!("{done}; unloaded, every frame back"))
 }

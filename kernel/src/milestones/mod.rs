@@ -33,6 +33,7 @@ mod m6_hostile;
 mod m6_net;
 mod m7;
 mod m7_host;
+mod m7_netvsc;
 mod m7_storvsc;
 mod m8;
 

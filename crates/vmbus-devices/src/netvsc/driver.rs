@@ -200,6 +200,12 @@ impl Netvsc {
         self.sections.as_ref().map_or(0, Sections::in_use)
     }
 
+    /// Send sections free now (0 before the send buffer is in place and
+    /// after `stop`).
+    pub fn sections_free(&self) -> usize {
+        self.sections.as_ref().map_or(0, |s| s.count() - s.in_use())
+    }
+
     /// Requests in flight.
     pub fn outstanding(&self) -> usize {
         self.table.len()

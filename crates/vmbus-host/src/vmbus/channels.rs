@@ -11,6 +11,7 @@ use super::server::Server;
 use super::{feature, version, STATUS_UNSUCCESSFUL};
 use crate::device::{Device, DeviceError, DeviceIo};
 use crate::env::Env;
+use crate::hostile::HostileCase;
 use crate::notes::{GpadlFault, Note, OpenFault};
 use crate::packet::OutPacket;
 use crate::ring::{RingError, RingPair};
@@ -183,6 +184,12 @@ impl Server {
             env.notes.push(Note::TeardownUnknown { relid, gpadl });
             return;
         };
+        if env.hostile.on(HostileCase::WithholdGpadlTeardown, None) {
+            env.notes.push(Note::Hostile {
+                case: HostileCase::WithholdGpadlTeardown,
+            });
+            return;
+        }
         let ring_in_use = self.find(relid).is_some_and(
             |i| matches!(&self.channels[i].state, ChannelState::Open(o) if o.ring_gpadl == gpadl),
         );
