@@ -176,6 +176,93 @@ pub struct Framebuffer {
     pub info: FramebufferInfo,
 }
 
+/// Why a display mode was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModeError {
+    /// Nobody has a framebuffer to show it in.
+    NoFramebuffer,
+    /// Only 32 bits per pixel is drawn.
+    UnsupportedDepth(u16),
+    /// The mode needs more bytes than the framebuffer mapping has.
+    TooLarge {
+        /// pitch × height of the mode.
+        needed: u64,
+        /// Bytes mapped.
+        mapped: u64,
+    },
+}
+
+impl core::fmt::Display for ModeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoFramebuffer => write!(f, "no framebuffer"),
+            Self::UnsupportedDepth(bpp) => write!(f, "{bpp} bits per pixel, not 32"),
+            Self::TooLarge { needed, mapped } => {
+                write!(f, "the mode needs {needed} bytes, {mapped} are mapped")
+            }
+        }
+    }
+}
+
+impl Framebuffer {
+    /// Shows the same memory in mode `info` (a display device scanning it
+    /// out changed its geometry or pixel format): the geometry changes,
+    /// the memory and its mapping do not.
+    pub fn reshape(&mut self, info: FramebufferInfo) -> Result<(), ModeError> {
+        check_mode(&info, self.pixels.len())?;
+        self.info = FramebufferInfo {
+            address: self.info.address,
+            ..info
+        };
+        Ok(())
+    }
+}
+
+fn check_mode(info: &FramebufferInfo, mapped: usize) -> Result<(), ModeError> {
+    if info.bpp != 32 {
+        return Err(ModeError::UnsupportedDepth(info.bpp));
+    }
+    let needed = info
+        .pitch
+        .checked_mul(info.height)
+        .filter(|_| info.pitch >= info.width.saturating_mul(4))
+        .unwrap_or(u64::MAX);
+    if needed > mapped as u64 {
+        return Err(ModeError::TooLarge {
+            needed,
+            mapped: mapped as u64,
+        });
+    }
+    Ok(())
+}
+
+/// The console's mode, if it has the framebuffer.
+pub fn mode() -> Option<FramebufferInfo> {
+    without_interrupts(|| CONSOLE.lock().as_ref().map(|c| c.info))
+}
+
+/// Switches the console to mode `info` on the same memory and starts it
+/// again on a clear screen.
+pub fn set_mode(info: FramebufferInfo) -> Result<(), ModeError> {
+    without_interrupts(|| {
+        let mut console = CONSOLE.lock();
+        let mapped = console
+            .as_ref()
+            .ok_or(ModeError::NoFramebuffer)?
+            .pixels
+            .len();
+        check_mode(&info, mapped)?;
+        if let Some(c) = console.take() {
+            let info = FramebufferInfo {
+                address: c.info.address,
+                ..info
+            };
+            *console = Some(FbConsole::on(c.pixels, info));
+        }
+        Ok(())
+    })
+}
+
 /// Hands the framebuffer over to a new owner; the console stops drawing
 /// (the log still goes to serial).
 pub fn detach() -> Option<Framebuffer> {

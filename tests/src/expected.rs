@@ -159,6 +159,8 @@ pub const M7: &[&str] = &[
     "hyperv_window_created",
     "messages_from_host",
     "hv_input_reaches_a_program",
+    "synthvid_frame_presented",
+    "frame_reaches_the_synthvid_vram",
     "storvsc_fat_file_matches_the_ram_disk",
     "udp_echo_through_netvsc",
     "hostile_hosts_do_not_break_the_guest",

@@ -308,3 +308,36 @@ fn vram_must_be_aligned() {
     let mut v = Synthvid::new(SynthvidConfig::new(VRAM + 4096, VRAM_SIZE));
     assert_eq!(v.start(&mut Output::new()), Err(SynthvidError::BadVram));
 }
+
+#[test]
+fn modes_fit_the_drawable_part_of_the_vram() {
+    // The guest can draw in 2 MiB only: neither listed mode nor 1024×768
+    // fits, 800×600 does.
+    let mut v = Synthvid::new(SynthvidConfig {
+        drawable: 2 << 20,
+        ..SynthvidConfig::new(VRAM, VRAM_SIZE)
+    });
+    let mut out = Output::new();
+    v.start(&mut out).unwrap();
+    step(&mut v, version_response(VERSION_3_5, 1));
+    step(&mut v, resolutions(&[(1024, 768), (1280, 1024)], 1));
+    let out = step(&mut v, host_msg(4, &VRAM.to_le_bytes()));
+    assert!(matches!(
+        out.events[0],
+        SynthvidEvent::Ready {
+            width: 800,
+            height: 600,
+            stride: 3200,
+            ..
+        }
+    ));
+    // A mode change is held to it too.
+    assert_eq!(
+        v.set_mode(1024, 768).err(),
+        Some(SynthvidError::ModeTooLarge {
+            width: 1024,
+            height: 768
+        })
+    );
+    assert!(v.set_mode(640, 480).is_ok());
+}

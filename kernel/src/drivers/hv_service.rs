@@ -46,6 +46,14 @@ pub trait Protocol {
     fn failed(&self) -> bool;
     /// Acts on one event; true when it means the device is up.
     fn deliver(&mut self, event: Self::Event) -> bool;
+    /// Runs once per turn of the service loop, before the sends go out.
+    fn tick(&mut self, _out: &mut Output<Self::Event>) {}
+    /// How long the thread sleeps without a signal.
+    fn idle_ns(&self) -> u64 {
+        IDLE_NS
+    }
+    /// The channel is about to close.
+    fn stopped(&mut self) {}
 }
 
 /// One served channel: which, and how it stands.
@@ -128,12 +136,13 @@ impl Served {
 
     /// The service thread's body: runs `protocol` on the channel until it
     /// is stopped or the host breaks it, then closes the channel.
-    pub fn run<P: Protocol>(&self, protocol: P) {
+    pub fn run<P: Protocol>(&self, mut protocol: P) {
         let Some(channel) = self.channel.lock().clone() else {
             self.running.store(false, Ordering::Release);
             return;
         };
-        let why = self.serve(&channel, protocol);
+        let why = self.serve(&channel, &mut protocol);
+        protocol.stopped();
         log::info!("{}: relid {} stops: {why}", self.name, channel.relid());
         {
             let mut served = self.channel.lock();
@@ -146,13 +155,14 @@ impl Served {
         self.running.store(false, Ordering::Release);
     }
 
-    fn serve<P: Protocol>(&self, channel: &Arc<Channel>, mut protocol: P) -> String {
+    fn serve<P: Protocol>(&self, channel: &Arc<Channel>, protocol: &mut P) -> String {
         let mut out = Output::new();
         if let Err(e) = protocol.start(&mut out) {
             return e;
         }
         let mut buf = [0u8; PACKET_MAX];
         loop {
+            protocol.tick(&mut out);
             for packet in out.sends.drain(..).collect::<Vec<_>>() {
                 let sent = packet
                     .encode()
@@ -194,7 +204,7 @@ impl Served {
                     }
                 }
                 Ok(None) => {
-                    let deadline = crate::time::now_ns().saturating_add(IDLE_NS);
+                    let deadline = crate::time::now_ns().saturating_add(protocol.idle_ns());
                     channel.signal().wait_until(deadline);
                 }
                 Err(e) => return format!("{e}"),

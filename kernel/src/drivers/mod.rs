@@ -27,6 +27,7 @@ pub mod hv_mouse;
 pub mod hv_netvsc;
 pub mod hv_service;
 pub mod hv_storvsc;
+pub mod hv_synthvid;
 pub mod i8042;
 pub mod input;
 pub mod pci;
@@ -245,6 +246,11 @@ pub fn query(pick: impl Fn(&Device) -> bool) -> Vec<DeviceEntry> {
         .collect()
 }
 
+/// The name of the driver bound to `node`, if one is.
+pub fn driver_of(node: NodeId) -> Option<&'static str> {
+    TREE.lock().as_ref()?.bound_driver(node)
+}
+
 /// The device at position `index` in tree order, as the `GET_DEVICE`
 /// system call reports it (built under the lock; allocates nothing).
 pub fn record(index: usize) -> Option<abi::DeviceRecord> {
@@ -349,4 +355,5 @@ static BUILT_IN: &[&Driver] = &[
     &hv_mouse::DRIVER,
     &hv_netvsc::DRIVER,
     &hv_storvsc::DRIVER,
+    &hv_synthvid::DRIVER,
 ];

@@ -60,6 +60,8 @@ pub struct OfferRecord {
     pub connection_id: u32,
     /// Its device-tree node, if it got one.
     pub node: Option<devtree::NodeId>,
+    /// MMIO space the device wants, in MiB (synthvid: its VRAM).
+    pub mmio_megabytes: u16,
 }
 
 /// What the connection has seen.
@@ -570,6 +572,7 @@ impl Connection {
             instance: offer.if_instance,
             connection_id: offer.connection_id,
             node: node.ok(),
+            mmio_megabytes: offer.mmio_megabytes,
         });
     }
 

@@ -75,6 +75,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M7",
+        name: "frame_reaches_the_synthvid_vram",
+        run: super::m7_synthvid::frame_reaches_the_synthvid_vram,
+    },
+    Check {
+        milestone: "M7",
         name: "storvsc_fat_file_matches_the_ram_disk",
         run: super::m7_storvsc::storvsc_fat_file_matches_the_ram_disk,
     },
@@ -370,34 +375,23 @@ fn type_to_a_program(
     keyboard: vmbus_host::DeviceId,
     mouse: vmbus_host::DeviceId,
 ) -> Result<String, super::Detail> {
-    let mut process =
-        crate::pe::spawn_program(info, "m4-tests.exe", false).map_err(|e| detail!("{e}"))?;
-    process.set_cmdline("hyperv".into());
-    let id = process.id();
-    super::set_user_milestone("M7");
-    let (thread, shared) = crate::task::spawn(process).map_err(|e| detail!("{e}"))?;
-    let shown = super::wait_for(20, || crate::window::activity_of(id).is_some());
-    // Make and break of h, i and Escape, then a left click in the middle.
-    let typed = shown
-        && [0x23, 0x17, 0x01].iter().all(|&scan| {
-            sim.with_host(|h| {
-                h.device_mut::<Keyboard>(keyboard)
-                    .is_some_and(|k| k.press(scan, false, false) && k.press(scan, true, false))
-            })
-        });
-    let clicked = shown
-        && sim.with_host(|h| {
-            h.device_mut::<Mouse>(mouse)
-                .is_some_and(|m| m.move_to(0x4000, 0x4000, 1) && m.move_to(0x4000, 0x4000, 0))
-        });
-    crate::task::sched::join(&thread);
-    drop(thread);
-    super::set_user_milestone("M2");
-    let p = crate::task::reclaim(shared)
-        .ok_or_else(|| detail!("m4-tests.exe hyperv is still referenced after its exit"))?;
-    let exit = p
-        .exit_status()
-        .ok_or_else(|| detail!("m4-tests.exe hyperv has no exit status"))?;
+    let ((shown, typed, clicked), exit) = run_m4_tests(info, "hyperv", |id| {
+        let shown = super::wait_for(20, || crate::window::activity_of(id).is_some());
+        // Make and break of h, i and Escape, then a left click in the middle.
+        let typed = shown
+            && [0x23, 0x17, 0x01].iter().all(|&scan| {
+                sim.with_host(|h| {
+                    h.device_mut::<Keyboard>(keyboard)
+                        .is_some_and(|k| k.press(scan, false, false) && k.press(scan, true, false))
+                })
+            });
+        let clicked = shown
+            && sim.with_host(|h| {
+                h.device_mut::<Mouse>(mouse)
+                    .is_some_and(|m| m.move_to(0x4000, 0x4000, 1) && m.move_to(0x4000, 0x4000, 0))
+            });
+        (shown, typed, clicked)
+    })?;
     ensure!(shown, "m4-tests.exe hyperv opened no window ({exit})");
     ensure!(typed && clicked, "the model would not type or click");
     ensure!(
@@ -409,10 +403,36 @@ fn type_to_a_program(
     ))
 }
 
+/// Runs `m4-tests.exe <argument>`, its checks landing in M7; `during`
+/// runs meanwhile (given the process id), and what it returns comes back
+/// with the program's exit status once the program has ended.
+pub(super) fn run_m4_tests<T>(
+    info: &crate::boot::BootInfo,
+    argument: &str,
+    during: impl FnOnce(u64) -> T,
+) -> Result<(T, crate::task::ExitStatus), super::Detail> {
+    let mut process =
+        crate::pe::spawn_program(info, "m4-tests.exe", false).map_err(|e| detail!("{e}"))?;
+    process.set_cmdline(argument.into());
+    let id = process.id();
+    super::set_user_milestone("M7");
+    let (thread, shared) = crate::task::spawn(process).map_err(|e| detail!("{e}"))?;
+    let result = during(id);
+    crate::task::sched::join(&thread);
+    drop(thread);
+    super::set_user_milestone("M2");
+    let p = crate::task::reclaim(shared)
+        .ok_or_else(|| detail!("m4-tests.exe {argument} is still referenced after its exit"))?;
+    let exit = p
+        .exit_status()
+        .ok_or_else(|| detail!("m4-tests.exe {argument} has no exit status"))?;
+    Ok((result, exit))
+}
+
 /// Runs `scenario` with the simulated host's devices bound to their
 /// drivers on VMBus node `bus`, then stops the input drivers, unloads and checks that every
 /// frame came back.
-fn with_input_devices(
+pub(super) fn with_input_devices(
     bus: &str,
     scenario: impl FnOnce(&Arc<Simulated>, &[vmbus_host::DeviceId]) -> Result<String, super::Detail>,
 ) -> Outcome {
@@ -435,17 +455,22 @@ fn with_input_devices(
     ))
 }
 
-/// Stops the VMBus drivers (input services, storvsc disks, netvsc
+/// Stops the VMBus drivers (input and video services, storvsc disks, netvsc
 /// adapters) and waits up
-/// to three seconds for their threads to end; whether they did.
+/// to ten seconds for their threads to end; whether they did.
 pub(super) fn stop_drivers() -> bool {
-    use crate::drivers::{hv_keyboard, hv_mouse, hv_netvsc, hv_storvsc};
+    use crate::drivers::{hv_keyboard, hv_mouse, hv_netvsc, hv_storvsc, hv_synthvid};
     hv_keyboard::SERVED.stop();
     hv_mouse::SERVED.stop();
+    hv_synthvid::SERVED.stop();
     let storage = hv_storvsc::stop_all();
     let network = hv_netvsc::stop_all();
-    let input = super::wait_for(3, || {
-        !hv_keyboard::SERVED.running() && !hv_mouse::SERVED.running()
+    // Channels close one at a time, each waiting up to a second for a
+    // host that withholds its answers.
+    let input = super::wait_for(10, || {
+        !hv_keyboard::SERVED.running()
+            && !hv_mouse::SERVED.running()
+            && !hv_synthvid::SERVED.running()
     });
     storage && network && input
 }

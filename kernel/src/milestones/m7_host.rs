@@ -4,9 +4,9 @@
 //! This is the whole of what is simulated: CPUID's hypervisor leaves, the
 //! synthetic MSRs and the hypercalls are calls into the model; the model
 //! reaches guest memory by physical address (only frames the kernel
-//! allocated) and delivers its synthetic interrupts as real ones, a
-//! self-IPI on the vector the guest programmed into SINT2, through the
-//! IDT. Everything above the trait — the VMBus connection, the device
+//! allocated, and the firmware framebuffer as synthvid's VRAM) and
+//! delivers its synthetic interrupts as real ones, a self-IPI on the
+//! vector the guest programmed into SINT2, through the IDT. Everything above the trait — the VMBus connection, the device
 //! tree, the drivers — is the code that runs on real Hyper-V. The model
 //! makes progress on a thread of its own ("hv-host"), woken by every
 //! guest call and every 2 ms.
@@ -33,7 +33,16 @@ pub struct KernelPlatform {
 
 impl Platform for KernelPlatform {
     fn read_guest(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemError> {
-        crate::mm::phys::read_allocated(gpa, buf).map_err(|e| MemError { gpa: e.0 })
+        // The host's VRAM is the framebuffer QEMU scans out, so the model
+        // finds it where the guest's firmware framebuffer is: synthvid
+        // works only if the guest names that GPA (as Hyper-V's UEFI does).
+        crate::mm::phys::read_allocated(gpa, buf)
+            .or_else(|e| {
+                crate::mm::hhdm::read_framebuffer(gpa, buf)
+                    .then_some(())
+                    .ok_or(e)
+            })
+            .map_err(|e| MemError { gpa: e.0 })
     }
 
     fn write_guest(&mut self, gpa: u64, data: &[u8]) -> Result<(), MemError> {

@@ -35,6 +35,7 @@ mod m7;
 mod m7_host;
 mod m7_netvsc;
 mod m7_storvsc;
+mod m7_synthvid;
 mod m8;
 
 use crate::arch::serial::SerialStatus;

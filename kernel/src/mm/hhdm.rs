@@ -4,6 +4,9 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 static OFFSET: AtomicU64 = AtomicU64::new(0);
 static FRAMEBUFFER_TAKEN: AtomicBool = AtomicBool::new(false);
+/// The framebuffer handed out: HHDM address and length (0 before).
+static FRAMEBUFFER_AT: AtomicU64 = AtomicU64::new(0);
+static FRAMEBUFFER_LEN: AtomicU64 = AtomicU64::new(0);
 
 /// Records the HHDM offset from the loader's response.
 pub fn init(offset: u64) {
@@ -44,8 +47,45 @@ pub fn framebuffer(address: u64, len: u64) -> Option<&'static mut [u8]> {
     if address == 0 || FRAMEBUFFER_TAKEN.swap(true, Ordering::AcqRel) {
         return None;
     }
+    FRAMEBUFFER_LEN.store(len, Ordering::Relaxed);
+    FRAMEBUFFER_AT.store(address, Ordering::Release);
     // SAFETY: the loader mapped `len` = pitch * height bytes of framebuffer
     // at this HHDM address (limine-protocol.md §5, §7); the swap above makes
     // this the only live reference to it; it is plain memory to the CPU.
     Some(unsafe { core::slice::from_raw_parts_mut(address as *mut u8, len as usize) })
+}
+
+/// The physical range of the framebuffer handed out by [`framebuffer`]:
+/// (base, length). A display device that scans it out (synthvid's VRAM)
+/// is placed there.
+pub fn framebuffer_phys() -> Option<(u64, u64)> {
+    let at = FRAMEBUFFER_AT.load(Ordering::Acquire);
+    let phys = at.checked_sub(offset()).filter(|_| at != 0)?;
+    Some((phys, FRAMEBUFFER_LEN.load(Ordering::Relaxed)))
+}
+
+/// Copies framebuffer memory at physical `phys` into `buf`, as a display
+/// controller scanning it out sees it (the M7 model reads its VRAM this
+/// way); false unless the whole range lies in the framebuffer.
+pub fn read_framebuffer(phys: u64, buf: &mut [u8]) -> bool {
+    let Some((base, len)) = framebuffer_phys() else {
+        return false;
+    };
+    let inside = phys
+        .checked_sub(base)
+        .and_then(|off| Some((off, off.checked_add(buf.len() as u64)?)))
+        .filter(|&(_, end)| end <= len);
+    let Some((off, _)) = inside else {
+        return false;
+    };
+    let src = (FRAMEBUFFER_AT.load(Ordering::Acquire) + off) as *const u8;
+    for (i, b) in buf.iter_mut().enumerate() {
+        // SAFETY: `src + i` lies in the framebuffer the loader mapped (the
+        // range was checked against its length above). Its owner holds it
+        // as a slice and writes it; this reads bytes one by one without
+        // forming a reference, as scan-out reads device memory while the
+        // CPU draws (a read may see a frame half drawn, never a fault).
+        *b = unsafe { core::ptr::read_volatile(src.add(i)) };
+    }
+    true
 }

@@ -18,7 +18,10 @@
 
 mod screen;
 
-pub use screen::PresentError;
+/// The screen's size in its current mode (the M7 video check).
+#[cfg(feature = "milestones")]
+pub use screen::size as screen_size;
+pub use screen::{set_mode, take_damage, PresentError};
 
 use crate::sync::SpinLock;
 use crate::task::object::Event;

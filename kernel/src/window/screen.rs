@@ -7,7 +7,8 @@
 //! framebuffer is only ever written, never read. At 1× in the
 //! framebuffer's own format the user copy goes straight into it.
 
-use crate::console::{self, Framebuffer};
+use crate::boot::FramebufferInfo;
+use crate::console::{self, Framebuffer, ModeError};
 use crate::mm::user_copy;
 use crate::sync::SpinLock;
 use alloc::vec::Vec;
@@ -24,6 +25,8 @@ struct Screen {
 }
 
 static SCREEN: SpinLock<Option<Screen>> = SpinLock::new(None);
+/// What was drawn since a display device last asked ([`take_damage`]).
+static DAMAGE: SpinLock<Option<Rect>> = SpinLock::new(None);
 
 /// Bytes of a program's row read per user copy.
 const CHUNK: usize = 1024;
@@ -52,10 +55,77 @@ pub enum PresentError {
     BadPointer,
 }
 
-/// The framebuffer's size, if there is a 32-bpp one to draw on.
+/// The screen's size in its current mode, if there is a 32-bpp
+/// framebuffer to draw on.
 pub fn size() -> Option<(u32, u32)> {
-    let fb = crate::boot::info()?.framebuffer?;
-    (fb.bpp == 32).then_some((fb.width as u32, fb.height as u32))
+    let info = SCREEN
+        .lock()
+        .as_ref()
+        .map(|s| s.fb.info)
+        .or_else(console::mode)?;
+    (info.bpp == 32).then_some((info.width as u32, info.height as u32))
+}
+
+/// Switches the screen to mode `info` on the same framebuffer memory (a
+/// display device that scans it out changed mode) and clears it. Windows
+/// keep their rectangles; the ones made from now on fit the new size.
+pub fn set_mode(info: FramebufferInfo) -> Result<(), ModeError> {
+    let mut s = SCREEN.lock();
+    let Some(screen) = s.as_mut() else {
+        drop(s);
+        return console::set_mode(info);
+    };
+    let mut row = Vec::new();
+    if row.try_reserve_exact(info.pitch as usize).is_err() {
+        return Err(ModeError::TooLarge {
+            needed: info.pitch,
+            mapped: 0,
+        });
+    }
+    row.resize(info.pitch as usize, 0);
+    screen.fb.reshape(info)?;
+    screen.row = row;
+    screen.format = PixelFormat {
+        red: info.red,
+        green: info.green,
+        blue: info.blue,
+    };
+    screen.fb.pixels.fill(0);
+    drop(s);
+    damage(Rect {
+        x: 0,
+        y: 0,
+        width: info.width as u32,
+        height: info.height as u32,
+    });
+    Ok(())
+}
+
+/// The smallest rectangle holding everything drawn since the last call.
+pub fn take_damage() -> Option<Rect> {
+    DAMAGE.lock().take()
+}
+
+fn damage(r: Rect) {
+    if r.width == 0 || r.height == 0 {
+        return;
+    }
+    let mut d = DAMAGE.lock();
+    *d = Some(match *d {
+        None => r,
+        Some(o) => {
+            let x = o.x.min(r.x);
+            let y = o.y.min(r.y);
+            let right = (o.x + o.width).max(r.x + r.width);
+            let bottom = (o.y + o.height).max(r.y + r.height);
+            Rect {
+                x,
+                y,
+                width: right - x,
+                height: bottom - y,
+            }
+        }
+    });
 }
 
 /// Takes the framebuffer from the console (no-op if taken already).
@@ -108,6 +178,14 @@ pub fn show(id: u64, rect: Option<Rect>) {
     screen.shown = id;
     let Some(rect) = rect else {
         screen.fb.pixels.fill(0);
+        let whole = Rect {
+            x: 0,
+            y: 0,
+            width: screen.fb.info.width as u32,
+            height: screen.fb.info.height as u32,
+        };
+        drop(s);
+        damage(whole);
         return;
     };
     let pitch = screen.fb.info.pitch as usize;
@@ -118,6 +196,8 @@ pub fn show(id: u64, rect: Option<Rect>) {
             line.fill(0);
         }
     }
+    drop(s);
+    damage(rect);
 }
 
 /// Draws `buffer` into window `id`'s client rectangle `client`, scaled by
@@ -193,5 +273,11 @@ pub fn present(id: u64, client: Rect, buffer: Buffer) -> Result<(), PresentError
             }
         }
     }
+    damage(Rect {
+        x: x0 as u32,
+        y: y0 as u32,
+        width: scale.area.width,
+        height: scale.area.height,
+    });
     Ok(())
 }

@@ -3,7 +3,9 @@
 //! The device tree through GET_DEVICE ([`devices`]), then windows,
 //! messages and pixels ([`windows`]). With the argument `hyperv` (M7) it
 //! only opens a window and takes the keys and the click the simulated
-//! Hyper-V keyboard and mouse send ([`windows::hyperv`]).
+//! Hyper-V keyboard and mouse send ([`windows::hyperv`]); with `synthvid`
+//! it draws the pattern full screen and waits for the kernel to look at
+//! the simulated VRAM ([`windows::synthvid`]).
 //!
 //! The kernel runs it after its own M4 checks, so the device tree it walks
 //! already has the test drivers' bindings.
@@ -32,6 +34,8 @@ fn run() -> i32 {
     let mut r = Report::new();
     if argument(b"hyperv") {
         windows::hyperv(&mut r);
+    } else if argument(b"synthvid") {
+        windows::synthvid(&mut r);
     } else {
         devices::tree_is_listed(&mut r);
         devices::bad_arguments_are_refused(&mut r);

@@ -138,38 +138,63 @@ pub fn hyperv(r: &mut Report) {
     messages_from_host(r, window);
 }
 
-/// The pattern over the whole screen at 1× (the kernel's direct path);
-/// the host takes a second screendump, then types `q`.
-fn full_screen_pattern(r: &mut Report, window: u64, screen: (u32, u32)) {
-    let (w, h) = screen;
+/// M7: the pattern in a full-screen window, while the screen is in the
+/// simulated synthvid's mode; the kernel reads the model's VRAM and then
+/// types `q` on the simulated keyboard.
+pub fn synthvid(r: &mut Report) {
+    let Ok(window) = create("m4-tests synthvid", 0, 0, abi::window_flags::FULLSCREEN) else {
+        check!(
+            r,
+            "synthvid_frame_presented",
+            false,
+            "CREATE_WINDOW refused"
+        );
+        return;
+    };
+    let mut rect = Rect::default();
+    // SAFETY: `rect` is a writable Rect.
+    unsafe { rt::GetWindowRect(window, &mut rect) };
+    let Some(shown) = present_pattern(window, W, H, 0) else {
+        check!(r, "synthvid_frame_presented", false, "no memory");
+        return;
+    };
+    check!(
+        r,
+        "synthvid_frame_presented",
+        shown == Ok(0),
+        "pattern {W}x{H} in a {}x{} window: {}",
+        rect.right - rect.left,
+        rect.bottom - rect.top,
+        Shown(shown)
+    );
+    wait_for_q();
+}
+
+/// Presents the pattern at `w` × `h`, its X byte `x`, from a buffer of
+/// its own; None without memory for it.
+fn present_pattern(window: u64, w: u32, h: u32, x: u32) -> Option<abi::SysResult> {
     let pixels = alloc((w * h * 4) as usize);
     if pixels.is_null() {
-        check!(r, "full_screen_drawn", false, "no memory for {w}x{h}");
-        return;
+        return None;
     }
     // SAFETY: the buffer holds w × h pixels.
     let buf = unsafe { core::slice::from_raw_parts_mut(pixels, (w * h) as usize) };
     for y in 0..h {
-        for x in 0..w {
-            // An X byte that must not matter.
-            buf[(y * w + x) as usize] = pattern(x, y) | 0xab00_0000;
+        for col in 0..w {
+            buf[(y * w + col) as usize] = pattern(col, y) | x;
         }
     }
-    let shown = present(
+    Some(present(
         window,
         pixels as u64,
         u64::from(w),
         u64::from(h),
         u64::from(w) * 4,
-    );
-    check!(
-        r,
-        "full_screen_drawn",
-        shown == Ok(0),
-        "pattern {w}x{h} presented at 1x: {}",
-        Shown(shown)
-    );
-    // The host's `q` says the screendump is taken.
+    ))
+}
+
+/// Waits for the host's `q` (at most 16 other messages).
+fn wait_for_q() {
     let mut waited = 0;
     while let Some(m) = next_message(0, HOST_WAIT_MS) {
         if m.message == wm::CHAR && m.wparam == u64::from(b'q') {
@@ -180,6 +205,26 @@ fn full_screen_pattern(r: &mut Report, window: u64, screen: (u32, u32)) {
             break;
         }
     }
+}
+
+/// The pattern over the whole screen at 1× (the kernel's direct path);
+/// the host takes a second screendump, then types `q`.
+fn full_screen_pattern(r: &mut Report, window: u64, screen: (u32, u32)) {
+    let (w, h) = screen;
+    // An X byte that must not matter.
+    let Some(shown) = present_pattern(window, w, h, 0xab00_0000) else {
+        check!(r, "full_screen_drawn", false, "no memory for {w}x{h}");
+        return;
+    };
+    check!(
+        r,
+        "full_screen_drawn",
+        shown == Ok(0),
+        "pattern {w}x{h} presented at 1x: {}",
+        Shown(shown)
+    );
+    // The host's `q` says the screendump is taken.
+    wait_for_q();
 }
 
 fn refused_before_any_window(r: &mut Report) {

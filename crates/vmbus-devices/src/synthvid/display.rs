@@ -70,7 +70,8 @@ impl Synthvid {
         }
         let depth = self.depth();
         let stride = w.checked_mul(u32::from(depth) / 8)?;
-        (u64::from(stride) * u64::from(h) <= self.config.vram_size).then_some(Mode {
+        let room = self.config.vram_size.min(self.config.drawable);
+        (u64::from(stride) * u64::from(h) <= room).then_some(Mode {
             width: w,
             height: h,
             stride,

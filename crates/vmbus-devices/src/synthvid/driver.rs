@@ -34,6 +34,9 @@ pub struct SynthvidConfig {
     pub vram_gpa: u64,
     /// Framebuffer size: offer.mmio_megabytes MiB.
     pub vram_size: u64,
+    /// Bytes of that framebuffer the guest can draw in (its mapping may be
+    /// smaller than the VRAM): every mode chosen fits both.
+    pub drawable: u64,
     /// Versions to try, newest first.
     pub versions: &'static [u32],
     /// Hide the host-drawn cursor (Linux's 1×1 shape trick).
@@ -46,6 +49,7 @@ impl SynthvidConfig {
         Self {
             vram_gpa,
             vram_size,
+            drawable: vram_size,
             versions: VERSIONS_NEWEST_FIRST,
             hide_host_cursor: true,
         }
