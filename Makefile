@@ -20,6 +20,9 @@
 #   make fuzz-host  libFuzzer on the PE, boot-config, ELF, ACPI, memory-map,
 #                   partition-table and FAT logic
 #                   (make fuzz-host SECONDS=600: per target)
+#   make fuzz-vmbus the simulated Hyper-V host's 21 hostile cases against the
+#                   guest VMBus crates, SEEDS seeds each from BASE
+#                   (make fuzz-vmbus SEEDS=1000000 BASE=0; make test runs 64)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -72,9 +75,12 @@ THREADS ?= 4
 CPUS ?= 1
 # make fuzz-host: seconds per fuzz target.
 SECONDS ?= 60
+# make fuzz-vmbus: seeds per hostile case, and the first.
+SEEDS ?= 100000
+BASE ?= 0
 RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
-.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench fuzz fuzz-host deps need-tools kernel loader user clean
+.PHONY: all iso qemu qemu-log qemu-debug screenshot test lint bench fuzz fuzz-host fuzz-vmbus deps need-tools kernel loader user clean
 
 all: iso
 
@@ -189,6 +195,12 @@ test: need-tools lint
 fuzz: need-tools
 	FUZZ_CALLS=$(CALLS) FUZZ_SEED=$(SEED) FUZZ_THREADS=$(THREADS) FUZZ_CPUS=$(CPUS) \
 		$(CARGO) run -q --release -p ferrite-tests --bin fuzz
+
+# Mutations and lies of the simulated Hyper-V host against the guest's
+# VMBus crates, on the host (crates/vmbus-e2e/tests/hostile_fuzz.rs).
+fuzz-vmbus:
+	VMBUS_FUZZ_SEEDS=$(SEEDS) VMBUS_FUZZ_BASE=$(BASE) \
+		$(CARGO) test -q --release -p vmbus-e2e --test hostile_fuzz -- --nocapture every_case
 
 # Coverage-guided fuzzing of the parsers on the host (fuzz/): cargo fuzz
 # with libFuzzer needs nightly, which rustup installs.

@@ -64,7 +64,7 @@ pub mod synic;
 
 use core::fmt;
 
-pub use client::{Action, Client, ClientConfig, ConnectionMode, Event};
+pub use client::{run_actions, Action, Client, ClientConfig, ConnectionMode, Event};
 pub use guid::{DeviceClass, Guid};
 pub use message::Version;
 

@@ -433,20 +433,11 @@ impl Connection {
 
     /// Carries out the client's actions.
     fn execute(&self, actions: Vec<Action>) {
-        let mut queue = actions;
-        while !queue.is_empty() {
-            let mut more = Vec::new();
-            for action in queue {
-                match action {
-                    Action::Post {
-                        connection_id,
-                        message,
-                    } => more.extend(self.post(connection_id, message.as_bytes())),
-                    Action::Event(event) => self.on_event(event),
-                }
-            }
-            queue = more;
-        }
+        vmbus::run_actions(
+            actions,
+            |connection_id, message| self.post(connection_id, message),
+            |event| self.on_event(event),
+        );
     }
 
     /// HvPostMessage; a failed contact is handed back to the client.

@@ -36,6 +36,30 @@ use crate::message::{
 };
 use crate::synic::{HvStatus, VMBUS_SINT};
 
+/// Carries out `actions` in order, and what they lead to: `post` sends
+/// one message (HvPostMessage to a connection id) and returns what the
+/// client asks for when that fails; `event` takes each event.
+pub fn run_actions(
+    actions: Vec<Action>,
+    mut post: impl FnMut(u32, &[u8]) -> Vec<Action>,
+    mut event: impl FnMut(Event),
+) {
+    let mut queue = actions;
+    while !queue.is_empty() {
+        let mut more = Vec::new();
+        for action in queue {
+            match action {
+                Action::Post {
+                    connection_id,
+                    message,
+                } => more.extend(post(connection_id, message.as_bytes())),
+                Action::Event(e) => event(e),
+            }
+        }
+        queue = more;
+    }
+}
+
 /// First GPADL handle handed out (Linux's choice, §3.6).
 pub const FIRST_GPADL: u32 = 0xE1E10;
 /// Most GPADLs tracked at once.
