@@ -30,6 +30,7 @@ pub mod netvsc;
 pub mod output;
 pub mod packet;
 pub mod pipe;
+pub mod protocol;
 mod requests;
 pub mod storvsc;
 pub mod synthvid;
@@ -39,4 +40,5 @@ pub use output::Output;
 pub use packet::{
     GpaRange, Incoming, IncomingKind, Outgoing, OutgoingKind, TransferPages, TransferRange,
 };
+pub use protocol::Protocol;
 pub use wire::WireError;

@@ -23,8 +23,11 @@ use vmbus::range::PageRange;
 use vmbus::ring::{self, RingConsumer, RingMemory, RingProducer};
 use vmbus::synic::{self, HvStatus, SynicMessage};
 use vmbus::{Action, Client, ClientConfig, Event};
-use vmbus_devices::keyboard::{Keyboard, KeyboardEvent, KeyboardState, Leds};
-use vmbus_devices::{Incoming, Output};
+use vmbus_devices::keyboard::{Keyboard, KeyboardEvent, Leds};
+use vmbus_devices::netvsc::{NetBuffers, Netvsc, NetvscConfig, NetvscEvent, NetvscState};
+use vmbus_devices::packet::GpaRange;
+use vmbus_devices::storvsc::{Storvsc, StorvscConfig, StorvscEvent, StorvscState};
+use vmbus_devices::{Incoming, Output, Protocol};
 use vmbus_host::{Device, DeviceId, Host, HostConfig, MemError, MemoryPlatform, Platform};
 
 /// Bytes of guest RAM.
@@ -196,6 +199,21 @@ impl World {
         (w, ids)
     }
 
+    /// Backs `[base, base + len)` with memory too (a VRAM the host maps).
+    pub fn add_memory(&mut self, base: u64, len: u64) {
+        self.mem.0.borrow_mut().add_region(base, len);
+    }
+
+    /// Guest memory at `gpa` (zeros where unbacked).
+    pub fn read(&self, gpa: u64, len: usize) -> Vec<u8> {
+        self.mem.0.borrow().read_vec(gpa, len)
+    }
+
+    /// Writes guest memory at `gpa`; false outside memory.
+    pub fn write(&mut self, gpa: u64, data: &[u8]) -> bool {
+        self.mem.write_guest(gpa, data).is_ok()
+    }
+
     /// `n` fresh zeroed pages of guest RAM (never reused).
     pub fn pages(&mut self, n: usize) -> u64 {
         let at = self.next_free;
@@ -330,33 +348,13 @@ impl World {
 
     /// Opens channel `relid` over fresh rings of [`RING_PAGES`] each way.
     pub fn open(&mut self, relid: u32) -> Result<Option<GuestChannel>, Stuck> {
-        let base = self.pages(2 * RING_PAGES);
-        let pfns: Vec<u64> = (0..2 * RING_PAGES as u64)
-            .map(|i| (base >> 12) + i)
-            .collect();
+        let Some((base, gpadl)) = self.share(relid, 2 * RING_PAGES)? else {
+            return Ok(None);
+        };
         let size = RING_PAGES * PAGE as usize;
         let mut out_mem = self.ring(base, size);
         let mut in_mem = self.ring(base + size as u64, size);
         if ring::init_header(&mut out_mem).is_err() || ring::init_header(&mut in_mem).is_err() {
-            return Ok(None);
-        }
-        let Ok(range) = PageRange::pages(&pfns) else {
-            return Ok(None);
-        };
-        let gpadl = match self.client.create_gpadl(relid, range) {
-            Ok((gpadl, actions)) => {
-                self.execute(actions);
-                gpadl
-            }
-            Err(e) => {
-                self.seen.refused_requests.push(format!("{e:?}"));
-                return Ok(None);
-            }
-        };
-        self.settle()?;
-        let created =
-            self.saw(|e| matches!(e, Event::GpadlCreated { gpadl: g, .. } if *g == gpadl));
-        if !created {
             return Ok(None);
         }
         let r = self
@@ -386,6 +384,37 @@ impl World {
             inbound,
             broken: None,
         }))
+    }
+
+    /// Shares `pages` fresh pages with the host as a GPADL of channel
+    /// `relid`: (their GPA, the handle), None if the host refused.
+    pub fn share(&mut self, relid: u32, pages: usize) -> Result<Option<(u64, u32)>, Stuck> {
+        let base = self.pages(pages);
+        let pfns: Vec<u64> = (0..pages as u64).map(|i| (base >> 12) + i).collect();
+        let Ok(range) = PageRange::pages(&pfns) else {
+            return Ok(None);
+        };
+        let gpadl = match self.client.create_gpadl(relid, range) {
+            Ok((gpadl, actions)) => {
+                self.execute(actions);
+                gpadl
+            }
+            Err(e) => {
+                self.seen.refused_requests.push(format!("{e:?}"));
+                return Ok(None);
+            }
+        };
+        self.settle()?;
+        let created =
+            self.saw(|e| matches!(e, Event::GpadlCreated { gpadl: g, .. } if *g == gpadl));
+        Ok(created.then_some((base, gpadl)))
+    }
+
+    /// Tears GPADL `gpadl` down.
+    pub fn unshare(&mut self, gpadl: u32) -> Result<(), Stuck> {
+        let r = self.client.teardown_gpadl(gpadl);
+        self.request(r);
+        self.settle()
     }
 
     fn ring(&self, base: u64, size: usize) -> GuestRing {
@@ -473,6 +502,158 @@ impl GuestChannel {
     }
 }
 
+/// A device protocol of `vmbus-devices`, as a [`Session`] runs it.
+pub trait Machine {
+    /// What it reports.
+    type Event;
+    /// Sends the first request.
+    fn start(&mut self, out: &mut Output<Self::Event>) -> Result<(), String>;
+    /// Consumes one packet from the host (`world` for the buffers it
+    /// shares with the host).
+    fn handle(
+        &mut self,
+        world: &mut World,
+        packet: &Incoming<'_>,
+        out: &mut Output<Self::Event>,
+    ) -> Result<(), String>;
+    /// Whether it gave up on the host.
+    fn failed(&self) -> bool;
+}
+
+/// A device protocol over an open channel, driven like the kernel's
+/// service threads drive theirs.
+pub struct Session<M: Machine> {
+    /// The channel.
+    pub channel: GuestChannel,
+    /// The protocol.
+    pub machine: M,
+    out: Output<M::Event>,
+    /// Events reported so far, in order.
+    pub events: Vec<M::Event>,
+    /// Packets the protocol refused.
+    pub refused: u32,
+}
+
+impl<M: Machine> Session<M> {
+    /// Opens channel `relid` and starts `machine` on it (None if the
+    /// channel would not open or the machine would not start).
+    pub fn open(world: &mut World, relid: u32, machine: M) -> Result<Option<Self>, Stuck> {
+        Self::open_with(world, relid, |_| Ok(Some(machine)))
+    }
+
+    /// Opens channel `relid`, makes the machine with `make` (which may
+    /// share buffers on the open channel) and starts it.
+    pub fn open_with(
+        world: &mut World,
+        relid: u32,
+        make: impl FnOnce(&mut World) -> Result<Option<M>, Stuck>,
+    ) -> Result<Option<Self>, Stuck> {
+        let Some(channel) = world.open(relid)? else {
+            return Ok(None);
+        };
+        let mut out = Output::new();
+        let mut made = make(world)?;
+        let started = made.as_mut().is_some_and(|m| m.start(&mut out).is_ok());
+        let Some(machine) = made.filter(|_| started) else {
+            world.close(channel)?;
+            return Ok(None);
+        };
+        Ok(Some(Session {
+            channel,
+            machine,
+            out,
+            events: Vec::new(),
+            refused: 0,
+        }))
+    }
+
+    /// Lets `f` call the machine with the session's output (what it sends
+    /// goes out at the next turn).
+    pub fn act(&mut self, f: impl FnOnce(&mut M, &mut Output<M::Event>)) {
+        f(&mut self.machine, &mut self.out);
+    }
+
+    /// Queues a packet the caller made with the machine.
+    pub fn send(&mut self, packet: vmbus_devices::Outgoing) {
+        self.out.sends.push(packet);
+    }
+
+    /// One turn: what the machine asked for goes out, the world settles,
+    /// what came back is handled. Returns the packets handled.
+    pub fn turn(&mut self, world: &mut World) -> Result<usize, Stuck> {
+        for p in self.out.sends.drain(..) {
+            if let Ok(bytes) = p.encode() {
+                self.channel.send(world, &bytes);
+            }
+        }
+        world.settle()?;
+        let _ = world.take_event_flag(self.channel.relid);
+        let mut packets = Vec::new();
+        let got = self
+            .channel
+            .receive(world, 256, |p| packets.push(p.to_vec()));
+        for p in &packets {
+            let handled = Incoming::parse(p)
+                .map_err(|e| format!("{e:?}"))
+                .and_then(|p| self.machine.handle(world, &p, &mut self.out));
+            if handled.is_err() {
+                self.refused += 1;
+            }
+        }
+        self.events.append(&mut self.out.events);
+        Ok(got)
+    }
+
+    /// Turns until `done` holds for the events, the machine or the
+    /// channel gives up, or nothing moves; whether `done` held.
+    pub fn run_until(
+        &mut self,
+        world: &mut World,
+        done: impl Fn(&[M::Event]) -> bool,
+    ) -> Result<bool, Stuck> {
+        for _ in 0..64 {
+            if done(&self.events) {
+                return Ok(true);
+            }
+            if self.machine.failed() || self.channel.broken.is_some() {
+                return Ok(false);
+            }
+            let idle = self.out.sends.is_empty();
+            if self.turn(world)? == 0 && idle && self.out.sends.is_empty() {
+                return Ok(done(&self.events));
+            }
+        }
+        Ok(done(&self.events))
+    }
+
+    /// Closes the channel.
+    pub fn close(self, world: &mut World) -> Result<(), Stuck> {
+        world.close(self.channel)
+    }
+}
+
+/// A protocol of `vmbus-devices` that needs nothing but its packets
+/// (keyboard, mouse, synthvid).
+pub struct Pipe<P>(pub P);
+
+impl<P: Protocol> Machine for Pipe<P> {
+    type Event = P::Event;
+    fn start(&mut self, out: &mut Output<P::Event>) -> Result<(), String> {
+        self.0.start(out).map_err(|e| format!("{e:?}"))
+    }
+    fn handle(
+        &mut self,
+        _: &mut World,
+        packet: &Incoming<'_>,
+        out: &mut Output<P::Event>,
+    ) -> Result<(), String> {
+        self.0.handle(packet, out).map_err(|e| format!("{e:?}"))
+    }
+    fn failed(&self) -> bool {
+        self.0.failed()
+    }
+}
+
 /// What the keyboard scenario got.
 #[derive(Debug, Default)]
 pub struct Typed {
@@ -489,82 +670,170 @@ pub struct Typed {
 }
 
 /// Opens the keyboard channel `relid`, runs `vmbus-devices`' keyboard to
-/// Ready, lets `inject` make the host's keyboard type, reads what arrives
-/// and closes the channel. Bounded throughout.
+/// Ready, lets `inject` make the host's keyboard type, reads what arrives,
+/// sends one more packet (Caps Lock on, so that the guest looks at the
+/// host's read index of its outgoing ring again) and closes the channel.
+/// Bounded throughout.
 pub fn type_on_keyboard(
     world: &mut World,
     relid: u32,
     inject: impl FnOnce(&mut World),
 ) -> Result<Typed, Stuck> {
     let mut typed = Typed::default();
-    let Some(mut ch) = world.open(relid)? else {
+    let Some(mut s) = Session::open(world, relid, Pipe(Keyboard::new()))? else {
         return Ok(typed);
     };
     typed.opened = true;
-    let mut kb = Keyboard::new();
-    let mut out = Output::new();
-    if kb.start(&mut out).is_err() {
-        world.close(ch)?;
-        return Ok(typed);
-    }
-    let mut injected = Some(inject);
-    for _ in 0..64 {
-        for p in out.sends.drain(..) {
-            if let Ok(bytes) = p.encode() {
-                ch.send(world, &bytes);
-            }
-        }
-        for e in out.events.drain(..) {
-            match e {
-                KeyboardEvent::Ready => typed.ready = true,
-                KeyboardEvent::Key(k) => typed.keys.push((k.make_code, k.pressed)),
-            }
-        }
-        world.settle()?;
-        if typed.ready {
-            if let Some(f) = injected.take() {
-                f(world);
-                world.settle()?;
-            }
-        }
-        let _ = world.take_event_flag(relid);
-        let mut packets = Vec::new();
-        let got = ch.receive(world, 256, |p| packets.push(p.to_vec()));
-        for p in &packets {
-            let handled = Incoming::parse(p)
-                .map_err(|_| ())
-                .and_then(|p| kb.handle(&p, &mut out).map_err(|_| ()));
-            if handled.is_err() {
-                typed.refused += 1;
-            }
-        }
-        if kb.state() == KeyboardState::Failed || ch.broken.is_some() {
-            break;
-        }
-        if got == 0 && out.is_empty() && injected.is_none() {
-            break;
-        }
-    }
-    for e in out.events.drain(..) {
-        if let KeyboardEvent::Key(k) = e {
-            typed.keys.push((k.make_code, k.pressed));
-        }
-    }
-    // One more packet to the host (Caps Lock on), so that the guest looks
-    // at the host's read index of the guest → host ring again.
-    if typed.ready && ch.broken.is_none() {
+    let ready = |e: &[KeyboardEvent]| e.contains(&KeyboardEvent::Ready);
+    typed.ready = s.run_until(world, ready)?;
+    if typed.ready {
+        inject(world);
+        s.run_until(world, |_| false)?;
         let leds = Leds {
             caps: true,
             ..Leds::default()
         };
-        if let Ok(bytes) = kb.set_leds(leds).map(|p| p.encode()) {
-            if let Ok(bytes) = bytes {
-                ch.send(world, &bytes);
-            }
-            world.settle()?;
+        if let Ok(p) = s.machine.0.set_leds(leds) {
+            s.send(p);
+            s.run_until(world, |_| false)?;
         }
     }
-    typed.broken = ch.broken.clone();
-    world.close(ch)?;
+    typed.keys = s
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            KeyboardEvent::Key(k) => Some((k.make_code, k.pressed)),
+            KeyboardEvent::Ready => None,
+        })
+        .collect();
+    typed.refused = s.refused;
+    typed.broken = s.channel.broken.clone();
+    s.close(world)?;
     Ok(typed)
+}
+
+/// The storvsc protocol, with the scratch page its probe reads.
+pub struct DiskMachine {
+    /// The state machine.
+    pub storvsc: Storvsc,
+    scratch: u64,
+}
+
+impl DiskMachine {
+    /// storvsc for target 0, LUN 0, its scratch buffer a fresh page.
+    pub fn new(world: &mut World) -> Self {
+        let scratch = world.pages(1);
+        let range = GpaRange::contiguous(scratch, PAGE as u32).expect("one page");
+        DiskMachine {
+            storvsc: Storvsc::new(StorvscConfig {
+                path_id: 0,
+                target: 0,
+                lun: 0,
+                scratch: range,
+            }),
+            scratch,
+        }
+    }
+}
+
+impl Machine for DiskMachine {
+    type Event = StorvscEvent;
+    fn start(&mut self, out: &mut Output<StorvscEvent>) -> Result<(), String> {
+        self.storvsc.start(out).map_err(|e| format!("{e:?}"))
+    }
+    fn handle(
+        &mut self,
+        world: &mut World,
+        packet: &Incoming<'_>,
+        out: &mut Output<StorvscEvent>,
+    ) -> Result<(), String> {
+        let scratch = world.read(self.scratch, PAGE as usize);
+        self.storvsc
+            .handle(packet, &scratch, out)
+            .map_err(|e| format!("{e:?}"))
+    }
+    fn failed(&self) -> bool {
+        self.storvsc.state() == StorvscState::Failed
+    }
+}
+
+/// The netvsc protocol, with the receive and send buffers it shares.
+pub struct NicMachine {
+    /// The state machine.
+    pub netvsc: Netvsc,
+    /// GPA of the receive buffer.
+    pub recv: u64,
+    /// GPA of the send buffer.
+    pub send: u64,
+    /// The buffers' GPADLs.
+    pub gpadls: [u32; 2],
+    recv_len: usize,
+    send_len: usize,
+}
+
+impl NicMachine {
+    /// Shares a receive buffer of `recv_pages` and a send buffer of
+    /// `send_pages` on channel `relid` (open already, as Linux does).
+    pub fn new(
+        world: &mut World,
+        relid: u32,
+        recv_pages: usize,
+        send_pages: usize,
+    ) -> Result<Option<Self>, Stuck> {
+        let Some((recv, recv_gpadl)) = world.share(relid, recv_pages)? else {
+            return Ok(None);
+        };
+        let Some((send, send_gpadl)) = world.share(relid, send_pages)? else {
+            return Ok(None);
+        };
+        let (recv_len, send_len) = (recv_pages * PAGE as usize, send_pages * PAGE as usize);
+        let config = NetvscConfig::new(recv_gpadl, recv_len as u32, send_gpadl, send_len as u32);
+        Ok(Some(NicMachine {
+            netvsc: Netvsc::new(config),
+            recv,
+            send,
+            gpadls: [recv_gpadl, send_gpadl],
+            recv_len,
+            send_len,
+        }))
+    }
+
+    /// The packet sending `frame` (its RNDIS message written into a send
+    /// section in guest memory).
+    pub fn send_frame(
+        &mut self,
+        world: &mut World,
+        frame: &[u8],
+    ) -> Option<vmbus_devices::Outgoing> {
+        let mut send = world.read(self.send, self.send_len);
+        let p = self.netvsc.send_frame(frame, &mut send).ok()?;
+        world.write(self.send, &send);
+        Some(p)
+    }
+}
+
+impl Machine for NicMachine {
+    type Event = NetvscEvent;
+    fn start(&mut self, out: &mut Output<NetvscEvent>) -> Result<(), String> {
+        self.netvsc.start(out).map_err(|e| format!("{e:?}"))
+    }
+    fn handle(
+        &mut self,
+        world: &mut World,
+        packet: &Incoming<'_>,
+        out: &mut Output<NetvscEvent>,
+    ) -> Result<(), String> {
+        let recv = world.read(self.recv, self.recv_len);
+        let mut send = world.read(self.send, self.send_len);
+        let mut bufs = NetBuffers {
+            recv: &recv,
+            send: &mut send,
+        };
+        let r = self.netvsc.handle(packet, &mut bufs, out);
+        world.write(self.send, &send);
+        r.map_err(|e| format!("{e:?}"))
+    }
+    fn failed(&self) -> bool {
+        self.netvsc.state() == NetvscState::Failed
+    }
 }

@@ -31,6 +31,7 @@
 
 use super::hv_service::relid_of;
 use super::{Driver, DriverError, Match, Probe};
+use crate::hyperv::bound::{Bound, Registry};
 use crate::hyperv::channel::{keep, Channel, ChannelError};
 use crate::hyperv::HvError;
 use crate::mm::frame_alloc::OwnedFrames;
@@ -42,7 +43,6 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use net::{DeviceError, NetDevice};
 use vmbus::ring::RingError;
 use vmbus_devices::netvsc::{
@@ -502,92 +502,58 @@ impl NetDevice for NicHandle {
 }
 
 /// A bound adapter.
-struct Bound {
-    serial: u64,
-    relid: u32,
+#[derive(Clone)]
+struct BoundNic {
     name: String,
     handle: NicHandle,
-    channel: Arc<Channel>,
 }
 
-static BOUND: SpinLock<Vec<Bound>> = SpinLock::new(Vec::new());
-static SERIAL: AtomicU64 = AtomicU64::new(0);
-/// Watch threads running.
-static WATCHERS: AtomicUsize = AtomicUsize::new(0);
+impl Bound for BoundNic {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// Moves the packets of an adapter nobody drives; says why it is out
+    /// of service, once it is.
+    fn service(&self) -> Option<String> {
+        if let Some(n) = self.handle.nic.lock().as_mut() {
+            n.service();
+        }
+        self.handle.failure()
+    }
+
+    /// Its handles lose the device, and the adapter is closed here
+    /// (outside every lock).
+    fn remove(self, _host_gone: bool) {
+        let nic = self.handle.nic.lock().take();
+        drop(nic);
+    }
+}
+
+static NICS: Registry<BoundNic> = Registry::new("hv-netvsc");
 
 /// The adapters netvsc serves now: their names and handles.
 pub fn nics() -> Vec<(String, NicHandle)> {
-    BOUND
-        .lock()
-        .iter()
-        .map(|b| (b.name.clone(), b.handle.clone()))
+    NICS.devices()
+        .into_iter()
+        .map(|b| (b.name, b.handle))
         .collect()
 }
 
 /// Whether any adapter's watch thread runs.
 pub fn running() -> bool {
-    WATCHERS.load(Ordering::Acquire) > 0
+    NICS.running()
 }
 
 /// Removes every adapter (as a rescind would) and waits up to a second
 /// for their watch threads to end; whether they did.
 pub fn stop_all() -> bool {
-    let serials: Vec<u64> = BOUND.lock().iter().map(|b| b.serial).collect();
-    for s in serials {
-        remove(s, "stopped");
-    }
-    let deadline = crate::time::now_ns().saturating_add(CLOSE_NS);
-    while running() && crate::time::now_ns() < deadline {
-        let _ = crate::task::sched::sleep_ns(5_000_000);
-    }
-    !running()
+    NICS.stop_all()
 }
 
-/// Removes adapter `serial`, if it is still bound: its handles lose the
-/// device, and the adapter is closed here (outside every lock).
-fn remove(serial: u64, why: &str) {
-    let bound = {
-        let mut all = BOUND.lock();
-        all.iter()
-            .position(|b| b.serial == serial)
-            .map(|at| all.swap_remove(at))
-    };
-    let Some(b) = bound else {
-        return;
-    };
-    log::info!("{}: relid {} removed: {why}", b.name, b.relid);
-    let nic = b.handle.nic.lock().take();
-    drop(nic);
-}
-
-/// An adapter's watch thread: moves its packets, and removes it when the
-/// host rescinds its channel.
+/// An adapter's watch thread.
 fn watch(serial: u64) {
-    loop {
-        let found = BOUND
-            .lock()
-            .iter()
-            .find(|b| b.serial == serial)
-            .map(|b| (b.channel.rescinded(), b.handle.clone()));
-        match found {
-            None => break,
-            Some((true, _)) => {
-                remove(serial, "the host rescinded the channel");
-                break;
-            }
-            Some((false, handle)) => {
-                if let Some(n) = handle.nic.lock().as_mut() {
-                    n.service();
-                }
-                if let Some(why) = handle.failure() {
-                    remove(serial, &format!("out of service ({why})"));
-                    break;
-                }
-                let _ = crate::task::sched::sleep_ns(WATCH_NS);
-            }
-        }
-    }
-    WATCHERS.fetch_sub(1, Ordering::AcqRel);
+    NICS.watch(serial, WATCH_NS);
 }
 
 fn probe(p: &Probe) -> Result<(), DriverError> {
@@ -610,27 +576,12 @@ fn probe(p: &Probe) -> Result<(), DriverError> {
     if let Some(n) = handle.nic.lock().as_mut() {
         n.name = name.clone();
     }
-    let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
-    BOUND.lock().push(Bound {
-        serial,
-        relid,
+    let bound = BoundNic {
         name: name.clone(),
         handle,
-        channel,
-    });
-    WATCHERS.fetch_add(1, Ordering::AcqRel);
-    let started = crate::task::Thread::new(
-        "hv-netvsc",
-        None,
-        crate::task::Entry::Kernel(watch, serial),
-        crate::task::priority::NORMAL,
-    )
-    .and_then(crate::task::sched::start);
-    if started.is_err() {
-        WATCHERS.fetch_sub(1, Ordering::AcqRel);
-        remove(serial, "no watch thread");
-        return Err(DriverError::Device(format!("{name}: no watch thread")));
-    }
+    };
+    NICS.add(relid, channel, bound, watch)
+        .map_err(DriverError::Device)?;
     log::info!(
         "{name} on {} (relid {relid}, NVSP {version:#x}): MAC {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, MTU {mtu}",
         p.device.name,

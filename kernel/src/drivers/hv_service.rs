@@ -64,6 +64,10 @@ pub struct Served {
     running: AtomicBool,
     ready: AtomicBool,
     events: AtomicU64,
+    refused: AtomicU64,
+    starts: AtomicU64,
+    /// Why the thread last stopped.
+    stopped: SpinLock<Option<String>>,
 }
 
 impl Served {
@@ -75,7 +79,25 @@ impl Served {
             running: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             events: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            starts: AtomicU64::new(0),
+            stopped: SpinLock::new(None),
         }
+    }
+
+    /// Packets from the host the protocol refused, since boot.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Channels opened for the service since boot.
+    pub fn starts(&self) -> u64 {
+        self.starts.load(Ordering::Relaxed)
+    }
+
+    /// Why the service thread last stopped ("stopped" when asked to).
+    pub fn last_stop(&self) -> Option<String> {
+        self.stopped.lock().clone()
     }
 
     /// Whether the device is up (the host accepted the protocol).
@@ -109,6 +131,8 @@ impl Served {
         let channel = Channel::open(connection, relid, RING_PAGES)
             .map_err(|e| DriverError::Device(format!("relid {relid}: {e}")))?;
         *self.channel.lock() = Some(channel.clone());
+        *self.stopped.lock() = None;
+        self.starts.fetch_add(1, Ordering::Relaxed);
         self.running.store(true, Ordering::Release);
         let started = crate::task::Thread::new(
             self.name,
@@ -144,6 +168,7 @@ impl Served {
         let why = self.serve(&channel, &mut protocol);
         protocol.stopped();
         log::info!("{}: relid {} stops: {why}", self.name, channel.relid());
+        *self.stopped.lock() = Some(why);
         {
             let mut served = self.channel.lock();
             if served.as_ref().is_some_and(|c| Arc::ptr_eq(c, &channel)) {
@@ -197,6 +222,7 @@ impl Served {
                         .map_err(|e| format!("{e:?}"))
                         .and_then(|p| protocol.handle(&p, &mut out));
                     if let Err(e) = handled {
+                        self.refused.fetch_add(1, Ordering::Relaxed);
                         log::warn!("{}: refused a packet: {e}", self.name);
                         if protocol.failed() {
                             return format!("the host broke the protocol ({e})");

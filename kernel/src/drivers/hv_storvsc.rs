@@ -27,16 +27,16 @@
 use super::hv_service::relid_of;
 use super::{Driver, DriverError, Match, Probe};
 use crate::disk::Disk;
+use crate::hyperv::bound::{Bound, Registry};
 use crate::hyperv::channel::Channel;
 use crate::mm::frame_alloc::OwnedFrames;
-use crate::sync::{Signal, SpinLock};
+use crate::sync::Signal;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use block::{BlockError, Progress, Request, RequestQueue, Tag};
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use vmbus_devices::packet::GpaRange;
 use vmbus_devices::storvsc::{
     IoError, RequestId, Storvsc, StorvscConfig, StorvscError, StorvscEvent, StorvscState,
@@ -439,85 +439,44 @@ impl block::Wait for ChannelWait {
 }
 
 /// A bound disk.
-struct Bound {
-    serial: u64,
-    relid: u32,
-    disk: Arc<Disk>,
-    channel: Arc<Channel>,
+#[derive(Clone)]
+struct BoundDisk(Arc<Disk>);
+
+impl Bound for BoundDisk {
+    fn name(&self) -> String {
+        String::from(self.0.name())
+    }
+
+    /// Its volumes are flushed (not for a disk the host took away) and
+    /// unmounted, it leaves the disk service, and its channel closes once
+    /// no request is in flight.
+    fn remove(self, host_gone: bool) {
+        crate::fs::volumes::unmount_disk(self.0.name(), !host_gone);
+        crate::disk::remove(&self.0);
+    }
 }
 
-static BOUND: SpinLock<Vec<Bound>> = SpinLock::new(Vec::new());
-static SERIAL: AtomicU64 = AtomicU64::new(0);
-/// Watch threads running.
-static WATCHERS: AtomicUsize = AtomicUsize::new(0);
+static DISKS: Registry<BoundDisk> = Registry::new("hv-storvsc");
 
 /// The disks storvsc serves now, by name.
 pub fn disks() -> Vec<String> {
-    BOUND
-        .lock()
-        .iter()
-        .map(|b| String::from(b.disk.name()))
-        .collect()
+    DISKS.devices().iter().map(Bound::name).collect()
 }
 
 /// Whether any disk's watch thread runs.
 pub fn running() -> bool {
-    WATCHERS.load(Ordering::Acquire) > 0
+    DISKS.running()
 }
 
-/// Removes every storvsc disk (as a rescind would) and waits up to a
-/// second for their watch threads to end; whether they did.
+/// Removes every storvsc disk (as a rescind would, flushing them) and
+/// waits up to a second for their watch threads to end; whether they did.
 pub fn stop_all() -> bool {
-    let serials: Vec<u64> = BOUND.lock().iter().map(|b| b.serial).collect();
-    for s in serials {
-        remove(s, "stopped", true);
-    }
-    let deadline = crate::time::now_ns().saturating_add(CLOSE_NS);
-    while running() && crate::time::now_ns() < deadline {
-        let _ = crate::task::sched::sleep_ns(5_000_000);
-    }
-    !running()
-}
-
-/// Removes disk `serial`, if it is still bound: its volumes are flushed
-/// (when `flush`: not for a disk the host took away) and unmounted, it
-/// leaves the disk service, and its channel closes once no request is in
-/// flight.
-fn remove(serial: u64, why: &str, flush: bool) {
-    let bound = {
-        let mut all = BOUND.lock();
-        all.iter()
-            .position(|b| b.serial == serial)
-            .map(|at| all.swap_remove(at))
-    };
-    let Some(b) = bound else {
-        return;
-    };
-    log::info!("{}: relid {} removed: {why}", b.disk.name(), b.relid);
-    crate::fs::volumes::unmount_disk(b.disk.name(), flush);
-    crate::disk::remove(&b.disk);
+    DISKS.stop_all()
 }
 
 /// A disk's watch thread: removes it when the host rescinds its channel.
 fn watch(serial: u64) {
-    loop {
-        let rescinded = BOUND
-            .lock()
-            .iter()
-            .find(|b| b.serial == serial)
-            .map(|b| b.channel.rescinded());
-        match rescinded {
-            None => break,
-            Some(true) => {
-                remove(serial, "the host rescinded the channel", false);
-                break;
-            }
-            Some(false) => {
-                let _ = crate::task::sched::sleep_ns(WATCH_NS);
-            }
-        }
-    }
-    WATCHERS.fetch_sub(1, Ordering::AcqRel);
+    DISKS.watch(serial, WATCH_NS);
 }
 
 fn probe(p: &Probe) -> Result<(), DriverError> {
@@ -532,29 +491,9 @@ fn probe(p: &Probe) -> Result<(), DriverError> {
     let version = queue.version();
     let wait = ChannelWait::new(channel.signal().clone(), REQUEST_NS);
     let disk = crate::disk::add_named(name, Box::new(block::Blocking::new(queue, wait)));
-    let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
-    BOUND.lock().push(Bound {
-        serial,
-        relid,
-        disk: disk.clone(),
-        channel,
-    });
-    WATCHERS.fetch_add(1, Ordering::AcqRel);
-    let started = crate::task::Thread::new(
-        "hv-storvsc",
-        None,
-        crate::task::Entry::Kernel(watch, serial),
-        crate::task::priority::NORMAL,
-    )
-    .and_then(crate::task::sched::start);
-    if started.is_err() {
-        WATCHERS.fetch_sub(1, Ordering::AcqRel);
-        remove(serial, "no watch thread", true);
-        return Err(DriverError::Device(format!(
-            "{}: no watch thread",
-            disk.name()
-        )));
-    }
+    DISKS
+        .add(relid, channel, BoundDisk(disk.clone()), watch)
+        .map_err(DriverError::Device)?;
     log::info!(
         "{} on {} (relid {relid}, protocol {version:#06x})",
         disk.name(),

@@ -9,6 +9,7 @@
 //! arrive through the IDT like Hyper-V's.
 #![forbid(unsafe_code)]
 
+pub mod bound;
 pub mod bus;
 pub mod channel;
 

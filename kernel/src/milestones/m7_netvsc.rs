@@ -15,9 +15,7 @@
 //! back and every frame is back.
 #![forbid(unsafe_code)]
 
-use super::m7::{
-    end_model, free_bytes, host_holds_no_free_page, stop_drivers, CONNECT_NS, UNLOAD_NS,
-};
+use super::m7::CONNECT_NS;
 use super::m7_host::Simulated;
 use super::{detail, ensure, Detail, Outcome};
 use crate::drivers::hv_netvsc::{self, NicHandle};
@@ -54,7 +52,6 @@ pub fn udp_echo_through_netvsc(_: &super::Context<'_>) -> Outcome {
     // The stack's buffers come from the heap; let it grow before the
     // frames are counted (a heap that grows keeps its frames).
     drop(vec![0u8; 4 << 20]);
-    let before = free_bytes();
     let nic = Netvsp::new(
         GUEST_MAC,
         NetMode::Responder {
@@ -62,23 +59,10 @@ pub fn udp_echo_through_netvsc(_: &super::Context<'_>) -> Outcome {
             ip: PEER_IP.octets(),
         },
     );
-    let (sim, ids) = Simulated::start(
-        HostConfig::default(),
-        [Box::new(nic) as Box<dyn vmbus_host::Device>],
-    )
-    .map_err(|e| detail!("{e}"))?;
-    let result = scenario(&sim, ids[0]);
-    let stopped = stop_drivers();
-    let held = host_holds_no_free_page(&sim);
-    if let Some(c) = crate::hyperv::bus::active() {
-        c.close(UNLOAD_NS);
-    }
-    let ended = end_model(sim, before);
-    let done = result?;
-    ensure!(stopped, "a driver did not stop");
-    held.map_err(|e| detail!("{e}"))?;
-    ended.map_err(|e| detail!("{e}"))?;
-    Ok(detail!("{done}; unloaded, every frame back"))
+    let devices: Vec<Box<dyn vmbus_host::Device>> = vec![Box::new(nic)];
+    super::m7::under_model(HostConfig::default(), devices, |sim, ids| {
+        scenario(sim, ids[0])
+    })
 }
 
 fn scenario(sim: &Arc<Simulated>, id: vmbus_host::DeviceId) -> Result<String, Detail> {

@@ -13,9 +13,7 @@
 //! file reads an error, the relid goes back, and every frame is back.
 #![forbid(unsafe_code)]
 
-use super::m7::{
-    end_model, free_bytes, host_holds_no_free_page, stop_drivers, CONNECT_NS, UNLOAD_NS,
-};
+use super::m7::CONNECT_NS;
 use super::m7_host::Simulated;
 use super::{detail, ensure, Context, Detail, Outcome};
 use crate::drivers::hv_storvsc;
@@ -48,25 +46,10 @@ pub fn storvsc_fat_file_matches_the_ram_disk(_: &Context<'_>) -> Outcome {
     let buffers = [vec![0u8; image.len()], vec![0u8; image.len()]];
     let mut disk = Storvsp::new(image.len() as u64 / 512);
     disk.disk_mut().copy_from_slice(&image);
-    let before = free_bytes();
-    let (sim, ids) = Simulated::start(
-        HostConfig::default(),
-        [Box::new(disk) as Box<dyn vmbus_host::Device>],
-    )
-    .map_err(|e| detail!("{e}"))?;
-    let result = scenario(&sim, ids[0], &source, &image, buffers);
-    drop(image);
-    let stopped = stop_drivers();
-    let held = host_holds_no_free_page(&sim);
-    if let Some(c) = crate::hyperv::bus::active() {
-        c.close(UNLOAD_NS);
-    }
-    let ended = end_model(sim, before);
-    let done = result?;
-    ensure!(stopped, "a driver did not stop");
-    held.map_err(|e| detail!("{e}"))?;
-    ended.map_err(|e| detail!("{e}"))?;
-    Ok(detail!("{done}; unloaded, every frame back"))
+    let devices: Vec<Box<dyn vmbus_host::Device>> = vec![Box::new(disk)];
+    super::m7::under_model(HostConfig::default(), devices, move |sim, ids| {
+        scenario(sim, ids[0], &source, &image, buffers)
+    })
 }
 
 /// The virtio volume [`SOURCE`]'s name and its bytes.
