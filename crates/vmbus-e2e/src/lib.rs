@@ -837,3 +837,104 @@ impl Machine for NicMachine {
         self.netvsc.state() == NetvscState::Failed
     }
 }
+
+/// What [`exercise`] got from each device: whether it came up and did its
+/// one piece of work.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Exercised {
+    /// The mouse came up.
+    pub mouse: bool,
+    /// synthvid came up.
+    pub video: bool,
+    /// The disk came up and a sector went out and came back.
+    pub disk: bool,
+    /// The NIC came up and a frame went out.
+    pub nic: bool,
+}
+
+fn offered(world: &World, class: vmbus::Guid) -> Option<u32> {
+    world
+        .seen
+        .offers()
+        .iter()
+        .find(|o| o.if_type == class)
+        .map(|o| o.child_relid)
+}
+
+/// Brings up the mouse, synthvid, the disk and the NIC that were offered,
+/// gives each one piece of work, and closes them; tolerant of any host
+/// (nothing here asserts). `vram` is a GPA the world backs for synthvid.
+pub fn exercise(world: &mut World, vram: u64) -> Result<Exercised, Stuck> {
+    use vmbus::guid::{MOUSE, NETWORK, SCSI, SYNTHVID};
+    use vmbus_devices::mouse::{Mouse, MouseEvent};
+    use vmbus_devices::synthvid::{Synthvid, SynthvidConfig, SynthvidEvent};
+    let mut got = Exercised::default();
+    if let Some(relid) = offered(world, MOUSE) {
+        if let Some(mut s) = Session::open(world, relid, Pipe(Mouse::new()))? {
+            got.mouse = s.run_until(world, |e| {
+                e.iter().any(|e| matches!(e, MouseEvent::Ready { .. }))
+            })?;
+            s.close(world)?;
+        }
+    }
+    if let Some(relid) = offered(world, SYNTHVID) {
+        let config = SynthvidConfig::new(vram, 8 << 20);
+        if let Some(mut s) = Session::open(world, relid, Pipe(Synthvid::new(config)))? {
+            got.video = s.run_until(world, |e| {
+                e.iter().any(|e| matches!(e, SynthvidEvent::Ready { .. }))
+            })?;
+            s.close(world)?;
+        }
+    }
+    if let Some(relid) = offered(world, SCSI) {
+        let machine = DiskMachine::new(world);
+        if let Some(mut s) = Session::open(world, relid, machine)? {
+            let ready = s.run_until(world, |e| {
+                e.iter()
+                    .any(|e| matches!(e, StorvscEvent::DiskReady { .. }))
+            })?;
+            let page = world.pages(1);
+            let sent = ready
+                && GpaRange::contiguous(page, 512)
+                    .ok()
+                    .and_then(|r| s.machine.storvsc.write(0, 1, r).ok())
+                    .map(|(id, p)| {
+                        s.send(p);
+                        id
+                    })
+                    .is_some();
+            got.disk = sent
+                && s.run_until(world, |e| {
+                    e.iter()
+                        .any(|e| matches!(e, StorvscEvent::Completed { result: Ok(_), .. }))
+                })?;
+            s.close(world)?;
+        }
+    }
+    if let Some(relid) = offered(world, NETWORK) {
+        if let Some(mut s) =
+            Session::open_with(world, relid, |w| NicMachine::new(w, relid, 256, 64))?
+        {
+            let ready = s.run_until(world, |e| {
+                e.iter().any(|e| matches!(e, NetvscEvent::Ready { .. }))
+            })?;
+            let mut frame = vec![0xFF; 12];
+            frame.extend_from_slice(&[0x88, 0xb5, 1, 2, 3, 4]);
+            if ready {
+                if let Some(p) = s.machine.send_frame(world, &frame) {
+                    s.send(p);
+                    got.nic = true;
+                }
+                s.run_until(world, |_| false)?;
+            }
+            s.act(|m, out| m.netvsc.stop(out));
+            s.run_until(world, |_| false)?;
+            let gpadls = s.machine.gpadls;
+            s.close(world)?;
+            for g in gpadls {
+                world.unshare(g)?;
+            }
+        }
+    }
+    Ok(got)
+}
