@@ -236,6 +236,18 @@ fn check_mode(info: &FramebufferInfo, mapped: usize) -> Result<(), ModeError> {
     Ok(())
 }
 
+/// Copies framebuffer bytes from `offset` into `buf` while the console
+/// owns it (see `window::screen::read_back`).
+#[cfg(feature = "milestones")]
+pub fn read_back(offset: usize, buf: &mut [u8]) -> bool {
+    without_interrupts(|| {
+        CONSOLE
+            .lock()
+            .as_ref()
+            .is_some_and(|c| crate::window::copy_out(c.pixels, offset, buf))
+    })
+}
+
 /// The console's mode, if it has the framebuffer.
 pub fn mode() -> Option<FramebufferInfo> {
     without_interrupts(|| CONSOLE.lock().as_ref().map(|c| c.info))

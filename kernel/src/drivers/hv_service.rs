@@ -12,13 +12,14 @@
 #![forbid(unsafe_code)]
 
 use super::{DriverError, Probe};
-use crate::hyperv::channel::Channel;
+use crate::hyperv::channel::{Channel, ChannelError};
 use crate::sync::SpinLock;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use vmbus::ring::RingError;
 use vmbus_devices::{Incoming, Output};
 
 /// Ring pages each way (the header page included).
@@ -51,6 +52,12 @@ pub trait Protocol {
     /// How long the thread sleeps without a signal.
     fn idle_ns(&self) -> u64 {
         IDLE_NS
+    }
+    /// The outbound ring had no room for a packet the protocol asked to
+    /// send: true if it can do without it (the packet is dropped and the
+    /// service goes on), false to stop.
+    fn unsent(&mut self) -> bool {
+        false
     }
     /// The channel is about to close.
     fn stopped(&mut self) {}
@@ -189,12 +196,14 @@ impl Served {
         loop {
             protocol.tick(&mut out);
             for packet in out.sends.drain(..).collect::<Vec<_>>() {
-                let sent = packet
-                    .encode()
-                    .map_err(|e| format!("{e:?}"))
-                    .and_then(|bytes| channel.send(&bytes).map_err(|e| format!("{e}")));
-                if let Err(e) = sent {
-                    return e;
+                let bytes = match packet.encode() {
+                    Ok(b) => b,
+                    Err(e) => return format!("{e:?}"),
+                };
+                match channel.send(&bytes) {
+                    Ok(()) => {}
+                    Err(ChannelError::Ring(RingError::Full { .. })) if protocol.unsent() => {}
+                    Err(e) => return format!("{e}"),
                 }
             }
             for event in out.events.drain(..) {

@@ -21,7 +21,8 @@ use crate::sync::SpinLock;
 use alloc::format;
 use alloc::string::String;
 use vmbus_devices::synthvid::{
-    versions_for_vmbus, Rect, Synthvid, SynthvidConfig, SynthvidEvent, SynthvidState,
+    versions_for_vmbus, Rect, Synthvid, SynthvidConfig, SynthvidEvent, SynthvidState, VERSION_3_0,
+    VERSION_3_2, VERSION_3_5,
 };
 use vmbus_devices::{Incoming, Output};
 
@@ -76,7 +77,7 @@ fn probe(p: &Probe) -> Result<(), DriverError> {
     }
     let vmbus = connection.status().version.map_or(0, |v| v.0);
     let config = SynthvidConfig {
-        versions: versions_for_vmbus(vmbus),
+        versions: at_32_bpp(versions_for_vmbus(vmbus)),
         drawable: mapped,
         ..SynthvidConfig::new(base, u64::from(mib) * ONE_MIB)
     };
@@ -97,6 +98,17 @@ fn thread(_: u64) {
         shown: false,
         everything: false,
     });
+}
+
+/// `versions` without synthvid 3.0, whose 16 bits per pixel the screen
+/// does not draw: a host that offers only 3.0 is refused before it is
+/// told where the VRAM is.
+fn at_32_bpp(versions: &'static [u32]) -> &'static [u32] {
+    match versions {
+        [VERSION_3_2, VERSION_3_0] => &[VERSION_3_2],
+        [VERSION_3_5, VERSION_3_2, VERSION_3_0] => &[VERSION_3_5, VERSION_3_2],
+        other => other,
+    }
 }
 
 /// The screen mode synthvid set, if the screen is in one.
@@ -217,6 +229,17 @@ impl Protocol for Video {
         } else {
             IDLE_NS
         }
+    }
+
+    /// A DIRT packet the ring had no room for: the whole screen goes at a
+    /// later tick instead (as Linux's hyperv_drm retries). Bring-up packets
+    /// are never dropped.
+    fn unsent(&mut self) -> bool {
+        if self.synthvid.state() != SynthvidState::Ready {
+            return false;
+        }
+        self.everything = true;
+        true
     }
 
     fn stopped(&mut self) {

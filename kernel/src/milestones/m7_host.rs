@@ -37,11 +37,7 @@ impl Platform for KernelPlatform {
         // finds it where the guest's firmware framebuffer is: synthvid
         // works only if the guest names that GPA (as Hyper-V's UEFI does).
         crate::mm::phys::read_allocated(gpa, buf)
-            .or_else(|e| {
-                crate::mm::hhdm::read_framebuffer(gpa, buf)
-                    .then_some(())
-                    .ok_or(e)
-            })
+            .or_else(|e| crate::window::read_back(gpa, buf).then_some(()).ok_or(e))
             .map_err(|e| MemError { gpa: e.0 })
     }
 

@@ -63,29 +63,3 @@ pub fn framebuffer_phys() -> Option<(u64, u64)> {
     let phys = at.checked_sub(offset()).filter(|_| at != 0)?;
     Some((phys, FRAMEBUFFER_LEN.load(Ordering::Relaxed)))
 }
-
-/// Copies framebuffer memory at physical `phys` into `buf`, as a display
-/// controller scanning it out sees it (the M7 model reads its VRAM this
-/// way); false unless the whole range lies in the framebuffer.
-pub fn read_framebuffer(phys: u64, buf: &mut [u8]) -> bool {
-    let Some((base, len)) = framebuffer_phys() else {
-        return false;
-    };
-    let inside = phys
-        .checked_sub(base)
-        .and_then(|off| Some((off, off.checked_add(buf.len() as u64)?)))
-        .filter(|&(_, end)| end <= len);
-    let Some((off, _)) = inside else {
-        return false;
-    };
-    let src = (FRAMEBUFFER_AT.load(Ordering::Acquire) + off) as *const u8;
-    for (i, b) in buf.iter_mut().enumerate() {
-        // SAFETY: `src + i` lies in the framebuffer the loader mapped (the
-        // range was checked against its length above). Its owner holds it
-        // as a slice and writes it; this reads bytes one by one without
-        // forming a reference, as scan-out reads device memory while the
-        // CPU draws (a read may see a frame half drawn, never a fault).
-        *b = unsafe { core::ptr::read_volatile(src.add(i)) };
-    }
-    true
-}

@@ -20,7 +20,7 @@ mod screen;
 
 /// The screen's size in its current mode (the M7 video check).
 #[cfg(feature = "milestones")]
-pub use screen::size as screen_size;
+pub use screen::{copy_out, read_back, size as screen_size};
 pub use screen::{set_mode, take_damage, PresentError};
 
 use crate::sync::SpinLock;

@@ -72,7 +72,8 @@ pub fn size() -> Option<(u32, u32)> {
 pub fn set_mode(info: FramebufferInfo) -> Result<(), ModeError> {
     let mut s = SCREEN.lock();
     let Some(screen) = s.as_mut() else {
-        drop(s);
+        // Held across: the framebuffer cannot move to the window system
+        // meanwhile.
         return console::set_mode(info);
     };
     let mut row = Vec::new();
@@ -101,6 +102,38 @@ pub fn set_mode(info: FramebufferInfo) -> Result<(), ModeError> {
     Ok(())
 }
 
+/// Copies framebuffer bytes at physical address `phys` into `buf` from
+/// whoever owns the screen, as a display device scanning it out sees them
+/// (the M7 model reads its VRAM this way); false unless the range lies in
+/// the framebuffer.
+#[cfg(feature = "milestones")]
+pub fn read_back(phys: u64, buf: &mut [u8]) -> bool {
+    let Some((base, _)) = crate::mm::hhdm::framebuffer_phys() else {
+        return false;
+    };
+    let Some(offset) = phys.checked_sub(base).and_then(|o| usize::try_from(o).ok()) else {
+        return false;
+    };
+    let s = SCREEN.lock();
+    match s.as_ref() {
+        Some(screen) => copy_out(screen.fb.pixels, offset, buf),
+        None => console::read_back(offset, buf),
+    }
+}
+
+/// Copies `pixels[offset..offset + buf.len()]` into `buf`, if it is there.
+#[cfg(feature = "milestones")]
+pub fn copy_out(pixels: &[u8], offset: usize, buf: &mut [u8]) -> bool {
+    let Some(src) = offset
+        .checked_add(buf.len())
+        .and_then(|end| pixels.get(offset..end))
+    else {
+        return false;
+    };
+    buf.copy_from_slice(src);
+    true
+}
+
 /// The smallest rectangle holding everything drawn since the last call.
 pub fn take_damage() -> Option<Rect> {
     DAMAGE.lock().take()
@@ -116,8 +149,10 @@ fn damage(r: Rect) {
         Some(o) => {
             let x = o.x.min(r.x);
             let y = o.y.min(r.y);
-            let right = (o.x + o.width).max(r.x + r.width);
-            let bottom = (o.y + o.height).max(r.y + r.height);
+            let right = o.x.saturating_add(o.width).max(r.x.saturating_add(r.width));
+            let bottom =
+                o.y.saturating_add(o.height)
+                    .max(r.y.saturating_add(r.height));
             Rect {
                 x,
                 y,
@@ -161,11 +196,15 @@ pub fn take() -> Result<(), ()> {
 
 /// Gives the framebuffer back to the console.
 pub fn give_back() {
-    let screen = SCREEN.lock().take();
-    if let Some(screen) = screen {
-        console::attach(screen.fb);
-        log::info!("the console has the screen again");
-    }
+    // SCREEN stays held until the console has the framebuffer, so that
+    // nobody (a mode change, `size`, `read_back`) sees it owned by neither.
+    let mut s = SCREEN.lock();
+    let Some(screen) = s.take() else {
+        return;
+    };
+    console::attach(screen.fb);
+    drop(s);
+    log::info!("the console has the screen again");
 }
 
 /// Puts window `id` on the screen: its client rectangle `rect` is
@@ -209,6 +248,23 @@ pub fn show(id: u64, rect: Option<Rect>) {
 /// unmapped since then ends the present with `BadPointer`.
 pub fn present(id: u64, client: Rect, buffer: Buffer) -> Result<(), PresentError> {
     let scale = winsys::layout::scale((client.width, client.height), buffer.width, buffer.height);
+    let result = draw(id, client, buffer, &scale);
+    // What was drawn before a stop is damaged as well: the whole area.
+    damage(Rect {
+        x: client.x + scale.area.x,
+        y: client.y + scale.area.y,
+        width: scale.area.width,
+        height: scale.area.height,
+    });
+    result
+}
+
+fn draw(
+    id: u64,
+    client: Rect,
+    buffer: Buffer,
+    scale: &winsys::layout::Scale,
+) -> Result<(), PresentError> {
     let x0 = (client.x + scale.area.x) as usize;
     let y0 = (client.y + scale.area.y) as usize;
     let factor = scale.factor as usize;
@@ -273,11 +329,5 @@ pub fn present(id: u64, client: Rect, buffer: Buffer) -> Result<(), PresentError
             }
         }
     }
-    damage(Rect {
-        x: x0 as u32,
-        y: y0 as u32,
-        width: scale.area.width,
-        height: scale.area.height,
-    });
     Ok(())
 }

@@ -154,6 +154,10 @@ pub fn synthvid(r: &mut Report) {
     let mut rect = Rect::default();
     // SAFETY: `rect` is a writable Rect.
     unsafe { rt::GetWindowRect(window, &mut rect) };
+    // Time for the video driver to send the cleared window as a dirty
+    // rectangle of its own, so the kernel can tell the frame's apart.
+    // SAFETY: Sleep takes no pointers.
+    unsafe { rt::Sleep(200) };
     let Some(shown) = present_pattern(window, W, H, 0) else {
         check!(r, "synthvid_frame_presented", false, "no memory");
         return;
