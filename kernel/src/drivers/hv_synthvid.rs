@@ -95,7 +95,6 @@ fn thread(_: u64) {
     SERVED.run(Video {
         synthvid: Synthvid::new(config),
         vram: config.vram_gpa,
-        shown: false,
         everything: false,
     });
 }
@@ -120,8 +119,6 @@ pub fn mode() -> Option<FramebufferInfo> {
 struct Video {
     synthvid: Synthvid,
     vram: u64,
-    /// The screen is in synthvid's mode.
-    shown: bool,
     /// The host asked for dirty rectangles: send the whole screen first.
     everything: bool,
 }
@@ -147,7 +144,6 @@ impl Video {
         };
         match crate::window::set_mode(info) {
             Ok(()) => {
-                self.shown = true;
                 *MODE.lock() = Some(info);
                 log::info!(
                     "hv-video: the screen is {width}x{height} in the VRAM at {:#x}",
@@ -243,10 +239,9 @@ impl Protocol for Video {
     }
 
     fn stopped(&mut self) {
-        if !self.shown {
+        if MODE.lock().take().is_none() {
             return;
         }
-        *MODE.lock() = None;
         let boot = crate::boot::info().and_then(|i| i.framebuffer);
         match boot.map(crate::window::set_mode) {
             Some(Ok(())) => log::info!("hv-video: the screen is back in the loader's mode"),

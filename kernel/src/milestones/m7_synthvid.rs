@@ -30,6 +30,16 @@ const BAND: u32 = 16;
 /// Set-1 make code of `q`.
 const Q: u8 = 0x10;
 
+/// Where the window system puts the pattern on a `width` × `height`
+/// screen: the largest integer factor that fits, and the top-left corner
+/// of the centred area.
+fn placement(width: u32, height: u32) -> (u32, u32, u32) {
+    let factor = (width / W).min(height / H).max(1);
+    let ax = width.saturating_sub(W * factor) / 2;
+    let ay = height.saturating_sub(H * factor) / 2;
+    (factor, ax, ay)
+}
+
 fn pattern(x: u32, y: u32) -> u32 {
     ((x & 0xff) << 16) | ((y & 0xff) << 8) | ((x * 3 + y * 5) & 0xff)
 }
@@ -114,11 +124,7 @@ fn draw(
         "after FEATURE_CHANGE the host got {first:?}, not the whole screen"
     );
     let (frames, presented) = run_program(info, sim, keyboard, video, width, height)?;
-    let factor = (width / W).min(height / H).max(1);
-    let (ax, ay) = (
-        (width.saturating_sub(W * factor)) / 2,
-        (height.saturating_sub(H * factor)) / 2,
-    );
+    let (factor, ax, ay) = placement(width, height);
     let wrong = presented.map_err(|e| detail!("{e}"))?;
     ensure!(
         frames.is_empty(),
@@ -180,9 +186,7 @@ fn compare(
     height: u32,
     wrong: &mut Vec<(u32, u32, u32, u32)>,
 ) -> Result<usize, String> {
-    let factor = (width / W).min(height / H).max(1);
-    let ax = width.saturating_sub(W * factor) / 2;
-    let ay = height.saturating_sub(H * factor) / 2;
+    let (factor, ax, ay) = placement(width, height);
     let want = |x: u32, y: u32| {
         let (px, py) = (x.wrapping_sub(ax) / factor, y.wrapping_sub(ay) / factor);
         if x >= ax && y >= ay && px < W && py < H {
@@ -225,11 +229,8 @@ fn dirt_covers(
     width: u32,
     height: u32,
 ) -> Result<(), String> {
-    let factor = (width / W).min(height / H).max(1);
-    let (ax, ay) = (
-        (width.saturating_sub(W * factor) / 2) as i32,
-        (height.saturating_sub(H * factor) / 2) as i32,
-    );
+    let (factor, ax, ay) = placement(width, height);
+    let (ax, ay) = (ax as i32, ay as i32);
     let area = Rect {
         x1: ax,
         y1: ay,
