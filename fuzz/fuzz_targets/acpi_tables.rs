@@ -1,6 +1,6 @@
 //! An ACPI table from the fuzzer, through every reader of tables the
 //! loader and the kernel have: header and checksum, RSDT/XSDT entries,
-//! MADT (I/O APICs, CPUs), DMAR, and the DSDT's `\_S5`.
+//! MADT (I/O APICs, CPUs), DMAR, and the DSDT's `\_S5` and `_PRT`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,6 +18,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = handoff::acpi::dmar_x2apic_opt_out(data);
     if let Ok(body) = dsdt::table_body(data) {
         let _ = dsdt::find_s5(body);
+        let _ = dsdt::pci_routes(body);
     }
     let _ = dsdt::find_s5(data);
+    let _ = dsdt::pci_routes(data);
 });

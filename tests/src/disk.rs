@@ -376,8 +376,13 @@ pub fn table_disks(name: &str) -> Result<Vec<TableDisk>, String> {
         },
     ])
 }
+/// The table disk (index into [`table_disks`]: the MBR one) that QEMU
+/// attaches without MSI-X (`vectors=0`), so that its requests complete
+/// through its legacy INTx line.
+pub const INTX_DISK: usize = 1;
+
 /// QEMU arguments that attach every disk of `disks` after the pattern
-/// disk (`vd1`, `vd2`, ...).
+/// disk (`vd1`, `vd2`, ...); disk [`INTX_DISK`] has no MSI-X.
 pub fn table_args(disks: &[TableDisk]) -> Vec<String> {
     disks
         .iter()
@@ -391,7 +396,11 @@ pub fn table_args(disks: &[TableDisk]) -> Vec<String> {
                     i + 1
                 ),
                 "-device".to_string(),
-                format!("virtio-blk-pci,drive=vd{}", i + 1),
+                format!(
+                    "virtio-blk-pci,drive=vd{}{}",
+                    i + 1,
+                    if i == INTX_DISK { ",vectors=0" } else { "" }
+                ),
             ]
         })
         .collect()

@@ -126,6 +126,7 @@ pub const M6: &[&str] = &[
     "disk_reads_whole_pattern",
     "disk_writes_reach_the_image",
     "partition_tables",
+    "intx_disk_completes_by_interrupt",
     "fat_volumes_list_and_read",
     "fat_writes_survive",
     "dhcp_lease",

@@ -1,4 +1,5 @@
-//! The few AML encodings the `\_S5` reader needs: PkgLength and integers.
+//! The few AML encodings the readers need: PkgLength, integers, names and
+//! buffers.
 //!
 //! Grammar references are to the ACPI Specification 6.4, §20.2 "AML Grammar
 //! Definition". Every read goes through [`Reader`], which checks bounds.
@@ -15,6 +16,20 @@ pub const VAR_PACKAGE_OP: u8 = 0x13;
 pub const ROOT_CHAR: u8 = b'\\';
 /// `ParentPrefixChar` '^' (§20.2.2).
 pub const PARENT_PREFIX: u8 = b'^';
+/// `MethodOp` (§20.2.5.2 Named Objects Encoding).
+pub const METHOD_OP: u8 = 0x14;
+/// `ExtOpPrefix` (§20.2.3).
+pub const EXT_OP_PREFIX: u8 = 0x5B;
+/// `DeviceOp` after [`EXT_OP_PREFIX`] (§20.2.5.2).
+pub const DEVICE_OP: u8 = 0x82;
+/// `ReturnOp` (§20.2.5.3 Statement Opcodes Encoding).
+pub const RETURN_OP: u8 = 0xA4;
+/// `BufferOp` (§20.2.5.4).
+const BUFFER_OP: u8 = 0x11;
+/// `DualNamePrefix`: two NameSegs follow (§20.2.2).
+const DUAL_NAME_PREFIX: u8 = 0x2E;
+/// `MultiNamePrefix`: a count, then that many NameSegs (§20.2.2).
+const MULTI_NAME_PREFIX: u8 = 0x2F;
 /// `ZeroOp` (§20.2.3 Data Objects Encoding).
 const ZERO_OP: u8 = 0x00;
 /// `OneOp` (§20.2.3).
@@ -31,6 +46,7 @@ const QWORD_PREFIX: u8 = 0x0E;
 const ONES_OP: u8 = 0xFF;
 
 /// A bounds-checked cursor over `bytes[pos..end]`.
+#[derive(Clone)]
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -63,6 +79,34 @@ impl<'a> Reader<'a> {
         self.end = end;
         self.past_end = err;
         Ok(())
+    }
+
+    /// Where the next read is.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Moves to `to` (at or after the cursor, inside the limit).
+    pub fn skip_to(&mut self, to: usize) -> Result<(), DsdtError> {
+        if to > self.end {
+            return Err(self.past_end);
+        }
+        if to < self.pos {
+            return Err(DsdtError::BadPackage);
+        }
+        self.pos = to;
+        Ok(())
+    }
+
+    /// The next byte, not consumed.
+    pub fn peek(&self) -> Result<u8, DsdtError> {
+        if self.pos >= self.end {
+            return Err(self.past_end);
+        }
+        self.bytes
+            .get(self.pos)
+            .copied()
+            .ok_or(DsdtError::Truncated)
     }
 
     /// The next byte.
@@ -130,6 +174,123 @@ impl<'a> Reader<'a> {
             _ => Err(DsdtError::BadPackage),
         }
     }
+
+    /// The head of a `DefPackage` or `DefVarPackage` (§20.2.5.4:
+    /// `PackageOp PkgLength NumElements` or `VarPackageOp PkgLength
+    /// VarNumElements`, the count a constant): reads are then limited to
+    /// the package. Returns its end and element count.
+    pub fn package(&mut self) -> Result<(usize, u64), DsdtError> {
+        let op = self.byte()?;
+        if op != PACKAGE_OP && op != VAR_PACKAGE_OP {
+            return Err(DsdtError::BadPackage);
+        }
+        let end = self.pkg_end()?;
+        self.limit(end, DsdtError::BadPackage)?;
+        let count = if op == PACKAGE_OP {
+            u64::from(self.byte()?)
+        } else {
+            self.integer()?
+        };
+        Ok((end, count))
+    }
+
+    /// A NameString (§20.2.2: an optional `RootChar` or run of
+    /// `ParentPrefixChar`s, then a NameSeg, a dual or multi name path, or
+    /// `NullName`). Returns its last NameSeg (`None` for `NullName`); the
+    /// scope it names is not resolved.
+    pub fn name_string(&mut self) -> Result<Option<[u8; 4]>, DsdtError> {
+        if self.peek()? == ROOT_CHAR {
+            self.byte()?;
+        } else {
+            while self.peek()? == PARENT_PREFIX {
+                self.byte()?;
+            }
+        }
+        let segments = match self.peek()? {
+            ZERO_OP => {
+                self.byte()?;
+                return Ok(None);
+            }
+            DUAL_NAME_PREFIX => {
+                self.byte()?;
+                2
+            }
+            MULTI_NAME_PREFIX => {
+                self.byte()?;
+                self.byte()?
+            }
+            _ => 1,
+        };
+        if segments == 0 {
+            return Err(DsdtError::BadPackage);
+        }
+        let mut last = [0u8; 4];
+        for _ in 0..segments {
+            last = self.name_seg()?;
+        }
+        Ok(Some(last))
+    }
+
+    /// A NameSeg: a lead character `A`-`Z` or `_`, then three of
+    /// `A`-`Z`, `0`-`9`, `_` (§20.2.2).
+    fn name_seg(&mut self) -> Result<[u8; 4], DsdtError> {
+        let mut seg = [0u8; 4];
+        for (i, c) in seg.iter_mut().enumerate() {
+            *c = self.byte()?;
+            if !is_name_char(*c, i == 0) {
+                return Err(DsdtError::BadPackage);
+            }
+        }
+        Ok(seg)
+    }
+
+    /// A `DefBuffer` (§20.2.5.4: `BufferOp PkgLength BufferSize ByteList`)
+    /// with a constant size: the bytes it holds. A size past the
+    /// initializer is cut to it (the rest would be zeros).
+    pub fn buffer(&mut self) -> Result<&'a [u8], DsdtError> {
+        if self.byte()? != BUFFER_OP {
+            return Err(DsdtError::BadPackage);
+        }
+        let end = self.pkg_end()?;
+        if end > self.end {
+            return Err(self.past_end);
+        }
+        let size = self.integer()?;
+        let start = self.pos;
+        let data = self.bytes.get(start..end).ok_or(DsdtError::Truncated)?;
+        let len = usize::try_from(size).map_or(data.len(), |s| s.min(data.len()));
+        self.pos = end;
+        Ok(&data[..len])
+    }
+}
+
+/// Where the NameString that ends with the NameSeg at `at` starts, if it
+/// is a single segment, plain or after one `RootChar` or a run of
+/// `ParentPrefixChar`s (§20.2.2 `NameString := <RootChar NamePath> |
+/// <PrefixPath NamePath>`).
+pub fn name_start(aml: &[u8], at: usize) -> usize {
+    let before = |i: usize| i.checked_sub(1).and_then(|j| aml.get(j).copied());
+    let mut start = at;
+    if before(start) == Some(ROOT_CHAR) {
+        start -= 1;
+    } else {
+        while before(start) == Some(PARENT_PREFIX) {
+            start -= 1;
+        }
+    }
+    start
+}
+
+/// Whether the NameSeg at `at` is the name a `NameOp` declares.
+pub fn declared(aml: &[u8], at: usize) -> bool {
+    name_start(aml, at)
+        .checked_sub(1)
+        .is_some_and(|i| aml.get(i) == Some(&NAME_OP))
+}
+
+/// Whether `c` may stand in a NameSeg (`lead`: as its first character).
+pub fn is_name_char(c: u8, lead: bool) -> bool {
+    c.is_ascii_uppercase() || c == b'_' || (!lead && c.is_ascii_digit())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Narrow ACPI AML reader: finds `\_S5` in a DSDT/SSDT for soft power-off.
+//! Narrow ACPI AML reader: finds `\_S5` in a DSDT/SSDT for soft power-off,
+//! and the root PCI bus's interrupt routing (`_PRT`, see [`pci_routes`]).
 //!
 //! Powering off through ACPI means writing `SLP_TYPa`/`SLP_TYPb` with
 //! `SLP_EN` into the PM1a/PM1b control registers, and the two `SLP_TYP`
@@ -36,9 +37,14 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
-mod aml;
+extern crate alloc;
 
-use aml::{Reader, NAME_OP, PACKAGE_OP, PARENT_PREFIX, ROOT_CHAR, VAR_PACKAGE_OP};
+mod aml;
+mod prt;
+
+pub use prt::{pci_routes, PciRoute, RouteError, RoutingTable, MAX_PRT, MAX_RETURNS};
+
+use aml::{declared, Reader};
 use core::fmt;
 
 /// Size of the System Description Table header (ACPI 6.4 §5.2.6).
@@ -144,38 +150,12 @@ pub fn find_s5(aml: &[u8]) -> Result<SleepType, DsdtError> {
     Err(first_err.unwrap_or(DsdtError::NotFound))
 }
 
-/// Whether the name at `at` is the NameString of a `NameOp`: `NameOp` right
-/// before it, or before one `RootChar` or a run of `ParentPrefixChar`s
-/// (§20.2.2 `NameString := <RootChar NamePath> | <PrefixPath NamePath>`).
-fn declared(aml: &[u8], at: usize) -> bool {
-    let before = |i: usize| i.checked_sub(1).and_then(|j| aml.get(j).copied());
-    let mut start = at;
-    if before(start) == Some(ROOT_CHAR) {
-        start -= 1;
-    } else {
-        while before(start) == Some(PARENT_PREFIX) {
-            start -= 1;
-        }
-    }
-    before(start) == Some(NAME_OP)
-}
-
 /// Decodes the `DataRefObject` at `at` as an `\_S5` package
 /// (§20.2.5.4: `DefPackage := PackageOp PkgLength NumElements PackageElementList`,
 /// `DefVarPackage := VarPackageOp PkgLength VarNumElements PackageElementList`).
 fn package(aml: &[u8], at: usize) -> Result<SleepType, DsdtError> {
     let mut r = Reader::new(aml, at);
-    let op = r.byte()?;
-    if op != PACKAGE_OP && op != VAR_PACKAGE_OP {
-        return Err(DsdtError::BadPackage);
-    }
-    let end = r.pkg_end()?;
-    r.limit(end, DsdtError::BadPackage)?;
-    let count = if op == PACKAGE_OP {
-        u64::from(r.byte()?)
-    } else {
-        r.integer()?
-    };
+    let (_, count) = r.package()?;
     match count {
         0 => Err(DsdtError::BadPackage),
         1 => {

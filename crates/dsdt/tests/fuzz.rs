@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{int, name_s5, package, Enc};
-use dsdt::{find_s5, table_body, SleepType};
+use common::{int, name_s5, package, q35_like, Enc};
+use dsdt::{find_s5, pci_routes, table_body, SleepType};
 use proptest::prelude::*;
 
 fn enc() -> impl Strategy<Value = Enc> {
@@ -111,5 +111,34 @@ proptest! {
         let i = at.index(aml.len());
         aml[i] = byte;
         let _ = find_s5(&aml);
+    }
+
+    #[test]
+    fn routing_alphabet_never_panics(
+        bytes in prop::collection::vec(
+            prop::sample::select(vec![
+                0x00u8, 0x01, 0x08, 0x0A, 0x0C, 0x11, 0x12, 0x13, 0x14, 0x2E, 0x2F, 0x40,
+                0x5B, 0x82, 0x89, 0xA4, 0x23, 0x79, 0xFF, b'\\', b'^', b'_', b'P', b'R',
+                b'T', b'C', b'S', b'A',
+            ]),
+            0..768,
+        )
+    ) {
+        let _ = pci_routes(&bytes);
+    }
+
+    #[test]
+    fn corrupted_routing_table_never_panics(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+    ) {
+        let mut aml = q35_like();
+        for (at, byte) in edits {
+            let i = at.index(aml.len());
+            aml[i] = byte;
+        }
+        if let Ok(t) = pci_routes(&aml) {
+            prop_assert!(!t.routes.is_empty());
+            prop_assert!(t.routes.iter().all(|r| r.device < 32 && r.pin < 4));
+        }
     }
 }

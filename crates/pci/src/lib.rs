@@ -12,7 +12,8 @@
 //! line, sized [`Bar`]s, the [`Capability`] list and, for bridges, the
 //! secondary bus. [`msi`] / [`msix`] decode the interrupt capabilities and
 //! [`enable_msi`] / [`enable_msix`] switch them on with an x86 message
-//! ([`msi_message`], [`msix_entry`]).
+//! ([`msi_message`], [`msix_entry`]). [`root_pin`] follows a legacy INTx
+//! pin through the bridges to the root bus, where ACPI's `_PRT` routes it.
 //!
 //! # Policies
 //! - **Hostile hardware is refused, not trusted.** A register that makes no
@@ -39,6 +40,7 @@ mod command;
 mod enumerate;
 mod function;
 mod header;
+mod intx;
 mod msi;
 mod msix;
 mod problem;
@@ -51,6 +53,7 @@ pub use class::class_name;
 pub use command::set_command;
 pub use enumerate::{enumerate, Enumeration};
 pub use function::Function;
+pub use intx::root_pin;
 pub use msi::{enable_msi, msi, msi_message, Msi};
 pub use msix::{disable_msix, enable_msix, msix, msix_entry, MsiX};
 pub use problem::{MsixRegion, Problem};

@@ -178,3 +178,27 @@ fn a_chain_through_every_bus_ends() {
     assert!(ids.len() == 256 * 32 && ids.values().all(|&n| n == 1));
     assert_eq!(bus.reads(), 256 * 32 + 256 * 9);
 }
+
+#[test]
+fn intx_pins_swizzle_through_bridges() {
+    let mut bus = FakeBus::default();
+    bus.add(bdf(0, 3, 0), endpoint().interrupt(1, 0xff))
+        .add(bdf(0, 0x1c, 0), bridge(0, 1, 2))
+        .add(bdf(1, 2, 0), bridge(1, 2, 2))
+        .add(bdf(1, 1, 0), endpoint().interrupt(2, 0xff))
+        .add(bdf(2, 5, 0), endpoint().interrupt(3, 0xff));
+    let found = enumerate(&mut bus, 0);
+    let f = &found.functions;
+    // On the root bus: its own device, pin 1 (INTA#) is 0.
+    assert_eq!(pci::root_pin(f, 0, bdf(0, 3, 0), 1), Some((3, 0)));
+    assert_eq!(pci::root_pin(f, 0, bdf(0, 3, 0), 4), Some((3, 3)));
+    // Device 1's INTB# behind the root port at 1c: (1 + 1) % 4 = INTC#.
+    assert_eq!(pci::root_pin(f, 0, bdf(1, 1, 0), 2), Some((0x1c, 2)));
+    // Device 5's INTC# behind two bridges: (2 + 5) % 4 = 3 at the first,
+    // (3 + 2) % 4 = 1 at the root port.
+    assert_eq!(pci::root_pin(f, 0, bdf(2, 5, 0), 3), Some((0x1c, 1)));
+    // No INTx, a pin past INTD#, and a bus behind no known bridge.
+    assert_eq!(pci::root_pin(f, 0, bdf(0, 3, 0), 0), None);
+    assert_eq!(pci::root_pin(f, 0, bdf(0, 3, 0), 5), None);
+    assert_eq!(pci::root_pin(f, 0, bdf(7, 0, 0), 1), None);
+}

@@ -3,8 +3,9 @@
 //!
 //! The `acpi` crate (raw tables, no AML) finds the MADT, FADT, HPET and
 //! MCFG from the RSDP; [`Platform`] keeps what the kernel needs from them.
-//! The one AML object the kernel needs, `\_S5` (SLP_TYP for soft-off), is
-//! read by the host-tested `dsdt` crate.
+//! The AML objects the kernel needs, `\_S5` (SLP_TYP for soft-off) and the
+//! root PCI bus's `_PRT` (legacy INTx routing), are read by the
+//! host-tested `dsdt` crate.
 
 use crate::mm::acpi_memory::{table_bytes, AcpiMemory};
 use alloc::vec::Vec;
@@ -79,6 +80,9 @@ pub struct Platform {
     pub dsdt: Option<(u64, u32)>,
     /// SLP_TYPa/b for S5 from `\_S5`, if found.
     pub s5: Option<dsdt::SleepType>,
+    /// The root PCI bus's INTx routing from the DSDT's `_PRT`, if it could
+    /// be read (else devices without MSI or MSI-X are polled).
+    pub pci_routes: Option<dsdt::RoutingTable>,
 }
 
 /// Why the ACPI tables could not be used.
@@ -143,6 +147,17 @@ pub fn init(rsdp: Option<u64>) -> Result<&'static Platform, AcpiError> {
         match dsdt::find_s5(aml) {
             Ok(s5) => p.s5 = Some(s5),
             Err(e) => log::warn!("acpi: no usable \\_S5 in the DSDT ({e:?})"),
+        }
+        match dsdt::pci_routes(aml) {
+            Ok(t) => {
+                log::info!(
+                    "PCI INTx routing from {}: {} pin(s)",
+                    core::str::from_utf8(&t.name).unwrap_or("?"),
+                    t.routes.len()
+                );
+                p.pci_routes = Some(t);
+            }
+            Err(e) => log::warn!("no usable _PRT in the DSDT ({e}); INTx is not routed"),
         }
     }
     Ok(PLATFORM.call_once(|| p))

@@ -251,6 +251,42 @@ pub fn scan(parent: NodeId, platform: Option<&crate::acpi::Platform>) {
     *FUNCTIONS.lock() = found.functions;
 }
 
+/// Where the legacy INTx pin of the function at `at` arrives: its
+/// Interrupt Pin register followed through the bridges to the root bus
+/// (`pci::root_pin`) and routed by ACPI's `_PRT`. Errors say why not.
+pub fn intx_route(at: Bdf) -> Result<dsdt::PciRoute, &'static str> {
+    let functions = FUNCTIONS.lock();
+    let f = functions
+        .iter()
+        .find(|f| f.at == at)
+        .ok_or("no such function")?;
+    if f.interrupt_pin == 0 {
+        return Err("no interrupt pin");
+    }
+    let (device, pin) = pci::root_pin(&functions, 0, at, f.interrupt_pin)
+        .ok_or("no bridge path to the root bus")?;
+    drop(functions);
+    crate::acpi::platform()
+        .and_then(|p| p.pci_routes.as_ref())
+        .ok_or("no _PRT")?
+        .route(device, pin)
+        .ok_or("the _PRT does not route its pin")
+}
+
+/// Sets or clears the function's Interrupt Disable bit (command register
+/// bit 10, PCI 3.0 §6.2.2), which keeps it from asserting INTx.
+pub fn set_intx_disabled(at: Bdf, disabled: bool) {
+    with_config(|c| {
+        let command = c.read32(at, 0x04) & 0xffff;
+        let command = if disabled {
+            command | 1 << 10
+        } else {
+            command & !(1 << 10)
+        };
+        c.write32(at, 0x04, command);
+    });
+}
+
 /// Turns on memory decoding and bus mastering (command register bits 1
 /// and 2, PCI 3.0 §6.2.2) of the function at `at`, for a DMA driver.
 pub fn enable_bus_master(at: Bdf) {

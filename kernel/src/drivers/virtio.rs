@@ -6,9 +6,16 @@
 //! [`Transport`] wraps the crate's transport (or, in the milestone
 //! checks, a simulated device's) and adds what the crate leaves out:
 //! - every queue is given MSI-X table entry 0 when it is set up (VirtIO
-//!   1.2 §4.1.5.1.3), whose vector raises the device's [`Signal`]; a
-//!   device without MSI-X, or that refuses the entry, is polled (its
-//!   waits are short timed sleeps) and says so in the log;
+//!   1.2 §4.1.5.1.3), whose vector raises the device's [`Signal`];
+//! - a device without MSI-X interrupts through its legacy INTx pin, routed
+//!   by ACPI's `_PRT` (`pci::intx_route`). Devices on one GSI share a
+//!   vector; its handler reads each one's ISR status (VirtIO 1.2
+//!   §4.1.4.5: the read acknowledges the interrupt and lowers the line)
+//!   and raises the signal of each that had one pending. A line whose
+//!   interrupts nobody claims [`UNCLAIMED_LIMIT`] times in a row is
+//!   masked and its devices polled, so a stuck line cannot take the CPU.
+//!   Without either (or when a queue refuses its MSI-X entry) the device
+//!   is polled (its waits are short timed sleeps) and says so in the log;
 //! - the device's used rings can be read back ([`Rings::used_index`])
 //!   so a driver can tell a used index that jumps;
 //! - reads of the device configuration give up after
@@ -53,6 +60,13 @@ const COMMON_LEN: u64 = 0x38;
 /// `cfg_type` of the common configuration capability (§4.1.4).
 const CAP_COMMON: u8 = 1;
 
+/// Unclaimed interrupts in a row after which an INTx line is masked.
+pub const UNCLAIMED_LIMIT: u32 = 10_000;
+/// Devices that may share one INTx line.
+const SHARERS: usize = 8;
+/// `cfg_type` of the ISR status capability (§4.1.4).
+const CAP_ISR: u8 = 3;
+
 /// The signal each device vector raises.
 static SIGNALS: SpinLock<[Option<Arc<Signal>>; 256]> = SpinLock::new([const { None }; 256]);
 
@@ -60,6 +74,169 @@ fn on_interrupt(vector: u8) {
     if let Some(s) = SIGNALS.lock()[usize::from(vector)].as_ref() {
         s.raise();
     }
+}
+
+/// One device on a shared INTx line.
+struct Sharer {
+    /// Physical address of its ISR status byte.
+    isr: u64,
+    signal: Arc<Signal>,
+    rings: Arc<Rings>,
+    /// For the checks.
+    #[cfg_attr(not(feature = "milestones"), allow(dead_code))]
+    name: alloc::string::String,
+}
+
+/// A GSI that VirtIO devices interrupt through.
+struct Line {
+    gsi: u32,
+    vector: u8,
+    sharers: alloc::vec::Vec<Sharer>,
+    /// Interrupts in a row that no sharer claimed.
+    unclaimed: u32,
+    /// Interrupts a sharer claimed, since the line was set up.
+    claimed: u64,
+}
+
+/// Every INTx line in use. Lock order: `LINES`, then the BAR windows
+/// (`mm::dma::with_bar`); signals are raised after it is released.
+static LINES: SpinLock<alloc::vec::Vec<Line>> = SpinLock::new(alloc::vec::Vec::new());
+
+/// An INTx line as the checks see it.
+#[cfg(feature = "milestones")]
+#[derive(Clone, Debug)]
+pub struct IntxLine {
+    /// The GSI.
+    pub gsi: u32,
+    /// Its vector.
+    pub vector: u8,
+    /// The names of the devices on it.
+    pub devices: alloc::vec::Vec<alloc::string::String>,
+    /// Interrupts a device claimed.
+    pub claimed: u64,
+}
+
+/// The INTx lines VirtIO devices use now.
+#[cfg(feature = "milestones")]
+pub fn intx_lines() -> alloc::vec::Vec<IntxLine> {
+    LINES
+        .lock()
+        .iter()
+        .map(|l| IntxLine {
+            gsi: l.gsi,
+            vector: l.vector,
+            devices: l.sharers.iter().map(|s| s.name.clone()).collect(),
+            claimed: l.claimed,
+        })
+        .collect()
+}
+
+fn on_line(vector: u8) {
+    let mut pending: [Option<Arc<Signal>>; SHARERS] = [const { None }; SHARERS];
+    {
+        let mut lines = LINES.lock();
+        let Some(line) = lines.iter_mut().find(|l| l.vector == vector) else {
+            return;
+        };
+        for (slot, s) in pending.iter_mut().zip(&line.sharers) {
+            let isr = crate::mm::dma::with_bar(s.isr, 1, |w, off| w.read8(off)).unwrap_or(0);
+            if isr != 0 {
+                *slot = Some(s.signal.clone());
+            }
+        }
+        if pending.iter().any(Option::is_some) {
+            line.unclaimed = 0;
+            line.claimed += 1;
+        } else {
+            line.unclaimed += 1;
+            if line.unclaimed == UNCLAIMED_LIMIT {
+                crate::irq::mask(line.gsi);
+                for s in &line.sharers {
+                    s.rings
+                        .interrupts
+                        .store(false, core::sync::atomic::Ordering::Release);
+                }
+                log::error!(
+                    "GSI {} fired {UNCLAIMED_LIMIT} times with no device's interrupt pending; masked, its devices are polled",
+                    line.gsi
+                );
+            }
+        }
+    }
+    for s in pending.iter().flatten() {
+        s.raise();
+    }
+}
+
+/// Takes `sharer` onto the INTx line of `route`, setting the line up if
+/// it is the first; returns the line's vector.
+fn join_line(
+    route: dsdt::PciRoute,
+    sharer: Sharer,
+) -> core::result::Result<u8, alloc::string::String> {
+    {
+        let mut lines = LINES.lock();
+        if let Some(line) = lines.iter_mut().find(|l| l.gsi == route.gsi) {
+            if line.sharers.len() >= SHARERS {
+                return Err(format!("GSI {} has {SHARERS} devices already", route.gsi));
+            }
+            line.sharers
+                .try_reserve(1)
+                .map_err(|_| alloc::string::String::from("no memory"))?;
+            line.sharers.push(sharer);
+            return Ok(line.vector);
+        }
+    }
+    let vector = crate::irq::allocate_vector(on_line).map_err(|e| format!("{e}"))?;
+    let mut sharers = alloc::vec::Vec::new();
+    let mut lines = LINES.lock();
+    if sharers.try_reserve(SHARERS).is_err() || lines.try_reserve(1).is_err() {
+        drop(lines);
+        crate::irq::free(vector);
+        return Err("no memory".into());
+    }
+    sharers.push(sharer);
+    lines.push(Line {
+        gsi: route.gsi,
+        vector,
+        sharers,
+        unclaimed: 0,
+        claimed: 0,
+    });
+    drop(lines);
+    let trigger = crate::irq::Trigger {
+        level: route.level,
+        active_low: route.active_low,
+    };
+    if let Err(e) = crate::irq::route(route.gsi, vector, trigger) {
+        LINES.lock().retain(|l| l.vector != vector);
+        crate::irq::free(vector);
+        return Err(format!("{e}"));
+    }
+    Ok(vector)
+}
+
+/// Takes the device whose ISR byte is at `isr` off its line; the last one
+/// off masks the GSI and frees the vector.
+fn leave_line(gsi: u32, isr: u64) {
+    let mut lines = LINES.lock();
+    let Some(at) = lines.iter().position(|l| l.gsi == gsi) else {
+        return;
+    };
+    lines[at].sharers.retain(|s| s.isr != isr);
+    if lines[at].sharers.is_empty() {
+        let line = lines.remove(at);
+        drop(lines);
+        crate::irq::mask(line.gsi);
+        crate::irq::free(line.vector);
+    }
+}
+
+/// A device's place on an INTx line.
+struct Intx {
+    at: pci::Bdf,
+    gsi: u32,
+    isr: u64,
 }
 
 /// MSI-X as one device uses it.
@@ -76,6 +253,7 @@ pub struct Transport<T: virtio_drivers::transport::Transport> {
     inner: core::mem::ManuallyDrop<T>,
     name: alloc::string::String,
     msix: Option<Msix>,
+    intx: Option<Intx>,
     signal: Arc<Signal>,
     rings: Arc<Rings>,
 }
@@ -112,6 +290,7 @@ impl<T: virtio_drivers::transport::Transport> Transport<T> {
             inner: core::mem::ManuallyDrop::new(inner),
             name: name.into(),
             msix: None,
+            intx: None,
             signal: Arc::new(Signal::new()),
             rings: Arc::new(Rings {
                 used: SpinLock::new([None; QUEUES]),
@@ -156,23 +335,73 @@ impl<T: virtio_drivers::transport::Transport> Transport<T> {
             SIGNALS.lock()[usize::from(m.vector)] = None;
             crate::irq::free(m.vector);
         }
+        if let Some(i) = self.intx.take() {
+            super::pci::set_intx_disabled(i.at, true);
+            leave_line(i.gsi, i.isr);
+        }
     }
 }
 
 impl Transport<PciTransport> {
     /// Aims the function's MSI-X table entry 0 at this CPU on a fresh
-    /// vector, for every queue set up later. Without MSI-X (or a vector)
-    /// the device is polled.
-    fn enable_msix(&mut self, at: pci::Bdf) {
-        match self.try_msix(at) {
+    /// vector, for every queue set up later; without MSI-X, puts it on its
+    /// INTx line. Without either the device is polled.
+    fn enable_interrupts(&mut self, at: pci::Bdf) {
+        let no_msix = match self.try_msix(at) {
             Ok(m) => {
                 self.msix = Some(m);
                 self.rings
                     .interrupts
                     .store(true, core::sync::atomic::Ordering::Release);
+                return;
             }
-            Err(why) => log::warn!("{}: no MSI-X ({why}); the device is polled", self.name),
+            Err(why) => why,
+        };
+        match self.try_intx(at) {
+            Ok((intx, route, vector)) => {
+                log::info!(
+                    "{}: no MSI-X ({no_msix}); queue interrupts through INTx on GSI {} ({}, active {}), vector {vector:#x}",
+                    self.name,
+                    route.gsi,
+                    if route.level { "level" } else { "edge" },
+                    if route.active_low { "low" } else { "high" },
+                );
+                self.intx = Some(intx);
+                self.rings
+                    .interrupts
+                    .store(true, core::sync::atomic::Ordering::Release);
+            }
+            Err(why) => log::warn!(
+                "{}: no MSI-X ({no_msix}) and no INTx ({why}); the device is polled",
+                self.name
+            ),
         }
+    }
+
+    fn try_intx(
+        &mut self,
+        at: pci::Bdf,
+    ) -> core::result::Result<(Intx, dsdt::PciRoute, u8), alloc::string::String> {
+        let f = super::pci::function(at).ok_or("no such function")?;
+        let route = super::pci::intx_route(at)?;
+        let isr = vendor_config(at, &f, CAP_ISR, 1).ok_or("no ISR status capability")?;
+        let sharer = Sharer {
+            isr,
+            signal: self.signal.clone(),
+            rings: self.rings.clone(),
+            name: self.name.clone(),
+        };
+        let vector = join_line(route, sharer)?;
+        super::pci::set_intx_disabled(at, false);
+        Ok((
+            Intx {
+                at,
+                gsi: route.gsi,
+                isr,
+            },
+            route,
+            vector,
+        ))
     }
 
     fn try_msix(&mut self, at: pci::Bdf) -> core::result::Result<Msix, alloc::string::String> {
@@ -181,7 +410,8 @@ impl Transport<PciTransport> {
             .flatten()
             .ok_or("no MSI-X capability")?
             .map_err(|e| format!("{e}"))?;
-        let common = common_config(at, &f).ok_or("no common configuration capability")?;
+        let common = vendor_config(at, &f, CAP_COMMON, COMMON_LEN)
+            .ok_or("no common configuration capability")?;
         let table = f
             .bar(capability.table_bar)
             .map(|b| b.base + u64::from(capability.table_offset))
@@ -214,10 +444,11 @@ impl Transport<PciTransport> {
     }
 }
 
-/// The physical address of `f`'s common configuration structure, from
-/// its VirtIO vendor capabilities (VirtIO 1.2 §4.1.4: `cfg_type` at +3,
-/// `bar` at +4, `offset` at +8).
-fn common_config(at: pci::Bdf, f: &pci::Function) -> Option<u64> {
+/// The physical address of `f`'s configuration structure of type
+/// `cfg_type`, `len` bytes inside its BAR, from its VirtIO vendor
+/// capabilities (VirtIO 1.2 §4.1.4: `cfg_type` at +3, `bar` at +4,
+/// `offset` at +8).
+fn vendor_config(at: pci::Bdf, f: &pci::Function, cfg_type: u8, len: u64) -> Option<u64> {
     use pci::ConfigSpace;
     f.capabilities
         .iter()
@@ -231,11 +462,11 @@ fn common_config(at: pci::Bdf, f: &pci::Function) -> Option<u64> {
                     cs.read32(at, at_cap + 8),
                 )
             })?;
-            if (head >> 24) as u8 != CAP_COMMON {
+            if (head >> 24) as u8 != cfg_type {
                 return None;
             }
             let bar = f.bar(bar as u8)?;
-            bar.contains(u64::from(offset), COMMON_LEN)
+            bar.contains(u64::from(offset), len)
                 .then(|| bar.base + u64::from(offset))
         })
 }
@@ -377,6 +608,6 @@ pub fn transport(p: &Probe, name: &str) -> Result<Transport<PciTransport>, Drive
             "{name}: the device's registers lie outside its BARs"
         )));
     }
-    transport.enable_msix(at);
+    transport.enable_interrupts(at);
     Ok(transport)
 }

@@ -54,6 +54,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "intx_disk_completes_by_interrupt",
+        run: intx_disk_completes_by_interrupt,
+    },
+    Check {
+        milestone: "M6",
         name: "fat_volumes_list_and_read",
         run: fat_volumes_list_and_read,
     },
@@ -232,6 +237,76 @@ fn disk_reads_whole_pattern(_: &Context<'_>) -> Outcome {
     );
     Ok(detail!(
         "{end} sectors read {step} at a time (64 KiB requests, up to 4 in flight) and every stamp checked ({ms} ms; {interrupts} completion interrupts; the thread was woken {woken} time(s) by one, {timeouts} by time); reads past the end and of part of a sector refused"
+    ))
+}
+
+/// The suite attaches one disk without MSI-X (`vectors=0`): its
+/// requests must complete through its legacy INTx line, routed by the
+/// DSDT's `_PRT`, and not by polling.
+fn intx_disk_completes_by_interrupt(_: &Context<'_>) -> Outcome {
+    use crate::drivers::virtio;
+    let lines = virtio::intx_lines();
+    let line = lines
+        .first()
+        .ok_or_else(|| detail!("no VirtIO device interrupts through INTx"))?;
+    let name = line
+        .devices
+        .first()
+        .ok_or_else(|| detail!("GSI {} has no device", line.gsi))?;
+    let d = disk::list()
+        .into_iter()
+        .find(|d| d.name() == name)
+        .ok_or_else(|| detail!("{name} on GSI {} is no disk", line.gsi))?;
+    let entry = crate::irq::redirection(line.gsi)
+        .ok_or_else(|| detail!("no I/O APIC serves GSI {}", line.gsi))?;
+    // Redirection entry: vector in bits 7-0, level in bit 15, mask 16.
+    ensure!(
+        entry & 0xFF == u64::from(line.vector) && entry & 1 << 16 == 0,
+        "GSI {}'s redirection entry {entry:#x} is not vector {:#x} unmasked",
+        line.gsi,
+        line.vector
+    );
+    let claimed = line.claimed;
+    let taken = crate::irq::count(line.vector);
+    // One sector at a time: each read waits for its own completion.
+    const READS: u64 = 32;
+    let mut whole = vec![0u8; READS as usize * SECTOR];
+    let mut one = vec![0u8; SECTOR];
+    for i in 0..READS {
+        d.read(i, &mut one)
+            .map_err(|e| detail!("{name}: sector {i}: {e}"))?;
+        whole[i as usize * SECTOR..][..SECTOR].copy_from_slice(&one);
+    }
+    let mut again = vec![0u8; whole.len()];
+    d.read(0, &mut again)
+        .map_err(|e| detail!("{name}: sectors 0+{READS}: {e}"))?;
+    ensure!(
+        again == whole,
+        "{name}: one read of {READS} sectors differs from {READS} reads of one"
+    );
+    let after = virtio::intx_lines()
+        .into_iter()
+        .find(|l| l.gsi == line.gsi)
+        .ok_or_else(|| detail!("GSI {} was taken down", line.gsi))?;
+    let claimed = after.claimed - claimed;
+    let taken = crate::irq::count(line.vector) - taken;
+    ensure!(
+        claimed >= READS,
+        "{name}: {claimed} claimed interrupt(s) on GSI {} for {} reads ({taken} taken)",
+        line.gsi,
+        READS + 1
+    );
+    ensure!(
+        crate::irq::redirection(line.gsi).is_some_and(|e| e & 1 << 16 == 0),
+        "GSI {} was masked",
+        line.gsi
+    );
+    Ok(detail!(
+        "{name} on GSI {} ({}-triggered), vector {:#x}: {} reads, {claimed} interrupt(s) claimed by its ISR status, {taken} taken",
+        line.gsi,
+        if entry & 1 << 15 != 0 { "level" } else { "edge" },
+        line.vector,
+        READS + 1
     ))
 }
 

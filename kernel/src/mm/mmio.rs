@@ -84,6 +84,21 @@ impl Mmio {
         (end <= self.len && offset.is_multiple_of(width)).then_some(self.virt + offset)
     }
 
+    /// Reads the 8-bit register at `offset` (all ones if out of range).
+    pub fn read8(&self, offset: u64) -> u8 {
+        match self.address(offset, 1) {
+            // SAFETY: as in `read32`.
+            Some(a) => unsafe { core::ptr::read_volatile(a as *const u8) },
+            None => {
+                log::error!(
+                    "mmio {:#x}: read8 at {offset:#x} out of range (bug)",
+                    self.phys
+                );
+                u8::MAX
+            }
+        }
+    }
+
     /// Reads the 16-bit register at `offset` (all ones if out of range).
     pub fn read16(&self, offset: u64) -> u16 {
         match self.address(offset, 2) {

@@ -96,3 +96,140 @@ pub fn table(signature: &[u8; 4], aml: &[u8]) -> Vec<u8> {
     t[9] = sum.wrapping_neg();
     t
 }
+
+/// `NameOp name object` (`name` is a whole NameString).
+pub fn name(name: &[u8], object: &[u8]) -> Vec<u8> {
+    [&[0x08][..], name, object].concat()
+}
+
+/// `ExtOpPrefix DeviceOp PkgLength name body` (§20.2.5.2).
+pub fn device(name: &[u8], body: &[u8]) -> Vec<u8> {
+    let inner = [name, body].concat();
+    [vec![0x5B, 0x82], pkg_length(inner.len(), 0), inner].concat()
+}
+
+/// `MethodOp PkgLength name flags body` (§20.2.5.2), no arguments.
+pub fn method(name: &[u8], body: &[u8]) -> Vec<u8> {
+    let inner = [name, &[0x00][..], body].concat();
+    [vec![0x14], pkg_length(inner.len(), 0), inner].concat()
+}
+
+/// `ReturnOp name`.
+pub fn ret(name: &[u8]) -> Vec<u8> {
+    [&[0xA4][..], name].concat()
+}
+
+/// `BufferOp PkgLength BufferSize bytes` (§20.2.5.4).
+pub fn buffer(bytes: &[u8]) -> Vec<u8> {
+    let inner = [int(bytes.len() as u64, Enc::Byte), bytes.to_vec()].concat();
+    [vec![0x11], pkg_length(inner.len(), 0), inner].concat()
+}
+
+/// A resource template: the descriptors, then an End Tag (§6.4.2.9).
+pub fn template(descriptors: &[Vec<u8>]) -> Vec<u8> {
+    let mut t: Vec<u8> = descriptors.iter().flatten().copied().collect();
+    t.extend([0x79, 0x00]);
+    t
+}
+
+/// An Extended Interrupt descriptor (§6.4.3.6): consumer, shared, with
+/// `level`/`active_low`, holding `gsis`.
+pub fn ext_interrupt(level: bool, active_low: bool, gsis: &[u32]) -> Vec<u8> {
+    let mut flags = 0x01 | 0x08;
+    if !level {
+        flags |= 0x02;
+    }
+    if active_low {
+        flags |= 0x04;
+    }
+    let len = 2 + 4 * gsis.len();
+    let mut d = vec![0x89, len as u8, (len >> 8) as u8, flags, gsis.len() as u8];
+    for g in gsis {
+        d.extend(g.to_le_bytes());
+    }
+    d
+}
+
+/// A `_PRT` entry `{ Address, Pin, Source, SourceIndex }`; `source` is a
+/// NameString, or empty for the integer 0.
+pub fn prt_entry(device: u32, pin: u64, source: &[u8], index: u64) -> Vec<u8> {
+    let source = if source.is_empty() {
+        vec![0x00]
+    } else {
+        source.to_vec()
+    };
+    package(
+        4,
+        &[
+            int(u64::from(device) << 16 | 0xFFFF, Enc::DWord),
+            int(pin, Enc::Short),
+            source,
+            int(index, Enc::Short),
+        ],
+        0,
+    )
+}
+
+/// A link device named `seg` with a constant `_CRS` template.
+pub fn static_link(seg: &[u8], crs: &[u8]) -> Vec<u8> {
+    device(
+        seg,
+        &[
+            name(b"_HID", &[0x0C, 0x41, 0xD0, 0x0C, 0x0F]),
+            name(b"_CRS", &buffer(crs)),
+        ]
+        .concat(),
+    )
+}
+
+/// A PIC-mode link device named `seg` whose `_CRS` is a method.
+pub fn method_link(seg: &[u8]) -> Vec<u8> {
+    device(
+        seg,
+        &[
+            name(b"_HID", &[0x0C, 0x41, 0xD0, 0x0C, 0x0F]),
+            method(b"_CRS", &ret(b"IQCR")),
+        ]
+        .concat(),
+    )
+}
+
+/// Routes of a q35-like table: slot `d` pin `p` goes to link
+/// `GSI(A + (d + p) % 4)` (GSI 16 + that letter's index).
+pub fn q35_like() -> Vec<u8> {
+    let links = [b"GSIA", b"GSIB", b"GSIC", b"GSID"];
+    let pic = [b"LNKA", b"LNKB", b"LNKC", b"LNKD"];
+    let mut prta = Vec::new();
+    let mut prtp = Vec::new();
+    for d in 0..8u32 {
+        for p in 0..4u64 {
+            let i = (d as usize + p as usize) % 4;
+            prta.push(prt_entry(d, p, links[i], 0));
+            prtp.push(prt_entry(d, p, pic[i], 0));
+        }
+    }
+    let n = prta.len() as u8;
+    // Method (_PRT) { If (PICF == Zero) { Return (PRTP) } Return (PRTA) }
+    let if_body = [vec![0x93], b"PICF".to_vec(), vec![0x00], ret(b"PRTP")].concat();
+    let if_op = [vec![0xA0], pkg_length(if_body.len(), 0), if_body].concat();
+    let pci0_body = [
+        name(b"_HID", &[0x0C, 0x41, 0xD0, 0x0A, 0x08]),
+        name(b"PRTP", &package(n, &prtp, 0)),
+        name(b"PRTA", &package(n, &prta, 0)),
+        method(b"_PRT", &[if_op, ret(b"PRTA")].concat()),
+    ]
+    .concat();
+    let mut sb = device(b"PCI0", &pci0_body);
+    for seg in pic {
+        sb.extend(method_link(seg));
+    }
+    for (i, seg) in links.iter().enumerate() {
+        sb.extend(static_link(
+            *seg,
+            &template(&[ext_interrupt(true, false, &[16 + i as u32])]),
+        ));
+    }
+    // Scope (\_SB) { … }
+    let inner = [b"\\_SB_".to_vec(), sb].concat();
+    [vec![0x10], pkg_length(inner.len(), 0), inner].concat()
+}
