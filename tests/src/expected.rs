@@ -127,6 +127,7 @@ pub const M6: &[&str] = &[
     "disk_writes_reach_the_image",
     "partition_tables",
     "intx_disk_completes_by_interrupt",
+    "intx_stuck_line_is_masked",
     "fat_volumes_list_and_read",
     "fat_writes_survive",
     "dhcp_lease",

@@ -91,6 +91,7 @@ struct Sharer {
 struct Line {
     gsi: u32,
     vector: u8,
+    trigger: crate::irq::Trigger,
     sharers: alloc::vec::Vec<Sharer>,
     /// Interrupts in a row that no sharer claimed.
     unclaimed: u32,
@@ -131,6 +132,57 @@ pub fn intx_lines() -> alloc::vec::Vec<IntxLine> {
         .collect()
 }
 
+/// A device's ISR status byte (VirtIO 1.2 §4.1.4.5); reading it clears
+/// it. 0 if it lies in no mapped BAR.
+fn read_isr(isr: u64) -> u8 {
+    crate::mm::dma::with_bar(isr, 1, |w, off| w.read8(off)).unwrap_or(0)
+}
+
+/// The checks' stand-in for a device that asserts its line with nothing
+/// pending: the handler of this GSI reads no ISR status (so the line
+/// stays asserted) while it is set.
+#[cfg(feature = "milestones")]
+static DEAF: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(u32::MAX);
+
+fn deaf(gsi: u32) -> bool {
+    #[cfg(feature = "milestones")]
+    {
+        DEAF.load(core::sync::atomic::Ordering::Acquire) == gsi
+    }
+    #[cfg(not(feature = "milestones"))]
+    {
+        let _ = gsi;
+        false
+    }
+}
+
+/// Makes the handler of `gsi` read no ISR status (`Some`), or read it
+/// again (`None`; the line's devices are acknowledged and the line is
+/// routed again, so it starts over unmasked).
+#[cfg(feature = "milestones")]
+pub fn intx_deafen(gsi: Option<u32>) -> core::result::Result<(), alloc::string::String> {
+    use core::sync::atomic::Ordering;
+    if let Some(g) = gsi {
+        DEAF.store(g, Ordering::Release);
+        return Ok(());
+    }
+    let g = DEAF.swap(u32::MAX, Ordering::AcqRel);
+    let (vector, trigger) = {
+        let mut lines = LINES.lock();
+        let line = lines
+            .iter_mut()
+            .find(|l| l.gsi == g)
+            .ok_or_else(|| format!("no INTx line on GSI {g}"))?;
+        for s in &line.sharers {
+            read_isr(s.isr);
+            s.rings.interrupts.store(true, Ordering::Release);
+        }
+        line.unclaimed = 0;
+        (line.vector, line.trigger)
+    };
+    crate::irq::route(g, vector, trigger).map_err(|e| format!("{e}"))
+}
+
 fn on_line(vector: u8) {
     let mut pending: [Option<Arc<Signal>>; SHARERS] = [const { None }; SHARERS];
     {
@@ -138,9 +190,12 @@ fn on_line(vector: u8) {
         let Some(line) = lines.iter_mut().find(|l| l.vector == vector) else {
             return;
         };
+        let deaf = deaf(line.gsi);
         for (slot, s) in pending.iter_mut().zip(&line.sharers) {
-            let isr = crate::mm::dma::with_bar(s.isr, 1, |w, off| w.read8(off)).unwrap_or(0);
-            if isr != 0 {
+            if deaf {
+                break;
+            }
+            if read_isr(s.isr) != 0 {
                 *slot = Some(s.signal.clone());
             }
         }
@@ -187,6 +242,10 @@ fn join_line(
             return Ok(line.vector);
         }
     }
+    let trigger = crate::irq::Trigger {
+        level: route.level,
+        active_low: route.active_low,
+    };
     let vector = crate::irq::allocate_vector(on_line).map_err(|e| format!("{e}"))?;
     let mut sharers = alloc::vec::Vec::new();
     let mut lines = LINES.lock();
@@ -199,15 +258,12 @@ fn join_line(
     lines.push(Line {
         gsi: route.gsi,
         vector,
+        trigger,
         sharers,
         unclaimed: 0,
         claimed: 0,
     });
     drop(lines);
-    let trigger = crate::irq::Trigger {
-        level: route.level,
-        active_low: route.active_low,
-    };
     if let Err(e) = crate::irq::route(route.gsi, vector, trigger) {
         LINES.lock().retain(|l| l.vector != vector);
         crate::irq::free(vector);

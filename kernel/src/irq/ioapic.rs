@@ -66,7 +66,8 @@ impl IoApic {
         };
         io.entries = ((io.read(VERSION) >> 16) & 0xff) + 1;
         for n in 0..io.entries {
-            io.write_entry(n, MASKED);
+            io.write(0x10 + 2 * n, MASKED as u32);
+            io.write(0x11 + 2 * n, 0);
         }
         io
     }
@@ -82,10 +83,21 @@ impl IoApic {
     }
 
     fn write_entry(&self, n: u32, value: u64) {
-        // Mask first, then the high half, then the low half (unmasking).
-        self.write(0x10 + 2 * n, MASKED as u32);
+        // Mask first (keeping the entry's mode, see `mask_entry`), then
+        // the high half, then the low half (unmasking).
+        self.mask_entry(n);
         self.write(0x11 + 2 * n, (value >> 32) as u32);
         self.write(0x10 + 2 * n, value as u32);
+    }
+
+    /// Sets entry `n`'s mask bit and nothing else. Writing a bare mask
+    /// word would also make a level-triggered entry edge-triggered, and an
+    /// edge entry latches its input: a line that goes low while masked
+    /// would then still count as asserted when it is unmasked, and fire
+    /// for ever.
+    fn mask_entry(&self, n: u32) {
+        let low = self.read(0x10 + 2 * n);
+        self.write(0x10 + 2 * n, low | MASKED as u32);
     }
 
     /// The GSIs this I/O APIC serves.
@@ -118,7 +130,7 @@ impl IoApic {
     /// Masks `gsi`.
     pub fn mask(&self, gsi: u32) {
         if self.serves(gsi) {
-            self.write_entry(gsi - self.gsi_base, MASKED);
+            self.mask_entry(gsi - self.gsi_base);
         }
     }
 

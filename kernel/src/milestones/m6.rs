@@ -59,6 +59,11 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M6",
+        name: "intx_stuck_line_is_masked",
+        run: intx_stuck_line_is_masked,
+    },
+    Check {
+        milestone: "M6",
         name: "fat_volumes_list_and_read",
         run: fat_volumes_list_and_read,
     },
@@ -307,6 +312,67 @@ fn intx_disk_completes_by_interrupt(_: &Context<'_>) -> Outcome {
         if entry & 1 << 15 != 0 { "level" } else { "edge" },
         line.vector,
         READS + 1
+    ))
+}
+
+/// The INTx disk's line, as if its device asserted it with nothing
+/// pending (the handler reads no ISR status, so the line stays up): the
+/// line must be masked after `UNCLAIMED_LIMIT` interrupts and the disk
+/// go on by polling; once the handler reads the status again and the
+/// line is routed anew, completions are claimed again.
+fn intx_stuck_line_is_masked(_: &Context<'_>) -> Outcome {
+    use crate::drivers::virtio;
+    let line = virtio::intx_lines()
+        .into_iter()
+        .next()
+        .ok_or_else(|| detail!("no VirtIO device interrupts through INTx"))?;
+    let name = line.devices.first().cloned().unwrap_or_default();
+    let d = disk::list()
+        .into_iter()
+        .find(|d| d.name() == name)
+        .ok_or_else(|| detail!("{name} on GSI {} is no disk", line.gsi))?;
+    let masked = |gsi: u32| crate::irq::redirection(gsi).is_some_and(|e| e & 1 << 16 != 0);
+    let taken = crate::irq::count(line.vector);
+    let mut one = vec![0u8; SECTOR];
+    virtio::intx_deafen(Some(line.gsi)).map_err(|e| detail!("{e}"))?;
+    let t0 = crate::time::now_ns();
+    let stuck = d.read(1, &mut one);
+    let ms = (crate::time::now_ns() - t0) / 1_000_000;
+    let storm = crate::irq::count(line.vector) - taken;
+    let was_masked = masked(line.gsi);
+    // A second read while masked: polled.
+    let polled = d.read(2, &mut one);
+    let rearmed = virtio::intx_deafen(None);
+    stuck.map_err(|e| detail!("{name}: the read on the stuck line failed: {e}"))?;
+    polled.map_err(|e| detail!("{name}: the read on the masked line failed: {e}"))?;
+    rearmed.map_err(|e| detail!("routing GSI {} again: {e}", line.gsi))?;
+    ensure!(
+        was_masked,
+        "GSI {} was not masked ({storm} interrupts taken)",
+        line.gsi
+    );
+    ensure!(
+        storm >= u64::from(virtio::UNCLAIMED_LIMIT),
+        "GSI {} was masked after only {storm} interrupts",
+        line.gsi
+    );
+    let claimed = |gsi: u32| {
+        virtio::intx_lines()
+            .into_iter()
+            .find(|l| l.gsi == gsi)
+            .map_or(0, |l| l.claimed)
+    };
+    let before = claimed(line.gsi);
+    d.read(3, &mut one)
+        .map_err(|e| detail!("{name}: the read after the line came back failed: {e}"))?;
+    ensure!(
+        !masked(line.gsi) && claimed(line.gsi) > before,
+        "GSI {} claims no interrupt after it was routed again",
+        line.gsi
+    );
+    Ok(detail!(
+        "GSI {} stuck: masked after {storm} unclaimed interrupts, the read done in {ms} ms and the next by polling; routed again, its interrupts are claimed",
+        line.gsi
     ))
 }
 
