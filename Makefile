@@ -84,9 +84,14 @@ RUST_TARGETS := x86_64-unknown-none x86_64-unknown-uefi x86_64-pc-windows-msvc
 
 all: iso
 
+# QEMU 9 or later: its TCG CPU has x2APIC, which the SMP tests boot with.
+# Debian 12's own QEMU (7.2) has none; bookworm-backports has QEMU 10.
+QEMU_MIN_MAJOR := 9
+
 deps:
-	@missing=""; \
-	command -v qemu-system-x86_64 >/dev/null || missing="$$missing qemu-system-x86"; \
+	@missing=""; qemu=""; \
+	major=$$(qemu-system-x86_64 --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\).*/\1/p'); \
+	[ "$${major:-0}" -ge $(QEMU_MIN_MAJOR) ] || qemu=qemu-system-x86; \
 	ls /usr/share/OVMF/OVMF_CODE*.fd >/dev/null 2>&1 || missing="$$missing ovmf"; \
 	command -v xorriso >/dev/null || missing="$$missing xorriso"; \
 	command -v x86_64-w64-mingw32-gcc >/dev/null || missing="$$missing gcc-mingw-w64-x86-64-win32"; \
@@ -95,13 +100,25 @@ deps:
 	command -v llvm-lib >/dev/null || missing="$$missing llvm"; \
 	[ -f /usr/share/games/doom/freedoom1.wad ] || missing="$$missing freedoom"; \
 	command -v mcopy >/dev/null || missing="$$missing mtools"; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	if [ -n "$$missing$$qemu" ]; then $$SUDO apt-get update -qq || exit 1; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
-		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
-	else \
-		echo "deps: qemu, ovmf, xorriso, mingw-w64 gcc, clang/lld/llvm-lib, freedoom and mtools present"; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	fi; \
+	if [ -n "$$qemu" ]; then \
+		release=""; \
+		if [ "$$(. /etc/os-release && echo "$$VERSION_CODENAME")" = bookworm ]; then \
+			echo "deb http://deb.debian.org/debian bookworm-backports main" \
+				| $$SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null; \
+			$$SUDO apt-get update -qq || exit 1; \
+			release="-t bookworm-backports"; \
+		fi; \
+		echo "deps: installing QEMU $(QEMU_MIN_MAJOR) or later ($${major:+$$major.x is too old; }qemu-system-x86 $$release)"; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$release qemu-system-x86 >/dev/null || exit 1; \
+	fi; \
+	if [ -z "$$missing$$qemu" ]; then \
+		echo "deps: qemu $$major, ovmf, xorriso, mingw-w64 gcc, clang/lld/llvm-lib, freedoom and mtools present"; \
 	fi
 	@rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install
 	@rustup target add $(RUST_TARGETS) >/dev/null 2>&1 || rustup target add $(RUST_TARGETS)

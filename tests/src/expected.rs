@@ -274,6 +274,31 @@ pub const M8_USER: &[&str] = &[
 /// own host thread (multi-threaded TCG), so they really run in parallel.
 pub const SMP_ARGS: &[&str] = &["-smp", "4", "-accel", "tcg,thread=multi"];
 
+/// [`SMP_ARGS`] with a CPU that has an x2APIC (QEMU 9 or later under
+/// TCG): the loader's AP start and the kernel's LAPIC then go through the
+/// x2APIC MSRs.
+pub const X2APIC_ARGS: &[&str] = &[
+    "-smp",
+    "4",
+    "-accel",
+    "tcg,thread=multi",
+    "-cpu",
+    "max,+x2apic",
+];
+
+/// What an [`X2APIC_ARGS`] boot must log: the loader's MP response with
+/// the x2APIC flag, and the kernel's LAPIC in x2APIC mode.
+pub const X2APIC_LINES: &[(&str, &str)] = &[
+    (
+        "x2APIC on",
+        "the MP response has no x2APIC flag (QEMU 9 or later gives TCG an x2APIC: run `make deps`)",
+    ),
+    (
+        "LAPIC in x2APIC mode",
+        "the kernel's LAPIC is not in x2APIC mode",
+    ),
+];
+
 /// Benchmarks the milestone kernel must print (figures are not judged).
 pub const BENCHES: &[&str] = &[
     "frame_alloc",

@@ -79,6 +79,13 @@ pub struct IrqReport {
 pub fn init(platform: &Platform) -> Result<IrqReport, IrqError> {
     pic::remap_and_mask();
     let mode = lapic::init(platform.lapic_address).map_err(IrqError::Memory)?;
+    log::info!(
+        "LAPIC in {} mode",
+        match mode {
+            lapic::Mode::X2Apic => "x2APIC",
+            lapic::Mode::XApic => "xAPIC (MMIO)",
+        }
+    );
     let mut taken = Vec::new();
     for io in &platform.io_apics {
         let regs = Mmio::map(io.address, 0x20).map_err(IrqError::Memory)?;
