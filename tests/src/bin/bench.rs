@@ -3,7 +3,8 @@
 //! then both again at `-smp 2` with multi-threaded TCG for the SMP
 //! benchmarks (benchmarks.md ids 10–15); then the DOOM timedemo (id 19).
 //!
-//! `FERRITE_BENCH_ONLY=doom` runs only the DOOM part.
+//! `FERRITE_BENCH_ONLY=doom` runs only the DOOM part, `=smp` only the
+//! `-smp 2` boots.
 
 use ferrite_tests::doom_timing::{self, Timedemo, FREEDOOM1_DEMO1_GAMETICS};
 use ferrite_tests::qemu::{self, Boot, Medium, Run};
@@ -637,6 +638,31 @@ fn main() -> ExitCode {
                 eprintln!("bench: error: {e}");
                 ExitCode::FAILURE
             }
+        };
+    }
+    // `FERRITE_BENCH_ONLY=smp`: only the two `-smp 2` boots and their table.
+    if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "smp") {
+        let (ours, ours_vcpus) = smp_boot("bench-ferrite-smp2", |args| {
+            ferrite("bench-ferrite-smp2", args)
+        });
+        let (theirs, theirs_vcpus) = smp_boot("bench-linux-smp2", |args| {
+            linux("bench-linux-smp2", "console=ttyS0 quiet -- smp", args)
+        });
+        for e in [&ours, &theirs]
+            .into_iter()
+            .filter_map(|r| r.as_ref().err())
+        {
+            eprintln!("bench: error: {e}");
+        }
+        let shown = smp_table(
+            ours.as_ref().ok(),
+            theirs.as_ref().ok(),
+            (ours_vcpus.as_ref(), theirs_vcpus.as_ref()),
+        );
+        return if shown {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
         };
     }
     if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "doom") {
