@@ -146,7 +146,7 @@ pub fn init(rsdp: Option<u64>) -> Result<&'static Platform, AcpiError> {
         let aml = table_bytes(dsdt.address as u64, u64::from(dsdt.length));
         match dsdt::find_s5(aml) {
             Ok(s5) => p.s5 = Some(s5),
-            Err(e) => log::warn!("acpi: no usable \\_S5 in the DSDT ({e:?})"),
+            Err(e) => log::warn!("no usable \\_S5 in the DSDT ({e:?})"),
         }
         match dsdt::pci_routes(aml) {
             Ok(t) => {
