@@ -100,20 +100,18 @@ deps:
 	command -v llvm-lib >/dev/null || missing="$$missing llvm"; \
 	[ -f /usr/share/games/doom/freedoom1.wad ] || missing="$$missing freedoom"; \
 	command -v mcopy >/dev/null || missing="$$missing mtools"; \
-	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); release=""; \
+	if [ -n "$$qemu" ] && [ "$$(. /etc/os-release && echo "$$VERSION_CODENAME")" = bookworm ]; then \
+		echo "deb http://deb.debian.org/debian bookworm-backports main" \
+			| $$SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null; \
+		release="-t bookworm-backports"; \
+	fi; \
 	if [ -n "$$missing$$qemu" ]; then $$SUDO apt-get update -qq || exit 1; fi; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi; \
 	if [ -n "$$qemu" ]; then \
-		release=""; \
-		if [ "$$(. /etc/os-release && echo "$$VERSION_CODENAME")" = bookworm ]; then \
-			echo "deb http://deb.debian.org/debian bookworm-backports main" \
-				| $$SUDO tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null; \
-			$$SUDO apt-get update -qq || exit 1; \
-			release="-t bookworm-backports"; \
-		fi; \
 		echo "deps: installing QEMU $(QEMU_MIN_MAJOR) or later ($${major:+$$major.x is too old; }qemu-system-x86 $$release)"; \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$release qemu-system-x86 >/dev/null || exit 1; \
 	fi; \

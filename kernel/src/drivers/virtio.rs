@@ -190,13 +190,11 @@ fn on_line(vector: u8) {
         let Some(line) = lines.iter_mut().find(|l| l.vector == vector) else {
             return;
         };
-        let deaf = deaf(line.gsi);
-        for (slot, s) in pending.iter_mut().zip(&line.sharers) {
-            if deaf {
-                break;
-            }
-            if read_isr(s.isr) != 0 {
-                *slot = Some(s.signal.clone());
+        if !deaf(line.gsi) {
+            for (slot, s) in pending.iter_mut().zip(&line.sharers) {
+                if read_isr(s.isr) != 0 {
+                    *slot = Some(s.signal.clone());
+                }
             }
         }
         if pending.iter().any(Option::is_some) {

@@ -873,20 +873,9 @@ fn tsc_vs_reference(ctx: &Context<'_>) -> Outcome {
     // Each clock reading is bracketed by two reference reads and taken
     // again when the bracket is wider than 100 µs (the host held the vCPU
     // up in between), as in `lapic_timer_rate`.
-    let sample = || {
-        for _ in 0..8 {
-            let before = reference.counter();
-            let n = time::now_ns();
-            let after = reference.counter();
-            if reference.nanos_between(before, after) <= 100_000 {
-                return (before, n);
-            }
-        }
-        (reference.counter(), time::now_ns())
-    };
-    let (r0, n0) = sample();
+    let (r0, n0) = reference.bracketed(100_000, time::now_ns);
     reference.delay(50_000_000);
-    let (r1, n1) = sample();
+    let (r1, n1) = reference.bracketed(100_000, time::now_ns);
     let by_ref = reference.nanos_between(r0, r1);
     let by_tsc = n1 - n0;
     let error_ppm = by_tsc.abs_diff(by_ref) * 1_000_000 / by_ref.max(1);
@@ -948,22 +937,11 @@ fn lapic_timer_rate(ctx: &Context<'_>) -> Outcome {
     // reads; a bracket wider than 100 µs means the host descheduled the
     // vCPU in between (QEMU without icount), so that reading is taken
     // again (a loaded host once put a 14 ms gap there: 13.7 % off).
-    let sample = || {
-        for _ in 0..8 {
-            let before = reference.counter();
-            let c = lapic::timer_current();
-            let after = reference.counter();
-            if reference.nanos_between(before, after) <= 100_000 {
-                return (c, before);
-            }
-        }
-        (lapic::timer_current(), reference.counter())
-    };
     let (counted, ns) = crate::arch::cpu::without_interrupts(|| {
         lapic::timer_start_masked(u32::MAX);
-        let (c0, r0) = sample();
+        let (r0, c0) = reference.bracketed(100_000, lapic::timer_current);
         reference.delay(100_000_000);
-        let (c1, r1) = sample();
+        let (r1, c1) = reference.bracketed(100_000, lapic::timer_current);
         let ns = reference.nanos_between(r0, r1);
         lapic::timer_periodic(irq::TIMER_VECTOR, t.tick_count);
         (u64::from(c0.saturating_sub(c1)), ns)

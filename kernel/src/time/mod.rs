@@ -64,6 +64,32 @@ impl Reference {
         }
     }
 
+    /// `read()` between two readings of the reference, with the first of
+    /// them. Two readings more than `slack_ns` apart mean the CPU was held
+    /// up in between (a host descheduling QEMU's vCPU thread, or QEMU
+    /// translating the code the first time), so `read` is taken again, up
+    /// to eight times, and the tightest bracket is kept.
+    pub fn bracketed<T>(&self, slack_ns: u64, mut read: impl FnMut() -> T) -> (u64, T) {
+        let mut best: Option<(u64, u64, T)> = None;
+        for _ in 0..8 {
+            let before = self.counter();
+            let value = read();
+            let width = self.nanos_between(before, self.counter());
+            let tight = width <= slack_ns;
+            if best.as_ref().is_none_or(|(w, ..)| width < *w) {
+                best = Some((width, before, value));
+            }
+            if tight {
+                break;
+            }
+        }
+        match best {
+            Some((_, at, value)) => (at, value),
+            // Eight tries always leave one.
+            None => (self.counter(), read()),
+        }
+    }
+
     /// Busy-waits `ns` nanoseconds on the reference.
     pub fn delay(&self, ns: u64) {
         let start = self.counter();
@@ -132,32 +158,9 @@ fn take_reference(p: &Platform) -> Option<Reference> {
 }
 
 /// Widest gap between the two reference reads around one calibration
-/// reading that is taken as it is.
+/// reading that is taken as it is (see [`Reference::bracketed`]; a boot
+/// once calibrated the LAPIC timer 19 % slow from a held-up reading).
 const SAMPLE_SLACK_NS: u64 = 50_000;
-
-/// One calibration reading: the reference counter, the TSC and the LAPIC
-/// timer's current count, taken together. Two reference reads bracket the
-/// other two; a bracket wider than [`SAMPLE_SLACK_NS`] means the CPU was
-/// held up in between (a host descheduling QEMU's vCPU thread, or QEMU
-/// translating this code the first time: a boot once calibrated the LAPIC
-/// timer 19 % slow that way), so the reading is taken again, up to eight
-/// times, and the tightest is kept.
-fn sample(reference: &Reference) -> (u64, u64, u32) {
-    let mut best: Option<(u64, (u64, u64, u32))> = None;
-    for _ in 0..8 {
-        let before = reference.counter();
-        let tsc = crate::arch::cpu::rdtsc();
-        let count = lapic::timer_current();
-        let width = reference.nanos_between(before, reference.counter());
-        if best.is_none_or(|(w, _)| width < w) {
-            best = Some((width, (before, tsc, count)));
-        }
-        if width <= SAMPLE_SLACK_NS {
-            break;
-        }
-    }
-    best.map_or((0, 0, 0), |(_, reading)| reading)
-}
 
 /// Calibrates the TSC and the LAPIC timer against the reference clock and
 /// starts the scheduler tick. Interrupts must be disabled.
@@ -168,9 +171,10 @@ pub fn init(p: &Platform) -> Result<TimeReport, TimeError> {
     let reference = REFERENCE.call_once(|| found);
     let before = tsc::frequency();
     lapic::timer_start_masked(u32::MAX);
-    let (r0, t0, l0) = sample(reference);
+    let tsc_and_lapic = || (crate::arch::cpu::rdtsc(), lapic::timer_current());
+    let (r0, (t0, l0)) = reference.bracketed(SAMPLE_SLACK_NS, tsc_and_lapic);
     reference.delay(CALIBRATION_NS);
-    let (r1, t1, l1) = sample(reference);
+    let (r1, (t1, l1)) = reference.bracketed(SAMPLE_SLACK_NS, tsc_and_lapic);
     lapic::timer_stop();
     let ns = reference.nanos_between(r0, r1).max(1);
     let tsc_hz = (u128::from(t1 - t0) * 1_000_000_000 / u128::from(ns)) as u64;

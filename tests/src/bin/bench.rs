@@ -621,6 +621,29 @@ fn doom() -> bool {
     doom_table(ours.as_ref(), theirs.as_ref())
 }
 
+/// Boots both systems at `-smp 2` and shows their SMP table; false if
+/// either printed no SMP figures.
+fn smp() -> bool {
+    let (ours, ours_vcpus) = smp_boot("bench-ferrite-smp2", |args| {
+        ferrite("bench-ferrite-smp2", args)
+    });
+    let (theirs, theirs_vcpus) = smp_boot("bench-linux-smp2", |args| {
+        // Everything after `--` is the peer's argv (smp.c).
+        linux("bench-linux-smp2", "console=ttyS0 quiet -- smp", args)
+    });
+    for e in [&ours, &theirs]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+    {
+        eprintln!("bench: error: {e}");
+    }
+    smp_table(
+        ours.as_ref().ok(),
+        theirs.as_ref().ok(),
+        (ours_vcpus.as_ref(), theirs_vcpus.as_ref()),
+    )
+}
+
 fn main() -> ExitCode {
     // `FERRITE_BENCH_ONLY=linux`: only Linux's single-CPU boot, with its
     // peer's lines (for working on bench/linux/).
@@ -642,24 +665,7 @@ fn main() -> ExitCode {
     }
     // `FERRITE_BENCH_ONLY=smp`: only the two `-smp 2` boots and their table.
     if std::env::var("FERRITE_BENCH_ONLY").is_ok_and(|v| v == "smp") {
-        let (ours, ours_vcpus) = smp_boot("bench-ferrite-smp2", |args| {
-            ferrite("bench-ferrite-smp2", args)
-        });
-        let (theirs, theirs_vcpus) = smp_boot("bench-linux-smp2", |args| {
-            linux("bench-linux-smp2", "console=ttyS0 quiet -- smp", args)
-        });
-        for e in [&ours, &theirs]
-            .into_iter()
-            .filter_map(|r| r.as_ref().err())
-        {
-            eprintln!("bench: error: {e}");
-        }
-        let shown = smp_table(
-            ours.as_ref().ok(),
-            theirs.as_ref().ok(),
-            (ours_vcpus.as_ref(), theirs_vcpus.as_ref()),
-        );
-        return if shown {
+        return if smp() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -684,28 +690,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (ours_smp, ours_vcpus) = smp_boot("bench-ferrite-smp2", |args| {
-        ferrite("bench-ferrite-smp2", args)
-    });
-    let (theirs_smp, theirs_vcpus) = smp_boot("bench-linux-smp2", |args| {
-        // Everything after `--` is the peer's argv (smp.c).
-        linux("bench-linux-smp2", "console=ttyS0 quiet -- smp", args)
-    });
     let single = single_cpu_table(&ours, &theirs);
     if icount() {
         println!("\n(the -smp 2 boots ran without -icount: it would turn multi-threaded TCG off)");
     }
-    for e in [&ours_smp, &theirs_smp]
-        .into_iter()
-        .filter_map(|r| r.as_ref().err())
-    {
-        eprintln!("bench: error: {e}");
-    }
-    let smp = smp_table(
-        ours_smp.as_ref().ok(),
-        theirs_smp.as_ref().ok(),
-        (ours_vcpus.as_ref(), theirs_vcpus.as_ref()),
-    );
+    let smp = smp();
     let doom = doom();
     if !single {
         eprintln!("bench: a system printed no BENCH lines (transcripts in target/test-runs/)");
