@@ -260,6 +260,7 @@ pub const M8: &[&str] = &[
     "lock_torture",
     "tlb_shootdown",
     "parallel_spawn_and_fault_storm",
+    "frame_caches_per_cpu",
     "m8_user_checks",
 ];
 
@@ -268,6 +269,7 @@ pub const M8_USER: &[&str] = &[
     "cpu_count_and_numbers",
     "threads_run_in_parallel",
     "freed_page_faults_on_other_cpu",
+    "same_pages_touched_on_two_cpus",
 ];
 
 /// QEMU arguments of the multi-CPU boots: four virtual CPUs, each on its

@@ -238,11 +238,12 @@ fn measure_remote(_: u64) {
             let seen = IPIS_SEEN.load(Ordering::Acquire);
             lapic::send_ipi(target, vector);
             let sent = cpu::rdtsc();
+            let mut wait = cpu::SpinWait::new();
             while IPIS_SEEN.load(Ordering::Acquire) == seen {
                 if cpu::rdtsc().wrapping_sub(sent) > limit {
                     return false;
                 }
-                core::hint::spin_loop();
+                wait.spin();
             }
             true
         })

@@ -47,10 +47,111 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         milestone: "M8",
+        name: "frame_caches_per_cpu",
+        run: frame_caches_per_cpu,
+    },
+    Check {
+        milestone: "M8",
         name: "m8_user_checks",
         run: m8_user_checks,
     },
 ];
+
+/// What a pinned thread saw of its CPU's frame cache.
+struct CacheSeen {
+    /// The user frame it took and freed.
+    taken: u64,
+    /// The cache afterwards.
+    cached: Vec<u64>,
+    /// Whether the allocator called the first cached frame free, and
+    /// whether a free of it was refused as a double free.
+    held_free: bool,
+    held_refused: bool,
+}
+
+static CACHE_SEEN: SpinLock<Option<CacheSeen>> = SpinLock::new(None);
+
+/// On its CPU: takes a frame for a user page (the CPU's cache fills from
+/// the allocator), frees it (back to the allocator), then looks at a
+/// frame still in the cache. Interrupts stay off meanwhile, so nothing
+/// else on this CPU takes frames from the cache; only this CPU takes
+/// from it.
+fn take_user_frame(cpu: u64) {
+    use crate::mm::frame_alloc;
+    let seen = crate::arch::cpu::without_interrupts(|| {
+        let taken = frame_alloc::alloc_user().ok()?;
+        frame_alloc::free(taken).ok()?;
+        let cached = frame_alloc::cached_on(cpu as usize);
+        let (held_free, held_refused) = match cached.first() {
+            Some(&held) => (
+                frame_alloc::state(held) == Some(frames::FrameState::Free),
+                matches!(
+                    frame_alloc::free(held),
+                    Err(crate::mm::MmError::Frames(
+                        frames::FrameError::DoubleFree { .. }
+                    ))
+                ),
+            ),
+            None => (false, false),
+        };
+        Some(CacheSeen {
+            taken,
+            cached,
+            held_free,
+            held_refused,
+        })
+    });
+    *CACHE_SEEN.lock() = seen;
+}
+
+/// Frames for user pages come from a per-CPU cache: a frame in a CPU's
+/// cache counts as free, cannot be freed (it was never handed out), and
+/// goes back to the allocator when the allocator runs dry, with the free
+/// count unchanged.
+fn frame_caches_per_cpu(_: &Context<'_>) -> Outcome {
+    use crate::mm::frame_alloc;
+    let last = percpu::online_count() - 1;
+    frame_alloc::give_back_cached();
+    *CACHE_SEEN.lock() = None;
+    sched::join(&start(take_user_frame, last as u64, Some(last))?);
+    let seen = CACHE_SEEN
+        .lock()
+        .take()
+        .ok_or_else(|| detail!("CPU {last} could not take and free a user frame"))?;
+    let held = *seen
+        .cached
+        .first()
+        .ok_or_else(|| detail!("CPU {last}'s cache holds nothing after a user frame was taken"))?;
+    ensure!(
+        !seen.cached.contains(&seen.taken),
+        "the frame CPU {last} freed ({:#x}) is still in its cache",
+        seen.taken
+    );
+    ensure!(
+        seen.held_free && seen.held_refused,
+        "frame {held:#x} in CPU {last}'s cache: counted free {}, its free refused {}",
+        seen.held_free,
+        seen.held_refused
+    );
+    let before = frame_alloc::stats().map(|s| s.free);
+    let back = frame_alloc::give_back_cached();
+    let after = frame_alloc::stats().map(|s| s.free);
+    let left = frame_alloc::cached_on(last);
+    let state = frame_alloc::state(held);
+    ensure!(
+        back >= seen.cached.len()
+            && left.is_empty()
+            && before == after
+            && state == Some(frames::FrameState::Free),
+        "giving back: {back} frame(s) of {} cached, {} left, free {before:?} -> {after:?}, {held:#x} {state:?}",
+        seen.cached.len(),
+        left.len()
+    );
+    Ok(detail!(
+        "CPU {last} cached {} frame(s) after taking one; {held:#x} counted free and its free refused; {back} given back, free count unchanged",
+        seen.cached.len()
+    ))
+}
 
 /// Starts `f(arg)` as a kernel thread, pinned to CPU `pin` if given.
 fn start(f: fn(u64), arg: u64, pin: Option<usize>) -> Result<Arc<Thread>, Detail> {

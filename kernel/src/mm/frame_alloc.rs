@@ -2,8 +2,11 @@
 
 use super::MmError;
 use crate::arch::cpu::without_interrupts;
+use crate::arch::percpu::{self, MAX_CPUS};
 use crate::boot::Region;
 use crate::sync::SpinLock;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use frames::{FrameAllocator, FrameError, FrameStats};
 
 type Storage = &'static mut [u64];
@@ -42,8 +45,14 @@ pub fn with<R>(f: impl FnOnce(&mut FrameAllocator<Storage>) -> R) -> Result<R, M
 pub const KERNEL_RESERVE_FRAMES: u64 = 512;
 
 /// One 4 KiB frame (not zeroed) for the kernel: may use the reserve.
+/// When the allocator has none, the CPUs' user-page caches give theirs
+/// back first.
 pub fn alloc_kernel() -> Result<u64, MmError> {
-    with(|a| a.alloc())?.map_err(MmError::from)
+    match with(|a| a.alloc())? {
+        Err(FrameError::OutOfFrames) if drain_caches() > 0 => with(|a| a.alloc())?,
+        r => r,
+    }
+    .map_err(MmError::from)
 }
 
 /// One 4 KiB frame (not zeroed) for kernel data that is not critical.
@@ -51,26 +60,148 @@ pub fn alloc() -> Result<u64, MmError> {
     alloc_kernel()
 }
 
-/// One 4 KiB frame (not zeroed) for a user page: refused while only the
-/// kernel reserve is left.
-pub fn alloc_user() -> Result<u64, MmError> {
+/// Frames a CPU takes from the allocator at once for user pages: the most
+/// its cache holds.
+const CACHE_FRAMES: usize = 8;
+
+/// Frames one CPU took from the allocator for user pages and has not
+/// handed out yet.
+struct Cache {
+    frames: [u64; CACHE_FRAMES],
+    len: usize,
+}
+
+/// A CPU's cache, in cache lines of its own.
+struct CpuCache {
+    cache: SpinLock<Cache>,
+    /// `cache.len`, for [`stats`] (which cannot take the cache's lock
+    /// under the allocator's). A refill or drain sets it while it holds
+    /// both locks, so the allocator's free count plus every `held` is the
+    /// number of free frames whenever the allocator's lock is held.
+    held: AtomicUsize,
+}
+
+/// Per CPU: frames for user pages. A demand-zero fault takes its frame
+/// from here, so CPUs faulting at once take the allocator's lock (and
+/// bounce its lines) once per [`CACHE_FRAMES`] faults, not on every one.
+/// Frees go to the allocator, whose bitmap catches a double free; a frame
+/// in a cache counts as free in [`stats`] and [`state`].
+static CACHES: [CachePadded<CpuCache>; MAX_CPUS] = [const {
+    CachePadded::new(CpuCache {
+        cache: SpinLock::new(Cache {
+            frames: [0; CACHE_FRAMES],
+            len: 0,
+        }),
+        held: AtomicUsize::new(0),
+    })
+}; MAX_CPUS];
+
+/// Fills `cache` (empty) from the allocator without touching the kernel
+/// reserve; returns the frames it holds now.
+fn refill(cpu: &CpuCache, cache: &mut Cache) -> Result<usize, MmError> {
     with(|a| {
-        if a.stats().free <= KERNEL_RESERVE_FRAMES * 4096 {
-            Err(FrameError::OutOfFrames)
-        } else {
-            a.alloc()
+        let room = (a.stats().free / 4096).saturating_sub(KERNEL_RESERVE_FRAMES);
+        while (cache.len as u64) < room.min(CACHE_FRAMES as u64) {
+            let Ok(f) = a.alloc() else { break };
+            cache.frames[cache.len] = f;
+            cache.len += 1;
         }
-    })?
-    .map_err(MmError::from)
+        cpu.held.store(cache.len, Ordering::Relaxed);
+        cache.len
+    })
+}
+
+/// Gives every CPU's cached frames back to the allocator; returns how
+/// many.
+fn drain_caches() -> usize {
+    let mut back = 0;
+    for cpu in CACHES.iter().take(percpu::online_count()) {
+        if cpu.held.load(Ordering::Relaxed) == 0 {
+            continue;
+        }
+        let mut cache = cpu.cache.lock();
+        let _ = with(|a| {
+            for &f in &cache.frames[..cache.len] {
+                if let Err(e) = a.free(f) {
+                    log::error!("cached frame {f:#x} could not be freed: {e} (bug)");
+                }
+            }
+            back += cache.len;
+            cache.len = 0;
+            cpu.held.store(0, Ordering::Relaxed);
+        });
+    }
+    back
+}
+
+/// Whether the frame at `phys` sits in a CPU's cache (not handed out).
+fn cached(phys: u64) -> bool {
+    let frame = phys & !0xfff;
+    CACHES
+        .iter()
+        .take(percpu::online_count())
+        .filter(|cpu| cpu.held.load(Ordering::Relaxed) > 0)
+        .any(|cpu| {
+            let cache = cpu.cache.lock();
+            cache.frames[..cache.len].contains(&frame)
+        })
+}
+
+/// The frames CPU `cpu`'s cache holds now (for the M8 check).
+#[cfg(feature = "milestones")]
+pub fn cached_on(cpu: usize) -> alloc::vec::Vec<u64> {
+    let cache = CACHES[cpu.min(MAX_CPUS - 1)].cache.lock();
+    cache.frames[..cache.len].to_vec()
+}
+
+/// Gives every CPU's cached frames back to the allocator, as an
+/// allocation that finds none would (for the M8 check); returns how many.
+#[cfg(feature = "milestones")]
+pub fn give_back_cached() -> usize {
+    drain_caches()
+}
+
+/// One 4 KiB frame (not zeroed) for a user page, from this CPU's cache:
+/// refused while only the kernel reserve is left (after the other CPUs'
+/// caches have given theirs back).
+pub fn alloc_user() -> Result<u64, MmError> {
+    let take = || {
+        let cpu = &CACHES[percpu::cpu_id()];
+        let mut cache = cpu.cache.lock();
+        if cache.len == 0 && refill(cpu, &mut cache)? == 0 {
+            return Ok(None);
+        }
+        cache.len -= 1;
+        cpu.held.store(cache.len, Ordering::Relaxed);
+        Ok(Some(cache.frames[cache.len]))
+    };
+    // Interrupts stay off from reading the CPU number to the pop.
+    let first: Result<Option<u64>, MmError> = without_interrupts(take);
+    match first? {
+        Some(f) => Some(f),
+        None if drain_caches() > 0 => without_interrupts(take)?,
+        None => None,
+    }
+    .ok_or(MmError::Frames(FrameError::OutOfFrames))
 }
 
 /// `count` physically contiguous frames aligned to `align` bytes.
 pub fn alloc_contiguous(count: usize, align: u64) -> Result<u64, MmError> {
-    with(|a| a.alloc_contiguous(count, align))?.map_err(MmError::from)
+    match with(|a| a.alloc_contiguous(count, align))? {
+        Err(FrameError::OutOfFrames) if drain_caches() > 0 => {
+            with(|a| a.alloc_contiguous(count, align))?
+        }
+        r => r,
+    }
+    .map_err(MmError::from)
 }
 
-/// Frees one frame; a double or bogus free is an error, not accepted.
+/// Frees one frame; a double or bogus free is an error, not accepted (a
+/// frame still in a CPU's cache was never handed out).
 pub fn free(phys: u64) -> Result<(), MmError> {
+    if cached(phys) {
+        return Err(MmError::Frames(FrameError::DoubleFree { phys }));
+    }
     with(|a| a.free(phys))?.map_err(MmError::from)
 }
 
@@ -79,9 +210,17 @@ pub fn free_contiguous(phys: u64, count: usize) -> Result<(), MmError> {
     with(|a| a.free_contiguous(phys, count))?.map_err(MmError::from)
 }
 
-/// Current statistics.
+/// Current statistics; frames in the CPUs' caches count as free.
 pub fn stats() -> Option<FrameStats> {
-    with(|a| a.stats()).ok()
+    with(|a| {
+        let mut s = a.stats();
+        let cached: usize = CACHES.iter().map(|c| c.held.load(Ordering::Relaxed)).sum();
+        let bytes = cached as u64 * 4096;
+        s.free += bytes;
+        s.used -= bytes;
+        s
+    })
+    .ok()
 }
 
 /// Releases bootloader-reclaimable frames; returns bytes added.
@@ -99,6 +238,24 @@ impl paging::FrameSource for TableFrames<'_> {
 
     fn free_table_frame(&mut self, phys: u64) {
         if let Err(e) = self.0.free(phys) {
+            log::error!("page-table frame {phys:#x} could not be freed: {e} (bug)");
+        }
+    }
+}
+
+/// Page-table frames taken one at a time, each under the allocator's lock:
+/// a mapping that needs no new table does not take the lock at all (a
+/// demand-zero fault on one CPU then does not wait for the allocator
+/// while another CPU allocates).
+pub struct TableFramesOnDemand;
+
+impl paging::FrameSource for TableFramesOnDemand {
+    fn alloc_table_frame(&mut self) -> Option<u64> {
+        alloc_kernel().ok()
+    }
+
+    fn free_table_frame(&mut self, phys: u64) {
+        if let Err(e) = free(phys) {
             log::error!("page-table frame {phys:#x} could not be freed: {e} (bug)");
         }
     }
@@ -160,5 +317,8 @@ impl Drop for OwnedFrames {
 
 /// The allocator's view of one frame (for self-checks).
 pub fn state(phys: u64) -> Option<frames::FrameState> {
+    if cached(phys) {
+        return Some(frames::FrameState::Free);
+    }
     with(|a| a.frame_state(phys)).ok()
 }

@@ -1,6 +1,6 @@
 //! A process's address space: user half private, kernel half shared.
 
-use super::frame_alloc::{self, TableFrames};
+use super::frame_alloc::{self, TableFrames, TableFramesOnDemand};
 use super::phys::{zero_frame, Hhdm};
 use super::{kernel_space, MmError};
 use crate::arch::tlb::{self, Space};
@@ -112,16 +112,14 @@ impl UserSpace {
     /// Maps `frame` at `virt` (4 KiB) with `flags` and counts the page.
     fn map_frame(&mut self, virt: u64, frame: u64, flags: Flags) -> Result<(), MmError> {
         let space = self.space()?;
-        frame_alloc::with(|fa| {
-            space.map(
-                &mut Hhdm,
-                &mut TableFrames(fa),
-                virt,
-                frame,
-                PageSize::Size4K,
-                flags,
-            )
-        })??;
+        space.map(
+            &mut Hhdm,
+            &mut TableFramesOnDemand,
+            virt,
+            frame,
+            PageSize::Size4K,
+            flags,
+        )?;
         self.pages += 1;
         Ok(())
     }

@@ -18,8 +18,10 @@
 //!    second run queue only through `try_lock` (work stealing)
 //! 4. `kernel_space`, `kva`, `layout` guards
 //! 5. the heap
-//! 6. the frame allocator (never allocates)
-//! 7. serial and console (logging may happen under any lock above)
+//! 6. a CPU's cache of frames for user pages (`mm::frame_alloc`; one at
+//!    a time)
+//! 7. the frame allocator (never allocates)
+//! 8. serial and console (logging may happen under any lock above)
 //!
 //! State that is used across a sleep — a disk while its request is in
 //! flight, the file system over it — is behind a [`Mutex`] instead, whose

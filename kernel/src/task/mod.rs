@@ -27,8 +27,10 @@ pub type SharedProcess = Arc<SpinLock<Process>>;
 
 /// Runs `f` on the current thread's process, if it has one.
 pub fn with_current<R>(f: impl FnOnce(&mut Process) -> R) -> Option<R> {
-    let process = current_process()?;
-    let mut p = process.lock();
+    // The thread holds its process: no clone of the process's Arc, whose
+    // count every CPU running a thread of the process would write.
+    let thread = sched::current()?;
+    let mut p = thread.process()?.lock();
     Some(f(&mut p))
 }
 

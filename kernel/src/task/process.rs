@@ -441,19 +441,28 @@ impl Process {
             return Ok(false);
         }
         let page = addr & !(PAGE - 1);
+        // With a frame in hand the mapping is tried at once: one walk of
+        // the page tables under the process lock, not two. A page that is
+        // there already is refused, and its frame kept.
+        if let Some(frame) = spare.take() {
+            match self.space.map_zeroed_frame(page, frame, access) {
+                Ok(()) => return Ok(true),
+                Err(crate::mm::MmError::Map(paging::MapError::AlreadyMapped { .. })) => {
+                    *spare = Some(frame);
+                }
+                Err(e) => {
+                    *spare = Some(frame);
+                    return Err(e);
+                }
+            }
+        }
         if let Some(t) = self.space.translate(page) {
             // Another thread of the process (on another CPU) touched the
             // page first: the access is retried if the page allows it.
             let user = t.flags.contains(paging::Flags::USER);
             return Ok(user && (!write || t.flags.contains(paging::Flags::WRITABLE)));
         }
-        match spare.take() {
-            Some(frame) => self
-                .space
-                .map_zeroed_frame(page, frame, access)
-                .inspect_err(|_| *spare = Some(frame))?,
-            None => self.space.map_page(page, &[], access)?,
-        }
+        self.space.map_page(page, &[], access)?;
         Ok(true)
     }
 

@@ -34,6 +34,7 @@ use crate::sync::SpinLock;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use timers::{TimerId, TimerQueue};
 
 /// Threads the run queue and the timer queue hold without growing.
@@ -60,16 +61,18 @@ struct Cpu {
     switched_out: Option<Arc<Thread>>,
 }
 
-/// Each CPU's scheduler state, found through its GS-based CPU number.
-static CPUS: [SpinLock<Cpu>; MAX_CPUS] = [const {
-    SpinLock::new(Cpu {
+/// Each CPU's scheduler state, found through its GS-based CPU number. Each
+/// has cache lines of its own: every `current()` takes its CPU's lock, and
+/// two CPUs' locks in one line would bounce it between them.
+static CPUS: [CachePadded<SpinLock<Cpu>>; MAX_CPUS] = [const {
+    CachePadded::new(SpinLock::new(Cpu {
         current: None,
         idle: None,
         ready: VecDeque::new(),
         timers: TimerQueue::new(),
         slice_left: SLICE_TICKS,
         switched_out: None,
-    })
+    }))
 }; MAX_CPUS];
 /// Per CPU: a switch is due at the next safe point. An atomic beside the
 /// run queue so the return-to-user path can test it without the lock.

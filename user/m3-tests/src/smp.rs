@@ -39,6 +39,7 @@ pub fn run(cpus: u64) -> i32 {
     count_and_numbers(&mut r, cpus);
     threads_run_in_parallel(&mut r);
     freed_page_faults_on_other_cpu(&mut r);
+    same_pages_touched_on_two_cpus(&mut r);
     i32::from(!r.all_passed())
 }
 
@@ -205,5 +206,161 @@ fn freed_page_faults_on_other_cpu(r: &mut Report) {
         waited && code == Some(abi::status::ACCESS_VIOLATION),
         "child ended with {code:x?} (access violation {:#x} expected; {STALE_READ} means a stale read)",
         abi::status::ACCESS_VIOLATION
+    );
+}
+
+/// Pages of the region both threads touch.
+const SHARED_PAGES: u64 = 1024;
+/// Frames the region may take beyond one per page (its page tables, and
+/// room for what the kernel allocates meanwhile).
+const SHARED_SLACK: u64 = 16;
+static SHARED: AtomicU64 = AtomicU64::new(0);
+/// Threads pinned and waiting; threads done touching; the go and the
+/// exit signals from the main thread.
+static TOUCHERS: AtomicUsize = AtomicUsize::new(0);
+static TOUCHED: AtomicUsize = AtomicUsize::new(0);
+static GO: AtomicUsize = AtomicUsize::new(0);
+static LEAVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Spins until `flag` is at least `value`.
+fn spin_until(flag: &AtomicUsize, value: usize) {
+    while flag.load(Ordering::Acquire) < value {
+        core::hint::spin_loop();
+    }
+}
+
+/// Sleeps a millisecond at a time until `flag` is at least `value`, for
+/// at most `ms`; whether it got there.
+fn sleep_until(flag: &AtomicUsize, value: usize, ms: u32) -> bool {
+    for _ in 0..ms {
+        if flag.load(Ordering::Acquire) >= value {
+            return true;
+        }
+        // SAFETY: Sleep takes no pointers.
+        unsafe { rt::Sleep(1) };
+    }
+    flag.load(Ordering::Acquire) >= value
+}
+
+/// Pinned to CPU `arg` (0 or 1): once told to go, writes `arg + 1` to
+/// byte `arg` of every page of the shared region, first page first, as
+/// the other thread does; then waits to be told to leave (so its own
+/// stacks stay out of the main thread's frame counts).
+extern "C" fn toucher(arg: *mut c_void) -> u32 {
+    let me = arg as usize;
+    if set_affinity(rt_current_thread(), 1 << me) == 0 {
+        return 1;
+    }
+    TOUCHERS.fetch_add(1, Ordering::AcqRel);
+    spin_until(&GO, 1);
+    let base = SHARED.load(Ordering::Acquire);
+    for page in 0..SHARED_PAGES {
+        // SAFETY: the region is SHARED_PAGES demand-zero pages, writable.
+        unsafe { ((base + page * 4096 + me as u64) as *mut u8).write_volatile(me as u8 + 1) };
+    }
+    TOUCHED.fetch_add(1, Ordering::AcqRel);
+    spin_until(&LEAVE, 1);
+    0
+}
+
+fn free_memory() -> u64 {
+    let mut info = abi::SystemInfo::default();
+    // SAFETY: `info` is a writable SystemInfo.
+    unsafe { rt::GetSystemInfo(&mut info) };
+    info.free_memory
+}
+
+/// What the main thread saw while the touchers ran.
+struct Touches {
+    /// Pages without both threads' bytes.
+    lost: u64,
+    /// Frames the touches took, and frames not back after the release.
+    taken: u64,
+    kept: u64,
+}
+
+/// Lets the (started) touchers go on `region` and measures.
+fn touch_together(region: *mut u8) -> Option<Touches> {
+    if !sleep_until(&TOUCHERS, 2, 10_000) {
+        return None;
+    }
+    let before = free_memory();
+    GO.store(1, Ordering::Release);
+    if !sleep_until(&TOUCHED, 2, 20_000) {
+        return None;
+    }
+    let touched = free_memory();
+    let lost = (0..SHARED_PAGES)
+        .filter(|page| {
+            // SAFETY: both threads are done; the pages are mapped.
+            let at = unsafe { region.add((page * 4096) as usize) };
+            // SAFETY: as above.
+            let pair = unsafe { (at.read_volatile(), at.add(1).read_volatile()) };
+            pair != (1, 2)
+        })
+        .count() as u64;
+    sys::release(region);
+    let after = free_memory();
+    Some(Touches {
+        lost,
+        taken: before.saturating_sub(touched) / 4096,
+        kept: before.saturating_sub(after) / 4096,
+    })
+}
+
+/// Two threads on CPUs 0 and 1 first-touch the same demand-zero pages at
+/// the same time, so they fault on the same page again and again: each
+/// page gets one frame (both bytes land in it), and a thread that lost
+/// the race gives its frame back (the region takes one frame a page, and
+/// all of them come back).
+fn same_pages_touched_on_two_cpus(r: &mut Report) {
+    let bytes = (SHARED_PAGES * 4096) as usize;
+    let region = sys::lazy(bytes);
+    if region.is_null() {
+        check!(
+            r,
+            "same_pages_touched_on_two_cpus",
+            false,
+            "no lazy region of {bytes} bytes"
+        );
+        return;
+    }
+    SHARED.store(region as u64, Ordering::Release);
+    for flag in [&TOUCHERS, &TOUCHED, &GO, &LEAVE] {
+        flag.store(0, Ordering::Relaxed);
+    }
+    let a = sys::thread(toucher, 0);
+    let b = sys::thread(toucher, 1);
+    let seen = if a != 0 && b != 0 {
+        touch_together(region)
+    } else {
+        sys::release(region);
+        None
+    };
+    LEAVE.store(1, Ordering::Release);
+    let done = a != 0 && b != 0 && wait(a, 20_000) == 0 && wait(b, 20_000) == 0;
+    let codes = (sys::exit_code_thread(a), sys::exit_code_thread(b));
+    close(a);
+    close(b);
+    let Some(t) = seen else {
+        check!(
+            r,
+            "same_pages_touched_on_two_cpus",
+            false,
+            "the threads never started or never finished; exit codes {codes:?}"
+        );
+        return;
+    };
+    check!(
+        r,
+        "same_pages_touched_on_two_cpus",
+        done && codes == (Some(0), Some(0))
+            && t.lost == 0
+            && (SHARED_PAGES..=SHARED_PAGES + SHARED_SLACK).contains(&t.taken)
+            && t.kept <= SHARED_SLACK,
+        "exit codes {codes:?}; {} of {SHARED_PAGES} pages lack a write; the region took {} frames, {} not back after its release",
+        t.lost,
+        t.taken,
+        t.kept
     );
 }

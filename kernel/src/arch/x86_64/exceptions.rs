@@ -10,6 +10,7 @@
 use core::arch::global_asm;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use spin::Once;
 
 global_asm!(
@@ -300,16 +301,22 @@ pub fn breakpoint_count() -> usize {
     BREAKPOINTS.load(Ordering::Relaxed)
 }
 
-static DEMAND_FAULTS: AtomicU64 = AtomicU64::new(0);
+/// Per CPU, each in lines of its own: a count all CPUs bumped would
+/// bounce its line between them on every fault.
+static DEMAND_FAULTS: [CachePadded<AtomicU64>; super::percpu::MAX_CPUS] =
+    [const { CachePadded::new(AtomicU64::new(0)) }; super::percpu::MAX_CPUS];
 
 /// Counts a user page fault resolved by mapping a demand-zero page.
 pub fn count_demand_fault() {
-    DEMAND_FAULTS.fetch_add(1, Ordering::Relaxed);
+    DEMAND_FAULTS[super::percpu::cpu_id()].fetch_add(1, Ordering::Relaxed);
 }
 
-/// Demand-zero page faults resolved so far.
+/// Demand-zero page faults resolved so far, on all CPUs.
 pub fn demand_fault_count() -> u64 {
-    DEMAND_FAULTS.load(Ordering::Relaxed)
+    DEMAND_FAULTS
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .sum()
 }
 
 /// Number of probe faults recovered so far.

@@ -58,9 +58,10 @@ unsafe impl lock_api::RawMutex for IrqSpinRaw {
         // The ticket drawn is the old `next`; a carry out of the top half
         // is dropped by the wrapping add on the u32.
         let ticket = next(self.word.fetch_add(NEXT_ONE, Ordering::Relaxed));
+        let mut wait = super::cpu::SpinWait::new();
         while serving(self.word.load(Ordering::Acquire)) != ticket {
             super::tlb::service_while_spinning();
-            core::hint::spin_loop();
+            wait.spin();
         }
         self.saved_if.store(was_enabled, Ordering::Relaxed);
     }

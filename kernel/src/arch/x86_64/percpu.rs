@@ -27,7 +27,11 @@ const OFFSET_TSS: usize = 32;
 pub const MAX_CPUS: usize = 64;
 
 /// One CPU's state. The layout is fixed: the entry asm uses the offsets.
-#[repr(C)]
+/// Each block has cache lines of its own (128 bytes: a line and the one
+/// an adjacent-line prefetch pairs with it): the SYSCALL entry writes
+/// `user_rsp` on every call, and two CPUs writing one line would bounce
+/// it between them on every call.
+#[repr(C, align(128))]
 pub struct PerCpu {
     /// Points at itself, so `gs:[0]` yields the block's address.
     self_ptr: u64,

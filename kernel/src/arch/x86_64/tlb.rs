@@ -123,12 +123,13 @@ pub fn shootdown(space: Space, start: u64, pages: u64) {
         if targets == 0 {
             return;
         }
+        let mut wait = super::cpu::SpinWait::new();
         while SHOOT_LOCK
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
             service_while_spinning();
-            core::hint::spin_loop();
+            wait.spin();
         }
         REQ_START.store(start, Ordering::Relaxed);
         REQ_PAGES.store(pages, Ordering::Relaxed);
@@ -143,6 +144,7 @@ pub fn shootdown(space: Space, start: u64, pages: u64) {
         let limit = super::tsc::frequency().max(1) * ANSWER_TIMEOUT_S;
         let started = super::cpu::rdtsc();
         let mut reported = false;
+        let mut wait = super::cpu::SpinWait::new();
         while PENDING.load(Ordering::Acquire) != 0 {
             if !reported && super::cpu::rdtsc().wrapping_sub(started) > limit {
                 reported = true;
@@ -151,7 +153,7 @@ pub fn shootdown(space: Space, start: u64, pages: u64) {
                     PENDING.load(Ordering::Relaxed)
                 );
             }
-            core::hint::spin_loop();
+            wait.spin();
         }
         SHOOT_LOCK.store(false, Ordering::Release);
     });
