@@ -563,6 +563,10 @@ fn parallel_spawn_and_fault_storm(ctx: &Context<'_>) -> Outcome {
     let t0 = time::now_ns();
     let n = on_every_cpu(storm)?;
     let ms = (time::now_ns() - t0) / 1_000_000;
+    // A join returns once the thread has marked itself dead, which may be
+    // before its CPU has switched away from it and dropped it (its kernel
+    // stack, one heap block): wait until every CPU is past that.
+    sched::quiesce();
     let after = super::m3::usage();
     let failures = STORM_FAILURES.load(Ordering::Relaxed);
     ensure!(failures == 0, "{failures} start(s) did not end as expected");
