@@ -421,14 +421,12 @@ fn memory_exhaustion_is_survivable(_: &Context<'_>) -> Outcome {
     // A sample taken while a 1 MiB allocation is failing sees its pages,
     // which it gives back a moment later: the end state is the one that
     // holds across 20 ms (the program sleeps 300 ms in it).
-    loop {
+    while time::now_ns() < deadline {
         if exhausted() {
             sched::sleep_ns(20_000_000).map_err(|e| detail!("{e}"))?;
-            if exhausted() || time::now_ns() >= deadline {
+            if exhausted() {
                 break;
             }
-        } else if time::now_ns() >= deadline {
-            break;
         }
         sched::sleep_ns(5_000_000).map_err(|e| detail!("{e}"))?;
     }

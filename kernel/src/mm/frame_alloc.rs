@@ -48,11 +48,7 @@ pub const KERNEL_RESERVE_FRAMES: u64 = 512;
 /// When the allocator has none, the CPUs' user-page caches give theirs
 /// back first.
 pub fn alloc_kernel() -> Result<u64, MmError> {
-    match with(|a| a.alloc())? {
-        Err(FrameError::OutOfFrames) if drain_caches() > 0 => with(|a| a.alloc())?,
-        r => r,
-    }
-    .map_err(MmError::from)
+    with_drained(|a| a.alloc())
 }
 
 /// One 4 KiB frame (not zeroed) for kernel data that is not critical.
@@ -109,6 +105,18 @@ fn refill(cpu: &CpuCache, cache: &mut Cache) -> Result<usize, MmError> {
         cpu.held.store(cache.len, Ordering::Relaxed);
         cache.len
     })
+}
+
+/// Runs `op` on the allocator, and once more if it was out of frames and
+/// the CPUs' caches gave some back.
+fn with_drained<T>(
+    op: impl Fn(&mut FrameAllocator<Storage>) -> Result<T, FrameError>,
+) -> Result<T, MmError> {
+    match with(&op)? {
+        Err(FrameError::OutOfFrames) if drain_caches() > 0 => with(op)?,
+        r => r,
+    }
+    .map_err(MmError::from)
 }
 
 /// Gives every CPU's cached frames back to the allocator; returns how
@@ -187,13 +195,7 @@ pub fn alloc_user() -> Result<u64, MmError> {
 
 /// `count` physically contiguous frames aligned to `align` bytes.
 pub fn alloc_contiguous(count: usize, align: u64) -> Result<u64, MmError> {
-    match with(|a| a.alloc_contiguous(count, align))? {
-        Err(FrameError::OutOfFrames) if drain_caches() > 0 => {
-            with(|a| a.alloc_contiguous(count, align))?
-        }
-        r => r,
-    }
-    .map_err(MmError::from)
+    with_drained(|a| a.alloc_contiguous(count, align))
 }
 
 /// Frees one frame; a double or bogus free is an error, not accepted (a

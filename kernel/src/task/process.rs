@@ -445,15 +445,15 @@ impl Process {
         // the page tables under the process lock, not two. A page that is
         // there already is refused, and its frame kept.
         if let Some(frame) = spare.take() {
-            match self.space.map_zeroed_frame(page, frame, access) {
-                Ok(()) => return Ok(true),
-                Err(crate::mm::MmError::Map(paging::MapError::AlreadyMapped { .. })) => {
-                    *spare = Some(frame);
-                }
-                Err(e) => {
-                    *spare = Some(frame);
-                    return Err(e);
-                }
+            let Err(e) = self.space.map_zeroed_frame(page, frame, access) else {
+                return Ok(true);
+            };
+            *spare = Some(frame);
+            if !matches!(
+                e,
+                crate::mm::MmError::Map(paging::MapError::AlreadyMapped { .. })
+            ) {
+                return Err(e);
             }
         }
         if let Some(t) = self.space.translate(page) {

@@ -87,9 +87,7 @@ extern "C" fn spinner(arg: *mut c_void) -> u32 {
         return 1;
     }
     STARTED.fetch_add(1, Ordering::AcqRel);
-    while STARTED.load(Ordering::Acquire) < 2 {
-        core::hint::spin_loop();
-    }
+    spin_until(&STARTED, 2);
     let budget = SPIN_TSC.load(Ordering::Relaxed);
     // A stretch shorter than this cannot hide a time slice (10 ms).
     let stretch = budget / 100;
@@ -182,9 +180,7 @@ pub fn tlb_child() -> i32 {
     if h == 0 {
         return 5;
     }
-    while READING.load(Ordering::Acquire) == 0 {
-        core::hint::spin_loop();
-    }
+    spin_until(&READING, 1);
     sys::release_committed(page, 4096);
     FREED.store(1, Ordering::Release);
     // The reader's fault ends the whole process; if it does not fault it
